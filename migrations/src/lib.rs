@@ -1,0 +1,25 @@
+//! `dentex-migrations` owns the database schema: one forward-only migration per
+//! change, named `mYYYYMMDD_NNNNNN_verb_noun`, each written once for both PostgreSQL
+//! and SQLite (one `ALTER` per statement, timestamps always set by the application).
+//! Every migration has a `down` so the suite can prove up → down → up on both backends.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_users;
+mod m20261122_000002_create_jobs;
+mod m20261122_000003_create_audit_events;
+mod m20261122_000004_create_sessions;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_users::Migration),
+            Box::new(m20261122_000002_create_jobs::Migration),
+            Box::new(m20261122_000003_create_audit_events::Migration),
+            Box::new(m20261122_000004_create_sessions::Migration),
+        ]
+    }
+}
