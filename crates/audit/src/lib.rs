@@ -1,0 +1,410 @@
+//! `dentex-audit` owns the audit trail: who did what to which resource, with
+//! what outcome, from where and when. Rows are append-only (the database refuses
+//! UPDATE and DELETE through triggers) and hash-chained per organisation: each
+//! row's SHA-256 covers its fields and the previous row's hash, and a heads table
+//! records each chain's newest link, so [`AuditLog::verify`] finds a changed,
+//! removed, reordered or cut-off row. Rows hold ids and codes, never patient data.
+
+use chrono::SecondsFormat;
+use dentex_db::entities::{audit_event, audit_head};
+use dentex_db::{is_unique_violation, now, stmt};
+use dentex_domain::{AuditEventId, OrgId, UserId};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The `prev_hash` of the first row of every chain.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// The chain of events that belong to no organisation (staff, anonymous logins).
+pub const PLATFORM_CHAIN: &str = "platform";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    User,
+    Staff,
+    System,
+    Anonymous,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Staff => "staff",
+            Self::System => "system",
+            Self::Anonymous => "anonymous",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The action was allowed and done.
+    Success,
+    /// The action was attempted and failed (e.g. a wrong password).
+    Failure,
+    /// Authorisation refused it.
+    Denied,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Denied => "denied",
+        }
+    }
+}
+
+/// One thing to record. `action` is a dotted code (`auth.login`, `file.read`).
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub org_id: Option<OrgId>,
+    pub actor_id: Option<UserId>,
+    pub actor_kind: ActorKind,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub outcome: Outcome,
+    pub request_id: Option<String>,
+    pub client_addr: Option<String>,
+    /// A stated reason (break-glass, support actions); never patient data.
+    pub reason: Option<String>,
+}
+
+impl AuditEvent {
+    pub fn new(action: &str, resource_type: &str, outcome: Outcome) -> Self {
+        Self {
+            org_id: None,
+            actor_id: None,
+            actor_kind: ActorKind::System,
+            action: action.into(),
+            resource_type: resource_type.into(),
+            resource_id: None,
+            outcome,
+            request_id: None,
+            client_addr: None,
+            reason: None,
+        }
+    }
+
+    fn chain(&self) -> String {
+        self.org_id.map_or_else(|| PLATFORM_CHAIN.to_owned(), |o| o.to_string())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    #[error("could not append to audit chain {chain} after {attempts} attempts")]
+    Contention { chain: String, attempts: u32 },
+}
+
+/// Where verification found a chain broken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrokenLink {
+    pub chain: String,
+    pub seq: i64,
+    pub id: Option<uuid::Uuid>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    pub chains: u64,
+    pub rows: u64,
+    /// The first broken link of each broken chain.
+    pub broken: Vec<BrokenLink>,
+}
+
+impl VerifyReport {
+    pub fn is_intact(&self) -> bool {
+        self.broken.is_empty()
+    }
+}
+
+#[derive(Clone)]
+pub struct AuditLog {
+    db: DatabaseConnection,
+    /// SQLite has one writer at a time: queue appends in-process instead of
+    /// letting transactions collide on the write lock.
+    sqlite_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+const MAX_ATTEMPTS: u32 = 40;
+
+impl AuditLog {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            sqlite_lock: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// Appends one event to its organisation's chain.
+    pub async fn record(&self, ev: AuditEvent) -> Result<AuditEventId, AuditError> {
+        let chain = ev.chain();
+        let backend = self.db.get_database_backend();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let _guard = if backend == DatabaseBackend::Sqlite {
+                Some(self.sqlite_lock.lock().await)
+            } else {
+                None
+            };
+            match self.try_append(&chain, &ev).await {
+                Ok(id) => {
+                    tracing::debug!(audit.id = %id, audit.action = %ev.action, audit.outcome = ev.outcome.as_str(), "audit event recorded");
+                    return Ok(id);
+                }
+                Err(e) if attempt < MAX_ATTEMPTS && retryable(&e) => {
+                    drop(_guard);
+                    let ms = 2 + rand::random::<u64>() % (5 * u64::from(attempt));
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+                Err(e) if retryable(&e) => {
+                    return Err(AuditError::Contention {
+                        chain,
+                        attempts: attempt,
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn try_append(&self, chain: &str, ev: &AuditEvent) -> Result<AuditEventId, DbErr> {
+        let txn = self.db.begin().await?;
+        let backend = txn.get_database_backend();
+        if backend == DatabaseBackend::Postgres {
+            // Writers of one chain take turns; other chains are not held up.
+            txn.execute_raw(stmt(
+                backend,
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 7340))",
+                vec![chain.into()],
+            ))
+            .await?;
+        }
+        let head = audit_head::Entity::find_by_id(chain.to_owned()).one(&txn).await?;
+        let (seq, prev_hash) = head
+            .as_ref()
+            .map_or((1, GENESIS.to_owned()), |h| (h.seq + 1, h.hash.clone()));
+        let id = AuditEventId::new();
+        let occurred_at = now();
+        let mut row = audit_event::Model {
+            id: id.0,
+            chain: chain.to_owned(),
+            seq,
+            org_id: ev.org_id.map(|o| o.0),
+            actor_id: ev.actor_id.map(|u| u.0),
+            actor_kind: ev.actor_kind.as_str().into(),
+            action: ev.action.clone(),
+            resource_type: ev.resource_type.clone(),
+            resource_id: ev.resource_id.clone(),
+            outcome: ev.outcome.as_str().into(),
+            request_id: ev.request_id.clone(),
+            client_addr: ev.client_addr.clone(),
+            reason: ev.reason.clone(),
+            occurred_at,
+            prev_hash,
+            hash: String::new(),
+        };
+        row.hash = row_hash(&row);
+        let hash = row.hash.clone();
+        audit_event::Entity::insert(audit_event::ActiveModel::from(row))
+            .exec_without_returning(&txn)
+            .await?;
+        match head {
+            Some(h) => {
+                let r = audit_head::Entity::update_many()
+                    .col_expr(audit_head::Column::Seq, sea_orm::sea_query::Expr::value(seq))
+                    .col_expr(audit_head::Column::Hash, sea_orm::sea_query::Expr::value(hash))
+                    .col_expr(
+                        audit_head::Column::UpdatedAt,
+                        sea_orm::sea_query::Expr::value(occurred_at),
+                    )
+                    .filter(audit_head::Column::Chain.eq(chain))
+                    .filter(audit_head::Column::Seq.eq(h.seq))
+                    .exec(&txn)
+                    .await?;
+                if r.rows_affected != 1 {
+                    return Err(DbErr::Custom("audit head moved".into()));
+                }
+            }
+            None => {
+                audit_head::ActiveModel {
+                    chain: Set(chain.to_owned()),
+                    seq: Set(seq),
+                    hash: Set(hash),
+                    updated_at: Set(occurred_at),
+                }
+                .insert(&txn)
+                .await?;
+            }
+        }
+        txn.commit().await?;
+        Ok(id)
+    }
+
+    /// Checks every chain and reports the first broken link of each.
+    pub async fn verify(&self) -> Result<VerifyReport, DbErr> {
+        let mut chains: Vec<String> = audit_head::Entity::find()
+            .select_only()
+            .column(audit_head::Column::Chain)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let row_chains: Vec<String> = audit_event::Entity::find()
+            .select_only()
+            .column(audit_event::Column::Chain)
+            .distinct()
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        chains.extend(row_chains);
+        chains.sort();
+        chains.dedup();
+        let mut report = VerifyReport::default();
+        for chain in chains {
+            report.chains += 1;
+            let (rows, broken) = self.verify_chain(&chain).await?;
+            report.rows += rows;
+            if let Some(b) = broken {
+                report.broken.push(b);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Walks one chain in order, in pages; returns the rows seen and the first break.
+    pub async fn verify_chain(&self, chain: &str) -> Result<(u64, Option<BrokenLink>), DbErr> {
+        const PAGE: u64 = 1000;
+        let mut expected_seq = 1i64;
+        let mut prev = GENESIS.to_owned();
+        let mut count = 0u64;
+        let broken = |seq: i64, id: Option<uuid::Uuid>, reason: String| BrokenLink {
+            chain: chain.to_owned(),
+            seq,
+            id,
+            reason,
+        };
+        loop {
+            let rows = audit_event::Entity::find()
+                .filter(audit_event::Column::Chain.eq(chain))
+                .filter(audit_event::Column::Seq.gte(expected_seq))
+                .order_by_asc(audit_event::Column::Seq)
+                .limit(PAGE)
+                .all(&self.db)
+                .await?;
+            let n = rows.len() as u64;
+            for row in rows {
+                count += 1;
+                if row.seq != expected_seq {
+                    return Ok((
+                        count,
+                        Some(broken(
+                            expected_seq,
+                            None,
+                            format!("row {expected_seq} is missing (the next row is {})", row.seq),
+                        )),
+                    ));
+                }
+                if row.prev_hash != prev {
+                    return Ok((
+                        count,
+                        Some(broken(
+                            row.seq,
+                            Some(row.id),
+                            "its previous-hash does not match the row before it (rows removed or reordered)".into(),
+                        )),
+                    ));
+                }
+                if row_hash(&row) != row.hash {
+                    return Ok((
+                        count,
+                        Some(broken(
+                            row.seq,
+                            Some(row.id),
+                            "its content does not match its hash (row changed)".into(),
+                        )),
+                    ));
+                }
+                prev = row.hash;
+                expected_seq += 1;
+            }
+            if n < PAGE {
+                break;
+            }
+        }
+        let last_seq = expected_seq - 1;
+        let head = audit_head::Entity::find_by_id(chain.to_owned()).one(&self.db).await?;
+        let head_break = match head {
+            None if last_seq > 0 => Some(broken(last_seq, None, "the chain has no head record".into())),
+            Some(h) if h.seq != last_seq || h.hash != prev => Some(broken(
+                last_seq + 1,
+                None,
+                format!(
+                    "the chain ends at row {last_seq} but its head says {} (rows cut off the end)",
+                    h.seq
+                ),
+            )),
+            _ => None,
+        };
+        Ok((count, head_break))
+    }
+
+    /// Events of one organisation, newest first (for the audit API and tests).
+    pub async fn list_for_org(&self, org: Option<OrgId>, limit: u64) -> Result<Vec<audit_event::Model>, DbErr> {
+        let chain = org.map_or_else(|| PLATFORM_CHAIN.to_owned(), |o| o.to_string());
+        audit_event::Entity::find()
+            .filter(audit_event::Column::Chain.eq(chain))
+            .order_by_desc(audit_event::Column::Seq)
+            .limit(limit)
+            .all(&self.db)
+            .await
+    }
+}
+
+fn retryable(e: &DbErr) -> bool {
+    if is_unique_violation(e) {
+        return true;
+    }
+    let s = e.to_string();
+    s.contains("audit head moved") || s.contains("database is locked") || s.contains("could not serialize")
+}
+
+/// SHA-256 over the previous hash and an unambiguous (JSON array) encoding of
+/// every field but the hash itself.
+pub fn row_hash(r: &audit_event::Model) -> String {
+    let fields = serde_json::json!([
+        r.chain,
+        r.seq,
+        r.id,
+        r.org_id,
+        r.actor_id,
+        r.actor_kind,
+        r.action,
+        r.resource_type,
+        r.resource_id,
+        r.outcome,
+        r.request_id,
+        r.client_addr,
+        r.reason,
+        r.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+    ]);
+    let mut h = Sha256::new();
+    h.update(r.prev_hash.as_bytes());
+    h.update(b"\n");
+    h.update(fields.to_string().as_bytes());
+    hex::encode(h.finalize())
+}

@@ -1,0 +1,158 @@
+//! The hash-chained audit log on a real database (SQLite, or PostgreSQL when
+//! `DENTEX_TEST_POSTGRES_URL` is set).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly at the first surprise"
+)]
+
+use dentex_audit::*;
+use dentex_db::testing::TestDatabase;
+use dentex_domain::{OrgId, UserId};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+fn event(org: Option<OrgId>, i: usize) -> AuditEvent {
+    AuditEvent {
+        org_id: org,
+        actor_id: Some(UserId::new()),
+        actor_kind: ActorKind::User,
+        action: "case.read".into(),
+        resource_type: "case".into(),
+        resource_id: Some(format!("case-{i}")),
+        outcome: Outcome::Success,
+        request_id: Some(format!("req-{i}")),
+        client_addr: Some("127.0.0.1".into()),
+        reason: None,
+    }
+}
+
+async fn exec(db: &DatabaseConnection, sql: &str) {
+    db.execute_unprepared(sql).await.unwrap();
+}
+
+/// What an attacker with database rights would do first.
+async fn disable_append_only(db: &DatabaseConnection, pg: bool) {
+    if pg {
+        exec(db, "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update").await;
+    } else {
+        exec(db, "DROP TRIGGER audit_events_no_update").await;
+        exec(db, "DROP TRIGGER audit_events_no_delete").await;
+    }
+}
+
+async fn seeded(n: usize) -> (TestDatabase, DatabaseConnection, AuditLog, OrgId) {
+    let (t, db) = TestDatabase::migrated().await.unwrap();
+    let log = AuditLog::new(db.clone());
+    let org = OrgId::new();
+    for i in 0..n {
+        log.record(event(Some(org), i)).await.unwrap();
+    }
+    (t, db, log, org)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_writers_leave_chains_that_verify() {
+    let (_t, db) = TestDatabase::migrated().await.unwrap();
+    let log = AuditLog::new(db);
+    let a = OrgId::new();
+    let b = OrgId::new();
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let log = log.clone();
+        let org = match i % 3 {
+            0 => Some(a),
+            1 => Some(b),
+            _ => None,
+        };
+        tasks.push(tokio::spawn(async move { log.record(event(org, i)).await }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let report = log.verify().await.unwrap();
+    assert!(report.is_intact(), "{:?}", report.broken);
+    assert_eq!(report.rows, 50);
+    assert_eq!(report.chains, 3);
+    // Each chain numbers its rows 1..n with no gap or fork.
+    let rows_a = log.list_for_org(Some(a), 100).await.unwrap();
+    let mut seqs: Vec<i64> = rows_a.iter().map(|r| r.seq).collect();
+    seqs.sort();
+    assert_eq!(seqs, (1..=17).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn the_database_refuses_updates_and_deletes() {
+    let (_t, db, log, _org) = seeded(3).await;
+    assert!(
+        db.execute_unprepared("UPDATE audit_events SET action = 'x'")
+            .await
+            .is_err()
+    );
+    assert!(db.execute_unprepared("DELETE FROM audit_events").await.is_err());
+    assert!(log.verify().await.unwrap().is_intact());
+}
+
+#[tokio::test]
+async fn a_changed_row_is_found() {
+    let (t, db, log, _org) = seeded(6).await;
+    disable_append_only(&db, t.is_postgres()).await;
+    exec(&db, "UPDATE audit_events SET outcome = 'denied' WHERE seq = 4").await;
+    let report = log.verify().await.unwrap();
+    assert_eq!(report.broken.len(), 1);
+    assert_eq!(report.broken[0].seq, 4);
+    assert!(report.broken[0].reason.contains("changed"), "{:?}", report.broken);
+}
+
+#[tokio::test]
+async fn a_deleted_row_is_found() {
+    let (t, db, log, _org) = seeded(6).await;
+    disable_append_only(&db, t.is_postgres()).await;
+    exec(&db, "DELETE FROM audit_events WHERE seq = 3").await;
+    let report = log.verify().await.unwrap();
+    assert_eq!(report.broken.len(), 1);
+    assert_eq!(report.broken[0].seq, 3);
+    assert!(report.broken[0].reason.contains("missing"), "{:?}", report.broken);
+}
+
+#[tokio::test]
+async fn reordered_rows_are_found() {
+    let (t, db, log, _org) = seeded(6).await;
+    disable_append_only(&db, t.is_postgres()).await;
+    exec(&db, "UPDATE audit_events SET seq = -2 WHERE seq = 2").await;
+    exec(&db, "UPDATE audit_events SET seq = 2 WHERE seq = 5").await;
+    exec(&db, "UPDATE audit_events SET seq = 5 WHERE seq = -2").await;
+    let report = log.verify().await.unwrap();
+    assert_eq!(report.broken.len(), 1);
+    assert_eq!(report.broken[0].seq, 2, "{:?}", report.broken);
+}
+
+#[tokio::test]
+async fn rows_cut_off_the_end_are_found() {
+    let (t, db, log, _org) = seeded(6).await;
+    disable_append_only(&db, t.is_postgres()).await;
+    exec(&db, "DELETE FROM audit_events WHERE seq >= 5").await;
+    let report = log.verify().await.unwrap();
+    assert_eq!(report.broken.len(), 1);
+    assert!(report.broken[0].reason.contains("cut off"), "{:?}", report.broken);
+    assert_eq!(report.broken[0].seq, 5);
+}
+
+#[tokio::test]
+async fn one_broken_chain_does_not_hide_another_organisations_intact_one() {
+    let (t, db, log, org) = seeded(4).await;
+    let other = OrgId::new();
+    for i in 0..4 {
+        log.record(event(Some(other), i)).await.unwrap();
+    }
+    disable_append_only(&db, t.is_postgres()).await;
+    exec(
+        &db,
+        &format!("UPDATE audit_events SET resource_id = 'forged' WHERE seq = 2 AND chain = '{org}'"),
+    )
+    .await;
+    let report = log.verify().await.unwrap();
+    assert_eq!(report.chains, 2);
+    assert_eq!(report.broken.len(), 1);
+    assert_eq!(report.broken[0].chain, org.to_string());
+}
