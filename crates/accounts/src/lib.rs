@@ -1,0 +1,13 @@
+//! `dentex-accounts` owns who someone is: users, passwords (Argon2id, hashed off
+//! the async threads), sessions (random 256-bit bearer tokens stored as SHA-256,
+//! with absolute and idle expiry, revocable on the server), platform staff, and
+//! the [`Principal`] extractor: a handler that takes a `Principal` only runs for
+//! a live session of an existing user, checked again on every request.
+//! Organisations, roles, MFA and credentials grow here (issue #3).
+
+pub mod http;
+pub mod password;
+pub mod sessions;
+pub mod staff;
+
+pub use http::{AccountsState, Principal, configure};

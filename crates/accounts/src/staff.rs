@@ -1,0 +1,60 @@
+//! Platform staff accounts (`support`, `platform_admin`), created from the
+//! command line by an operator: staff belong to no organisation.
+
+use dentex_audit::{ActorKind, AuditEvent, AuditLog, Outcome};
+use dentex_db::entities::user;
+use dentex_db::{is_unique_violation, now};
+use dentex_domain::{Email, StaffRole, UserId};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StaffError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("an account with this e-mail address already exists")]
+    Exists,
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Hash(#[from] crate::password::HashError),
+    #[error(transparent)]
+    Audit(#[from] dentex_audit::AuditError),
+}
+
+pub async fn create_staff(
+    db: &DatabaseConnection,
+    audit: &AuditLog,
+    email: &str,
+    display_name: &str,
+    role: StaffRole,
+    password: String,
+) -> Result<UserId, StaffError> {
+    let email = Email::parse(email).map_err(|e| StaffError::Invalid(format!("--email: {e}")))?;
+    crate::password::check_policy("password", &password)
+        .map_err(|e| StaffError::Invalid(format!("password: {}", e.message)))?;
+    let hash = crate::password::hash(password).await?;
+    let id = UserId::new();
+    let t = now();
+    let res = user::ActiveModel {
+        id: Set(id.0),
+        email: Set(email.as_str().to_lowercase()),
+        display_name: Set(display_name.trim().to_owned()),
+        password_hash: Set(hash),
+        staff_role: Set(Some(role.as_str().to_owned())),
+        created_at: Set(t),
+        updated_at: Set(t),
+    }
+    .insert(db)
+    .await;
+    match res {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => return Err(StaffError::Exists),
+        Err(e) => return Err(e.into()),
+    }
+    let mut ev = AuditEvent::new("staff.create", "user", Outcome::Success);
+    ev.actor_kind = ActorKind::System;
+    ev.resource_id = Some(id.to_string());
+    ev.reason = Some(format!("created with role {role} from the command line"));
+    audit.record(ev).await?;
+    Ok(id)
+}

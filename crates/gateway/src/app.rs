@@ -1,0 +1,306 @@
+//! Builds the whole application from a [`Config`]: database (migrated), object
+//! store (the embedded S3 server unless an endpoint is configured), mailer, job
+//! workers and the HTTP server. `build` binds the listener first, so callers
+//! (tests, the `serve` command) learn the real port before anything runs.
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use crate::{docs, edge, health};
+use actix_cors::Cors;
+use actix_web::middleware::{Condition, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use dentex_accounts::AccountsState;
+use dentex_accounts::sessions::SessionPolicy;
+use dentex_audit::AuditLog;
+use dentex_http::ApiError;
+use dentex_jobs::{JobFailure, Queue, Registry, RetryPolicy, WorkerConfig};
+use dentex_mail::{Mailer, OutgoingMail};
+use dentex_storage::embedded::EmbeddedS3;
+use dentex_storage::{ObjectStore, StoreConfig};
+use secrecy::ExposeSecret;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Job kind that delivers one [`OutgoingMail`].
+pub const JOB_MAIL_SEND: &str = "mail.send";
+
+pub struct Application {
+    addr: SocketAddr,
+    server: actix_web::dev::Server,
+    state: AppState,
+    shutdown: CancellationToken,
+    workers: Option<tokio::task::JoinHandle<()>>,
+    embedded_s3: Option<EmbeddedS3>,
+}
+
+/// The parts every command needs: database, object store, mailer.
+pub struct Core {
+    pub db: sea_orm::DatabaseConnection,
+    pub store: ObjectStore,
+    pub mailer: Mailer,
+    pub embedded_s3: Option<EmbeddedS3>,
+}
+
+impl Core {
+    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+        let url = config.database_url();
+        let db = dentex_db::connect(&dentex_db::DbOptions {
+            url: url.clone(),
+            max_connections: config.database.max_connections,
+            acquire_timeout: Duration::from_secs(5),
+        })
+        .await
+        .with_context(|| format!("connecting to the database at {}", dentex_db::redact_url(&url)))?;
+        if config.database.migrate_on_start {
+            dentex_db::migrate(&db).await.context("applying database migrations")?;
+        }
+        let (mut store_cfg, embedded_s3) = match &config.storage.endpoint {
+            Some(ep) => (
+                StoreConfig {
+                    endpoint: Some(ep.clone()),
+                    region: config.storage.region.clone(),
+                    bucket: config.storage.bucket.clone(),
+                    access_key_id: config.storage.access_key_id.clone().unwrap_or_default(),
+                    secret_access_key: config
+                        .storage
+                        .secret_access_key
+                        .as_ref()
+                        .map(|s| s.expose_secret().to_owned())
+                        .unwrap_or_default(),
+                    force_path_style: config.storage.force_path_style,
+                    sse: config.storage.sse.unwrap_or(true),
+                    multipart_threshold: config.storage.multipart_threshold_bytes,
+                    part_size: config.storage.part_size_bytes,
+                },
+                None,
+            ),
+            None => {
+                let s3 = EmbeddedS3::start(&config.data_dir.join("objects"))
+                    .await
+                    .context("starting the embedded S3 server")?;
+                let mut c = s3.store_config(&config.storage.bucket);
+                c.sse = config.storage.sse.unwrap_or(false);
+                (c, Some(s3))
+            }
+        };
+        store_cfg.multipart_threshold = config.storage.multipart_threshold_bytes;
+        store_cfg.part_size = config.storage.part_size_bytes;
+        let store = ObjectStore::new(store_cfg);
+        if config.storage.create_bucket {
+            store
+                .ensure_bucket()
+                .await
+                .with_context(|| format!("creating or finding the bucket {:?}", config.storage.bucket))?;
+        }
+        let mailer = match &config.mail.smtp_url {
+            Some(url) => Mailer::smtp(url.expose_secret(), &config.mail.from)?,
+            None => Mailer::files(config.data_dir.join("mail"), &config.mail.from)?,
+        };
+        Ok(Self {
+            db,
+            store,
+            mailer,
+            embedded_s3,
+        })
+    }
+}
+
+/// The handlers of every job kind this process can run.
+pub fn job_registry(mailer: Mailer) -> Registry {
+    let mut r = Registry::new();
+    r.register(JOB_MAIL_SEND, move |ctx| {
+        let mailer = mailer.clone();
+        async move {
+            let mail: OutgoingMail =
+                serde_json::from_value(ctx.payload).map_err(|e| JobFailure(format!("bad payload: {e}")))?;
+            mailer.send(&mail).await.map_err(|e| JobFailure(e.to_string()))?;
+            tracing::info!("mail delivered");
+            Ok(())
+        }
+    });
+    r
+}
+
+pub fn worker_config(config: &Config) -> WorkerConfig {
+    WorkerConfig {
+        poll_interval: Duration::from_millis(config.jobs.poll_interval_ms.max(10)),
+        lease: Duration::from_secs(config.jobs.lease_secs),
+        shutdown_grace: Duration::from_secs(config.jobs.shutdown_grace_secs),
+        retry: RetryPolicy {
+            base: Duration::from_millis(config.jobs.retry_base_ms),
+            max: Duration::from_secs(3600),
+        },
+    }
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let core = Core::open(&config).await?;
+        let listener =
+            TcpListener::bind(&config.http.addr).with_context(|| format!("binding http.addr {}", config.http.addr))?;
+        let addr = listener.local_addr()?;
+        let queue = Queue::new(core.db.clone());
+        let audit = AuditLog::new(core.db.clone());
+        let state = AppState {
+            config: Arc::new(config.clone()),
+            db: core.db.clone(),
+            store: core.store.clone(),
+            queue: queue.clone(),
+            audit: audit.clone(),
+            metrics: Arc::new(Metrics::default()),
+        };
+        let accounts = AccountsState {
+            db: core.db.clone(),
+            audit,
+            sessions: SessionPolicy {
+                absolute: Duration::from_secs(config.auth.session_absolute_secs),
+                idle: Duration::from_secs(config.auth.session_idle_secs),
+            },
+        };
+
+        let shutdown = CancellationToken::new();
+        let workers = (config.jobs.workers > 0).then(|| {
+            dentex_jobs::spawn_workers(
+                config.jobs.workers,
+                queue,
+                Arc::new(job_registry(core.mailer.clone())),
+                worker_config(&config),
+                shutdown.clone(),
+            )
+        });
+
+        let state_data = web::Data::new(state.clone());
+        let accounts_data = web::Data::new(accounts);
+        let json_limit = config.http.json_limit_bytes;
+        let origins = config.http.cors_allowed_origins.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state_data.clone())
+                .app_data(accounts_data.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(json_limit)
+                        .error_handler(dentex_http::json_error),
+                )
+                .app_data(web::PayloadConfig::default().limit(json_limit))
+                .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    ApiError::bad_request("invalid_query", format!("The query string is invalid: {e}")).into()
+                }))
+                .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+                .wrap(from_fn(edge::edge))
+                .service(health::healthz)
+                .service(health::readyz)
+                .service(health::metrics)
+                .service(docs::openapi_json)
+                .service(docs::docs_page)
+                .configure(dentex_accounts::configure)
+                .default_service(web::to(fallback))
+        })
+        .disable_signals()
+        .shutdown_timeout(config.http.shutdown_timeout_secs);
+        if config.http.workers > 0 {
+            server = server.workers(config.http.workers);
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Self {
+            addr,
+            server,
+            state,
+            shutdown,
+            workers,
+            embedded_s3: core.embedded_s3,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn embedded_s3(&self) -> Option<&EmbeddedS3> {
+        self.embedded_s3.as_ref()
+    }
+
+    /// Cancelling this token starts a graceful shutdown.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled; then stops accepting
+    /// connections, lets in-flight requests finish (up to
+    /// `http.shutdown_timeout_secs`), and stops the job workers, which hand
+    /// unfinished jobs back to the queue.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Self {
+            server,
+            shutdown,
+            workers,
+            embedded_s3,
+            ..
+        } = self;
+        let handle = server.handle();
+        let token = shutdown.clone();
+        let stopper = tokio::spawn(async move {
+            token.cancelled().await;
+            tracing::info!("shutdown: no new connections; finishing in-flight requests");
+            handle.stop(true).await;
+        });
+        let served = server.await;
+        shutdown.cancel();
+        if let Some(w) = workers {
+            let _ = w.await;
+        }
+        let _ = stopper.await;
+        drop(embedded_s3);
+        tracing::info!("shutdown complete");
+        served.context("the HTTP server failed")
+    }
+}
+
+/// Unknown address: 404; known address with another method: 405 with `Allow`.
+async fn fallback(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    match docs::allowed_methods(req.path()) {
+        Some(methods) if !methods.iter().any(|m| m == req.method().as_str()) => {
+            let allow = methods.join(", ");
+            Err(ApiError::new(
+                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("This address accepts {allow}."),
+            )
+            .with_header(actix_web::http::header::ALLOW, allow))
+        }
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut c = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            "authorization",
+            "content-type",
+            "idempotency-key",
+            "x-request-id",
+            "x-file-name",
+        ])
+        .expose_headers(["x-request-id"])
+        .max_age(3600);
+    for o in origins {
+        c = c.allowed_origin(o);
+    }
+    c
+}

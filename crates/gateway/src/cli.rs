@@ -1,0 +1,318 @@
+//! The `dentex` command line.
+
+use crate::app::{Application, JOB_MAIL_SEND};
+use crate::config::{Config, LogFormat};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use dentex_audit::AuditLog;
+use dentex_domain::{Email, StaffRole};
+use dentex_jobs::{EnqueueOptions, Queue};
+use std::io::Read;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dentex",
+    version,
+    about = "Dentex: the case exchange between dental clinics and labs",
+    long_about = "Dentex: the case exchange between dental clinics and labs.\n\n\
+        With no configuration it runs on embedded defaults: a SQLite database, an S3-compatible \
+        object store and e-mail written to files, all under the data directory (./data).\n\
+        Configure production with a TOML file (--config or DENTEX_CONFIG) and DENTEX_… environment \
+        variables; see docs/configuration.md.",
+    after_help = "Run without a command to serve. Examples:\n  \
+        dentex serve --data-dir /tmp/dentex --addr 127.0.0.1:0\n  \
+        echo 'a long passphrase' | dentex admin create-staff --email ops@dentex.example --role support --password-stdin\n  \
+        dentex jobs list --status dead\n  \
+        dentex audit verify"
+)]
+pub struct Cli {
+    /// Configuration file (TOML). Also read from DENTEX_CONFIG.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory for the embedded defaults' data (overrides `data_dir`).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API and the job workers (the default command).
+    Serve {
+        /// Address to listen on, HOST:PORT; port 0 picks a free one.
+        #[arg(long, value_name = "HOST:PORT")]
+        addr: Option<String>,
+    },
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Operator tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Inspect the background job queue.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// Check the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a platform staff account; the password is read from standard input.
+    CreateStaff {
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// `support` or `platform_admin`.
+        #[arg(long, value_name = "ROLE")]
+        role: StaffRole,
+        /// Display name (defaults to the part of the address before '@').
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Queue a test e-mail to check the mail configuration; a running server delivers it.
+    SendTestMail {
+        #[arg(long, value_name = "EMAIL")]
+        to: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest first.
+    List {
+        /// Only jobs in this status: queued, running, done or dead.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute every organisation's hash chain and report the first broken link.
+    Verify,
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    crate::install_crypto_provider();
+    let cli = Cli::parse();
+    let mut config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return 2;
+        }
+    };
+    if let Some(d) = &cli.data_dir {
+        config.data_dir = d.clone();
+    }
+    if let Some(Command::Serve { addr: Some(a) }) = &cli.command {
+        config.http.addr = a.clone();
+        if let Err(e) = config.validate() {
+            eprintln!("configuration error: {e}");
+            return 2;
+        }
+    }
+    init_tracing(&config);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    let result = rt.block_on(run(cli.command.unwrap_or(Command::Serve { addr: None }), config));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+fn init_tracing(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(&config.log.filter));
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    let _ = match config.log.format {
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
+        LogFormat::Pretty => builder.compact().try_init(),
+    };
+}
+
+async fn open_db(config: &Config, migrate: bool) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    let url = config.database_url();
+    let db = dentex_db::connect(&dentex_db::DbOptions::new(url.clone()))
+        .await
+        .with_context(|| format!("connecting to the database at {}", dentex_db::redact_url(&url)))?;
+    if migrate {
+        dentex_db::migrate(&db).await.context("applying database migrations")?;
+    }
+    Ok(db)
+}
+
+async fn run(cmd: Command, config: Config) -> anyhow::Result<i32> {
+    match cmd {
+        Command::Serve { .. } => serve(config).await,
+        Command::Migrate => {
+            open_db(&config, true).await?;
+            println!("migrations applied");
+            Ok(0)
+        }
+        Command::Admin(AdminCommand::CreateStaff {
+            email,
+            role,
+            name,
+            password_stdin: _,
+        }) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            let db = open_db(&config, config.database.migrate_on_start).await?;
+            let audit = AuditLog::new(db.clone());
+            let display = name.unwrap_or_else(|| email.split('@').next().unwrap_or("staff").to_owned());
+            match dentex_accounts::staff::create_staff(&db, &audit, &email, &display, role, password).await {
+                Ok(id) => {
+                    println!("created {role} account {id}");
+                    Ok(0)
+                }
+                Err(dentex_accounts::staff::StaffError::Invalid(msg)) => {
+                    eprintln!("error: {msg}");
+                    Ok(2)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Admin(AdminCommand::SendTestMail { to }) => {
+            let to = Email::parse(&to).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+            let db = open_db(&config, config.database.migrate_on_start).await?;
+            let q = Queue::new(db);
+            let id = q
+                .enqueue(
+                    JOB_MAIL_SEND,
+                    &dentex_mail::templates::test_message(to),
+                    EnqueueOptions {
+                        max_attempts: config.jobs.max_attempts,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            println!("queued job {id}; a running server delivers it (see `dentex jobs list`)");
+            Ok(0)
+        }
+        Command::Jobs(JobsCommand::List { status, limit }) => {
+            if let Some(s) = &status
+                && !["queued", "running", "done", "dead"].contains(&s.as_str())
+            {
+                eprintln!("error: --status must be queued, running, done or dead");
+                return Ok(2);
+            }
+            let db = open_db(&config, config.database.migrate_on_start).await?;
+            let jobs = Queue::new(db).list(status.as_deref(), limit.clamp(1, 10_000)).await?;
+            println!(
+                "{:<36}  {:<14} {:<8} {:>8}  {:<20}  LAST ERROR",
+                "ID", "KIND", "STATUS", "ATTEMPTS", "RUN AT"
+            );
+            for j in &jobs {
+                let err: String = j.last_error.as_deref().unwrap_or("").chars().take(60).collect();
+                println!(
+                    "{:<36}  {:<14} {:<8} {:>8}  {:<20}  {}",
+                    j.id,
+                    j.kind,
+                    j.status,
+                    format!("{}/{}", j.attempts, j.max_attempts),
+                    j.run_at.format("%Y-%m-%d %H:%M:%S"),
+                    err
+                );
+            }
+            println!("{} job(s)", jobs.len());
+            Ok(0)
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let db = open_db(&config, config.database.migrate_on_start).await?;
+            let report = AuditLog::new(db).verify().await?;
+            if report.is_intact() {
+                println!(
+                    "audit trail intact: {} chain(s), {} row(s) verified",
+                    report.chains, report.rows
+                );
+                Ok(0)
+            } else {
+                for b in &report.broken {
+                    println!(
+                        "BROKEN chain {} at row {}{}: {}",
+                        b.chain,
+                        b.seq,
+                        b.id.map(|i| format!(" (id {i})")).unwrap_or_default(),
+                        b.reason
+                    );
+                }
+                println!(
+                    "{} of {} chain(s) broken; {} row(s) read",
+                    report.broken.len(),
+                    report.chains,
+                    report.rows
+                );
+                Ok(1)
+            }
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<i32> {
+    let data_dir = config.data_dir.clone();
+    let embedded = config.uses_embedded_storage();
+    let app = Application::build(config).await?;
+    let addr = app.addr();
+    println!("listening on http://{addr}");
+    println!("API reference: http://{addr}/docs");
+    if embedded {
+        println!("data: {} (SQLite database, objects, mail)", data_dir.display());
+    }
+    let token = app.shutdown_token();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("signal received; shutting down");
+        token.cancel();
+    });
+    app.run_until_stopped().await?;
+    Ok(0)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

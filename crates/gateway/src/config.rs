@@ -1,0 +1,420 @@
+//! Typed configuration: built-in defaults, then an optional TOML file, then
+//! `DENTEX_…` environment variables (`__` separates sections:
+//! `DENTEX_DATABASE__URL`). Unknown keys are refused, values are checked at
+//! start, and errors name the key at fault. Secrets are `SecretString` and never
+//! appear in `Debug` output. Every key is listed in `docs/configuration.md`.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the embedded defaults keep their data (SQLite file, objects, mail).
+    pub data_dir: PathBuf,
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub storage: StorageConfig,
+    pub mail: MailConfig,
+    pub log: LogConfig,
+    pub jobs: JobsConfig,
+    pub auth: AuthConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            http: HttpConfig::default(),
+            database: DatabaseConfig::default(),
+            storage: StorageConfig::default(),
+            mail: MailConfig::default(),
+            log: LogConfig::default(),
+            jobs: JobsConfig::default(),
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address to listen on; port 0 picks a free port.
+    pub addr: String,
+    /// The URL users reach Dentex at (links in e-mails; HSTS when https).
+    pub public_base_url: String,
+    /// Largest accepted JSON body.
+    pub json_limit_bytes: usize,
+    /// Origins allowed to call the API from a browser; empty means none.
+    pub cors_allowed_origins: Vec<String>,
+    /// How long in-flight requests may run on after a shutdown signal.
+    pub shutdown_timeout_secs: u64,
+    /// HTTP worker threads; 0 means one per CPU.
+    pub workers: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            addr: "127.0.0.1:8080".into(),
+            public_base_url: "http://localhost:8080".into(),
+            json_limit_bytes: 1024 * 1024,
+            cors_allowed_origins: Vec::new(),
+            shutdown_timeout_secs: 30,
+            workers: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `postgres://…` or `sqlite://…`; unset means `sqlite://DATA_DIR/dentex.db`.
+    pub url: Option<SecretString>,
+    pub max_connections: u32,
+    /// Apply pending migrations at start.
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 10,
+            migrate_on_start: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// S3 endpoint URL; unset starts the embedded S3 server over `DATA_DIR/objects`.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<SecretString>,
+    pub force_path_style: bool,
+    /// Server-side encryption (AES-256); unset means on for an external store,
+    /// off for the embedded one (which relies on the disk's encryption).
+    pub sse: Option<bool>,
+    /// Lifetime of presigned download URLs, at most 300.
+    pub presign_ttl_secs: u64,
+    pub multipart_threshold_bytes: usize,
+    pub part_size_bytes: usize,
+    /// Create the bucket at start when missing.
+    pub create_bucket: bool,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            region: "us-east-1".into(),
+            bucket: "dentex".into(),
+            access_key_id: None,
+            secret_access_key: None,
+            force_path_style: true,
+            sse: None,
+            presign_ttl_secs: 300,
+            multipart_threshold_bytes: dentex_storage::StoreConfig::DEFAULT_PART_SIZE,
+            part_size_bytes: dentex_storage::StoreConfig::DEFAULT_PART_SIZE,
+            create_bucket: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// `smtp://host:port`, `smtp://user:pass@host:587?tls=required` or `smtps://…`;
+    /// unset writes `.eml` files under `DATA_DIR/mail`.
+    pub smtp_url: Option<SecretString>,
+    pub from: String,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            from: "Dentex <no-reply@dentex.localhost>".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `info,dentex_jobs=debug`.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            filter: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    /// Worker loops in this process; 0 runs no jobs here.
+    pub workers: usize,
+    pub poll_interval_ms: u64,
+    pub lease_secs: u64,
+    pub max_attempts: i32,
+    pub retry_base_ms: u64,
+    /// How long a running job may go on after shutdown begins before it is
+    /// handed back to the queue.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            poll_interval_ms: 1000,
+            lease_secs: 300,
+            max_attempts: 8,
+            retry_base_ms: 5000,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Absolute lifetime of a session.
+    pub session_absolute_secs: u64,
+    /// A session unused this long ends.
+    pub session_idle_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session_absolute_secs: 12 * 3600,
+            session_idle_secs: 30 * 60,
+        }
+    }
+}
+
+/// Variables with the `DENTEX_` prefix that are not configuration keys.
+const NOT_CONFIG: [&str; 3] = ["test_postgres_url", "config", "bench_postgres_url"];
+
+impl Config {
+    /// Defaults, then the file (if given or named by `DENTEX_CONFIG`), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+        let mut fig = Figment::new();
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("DENTEX_CONFIG").map(PathBuf::from));
+        if let Some(f) = &file {
+            if !f.exists() {
+                return Err(format!("configuration file {} does not exist", f.display()));
+            }
+            fig = fig.merge(Toml::file_exact(f));
+        }
+        fig = fig.merge(Env::prefixed("DENTEX_").split("__").ignore(&NOT_CONFIG));
+        let cfg: Config = fig.extract().map_err(|e| {
+            e.into_iter()
+                .map(|e| {
+                    let key = e.path.join(".");
+                    if key.is_empty() {
+                        e.to_string()
+                    } else {
+                        format!("{key}: {}", e.kind)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks values that types alone cannot; the message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut errs = Vec::new();
+        if self.http.addr.parse::<SocketAddr>().is_err() {
+            errs.push(format!(
+                "http.addr: {:?} is not HOST:PORT (e.g. 127.0.0.1:8080)",
+                self.http.addr
+            ));
+        }
+        if !(self.http.public_base_url.starts_with("http://") || self.http.public_base_url.starts_with("https://")) {
+            errs.push("http.public_base_url: must start with http:// or https://".into());
+        }
+        if self.http.json_limit_bytes < 1024 {
+            errs.push("http.json_limit_bytes: must be at least 1024".into());
+        }
+        for o in &self.http.cors_allowed_origins {
+            if !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/') {
+                errs.push(format!(
+                    "http.cors_allowed_origins: {o:?} is not an origin like https://app.example.com"
+                ));
+            }
+        }
+        if self.database.max_connections == 0 {
+            errs.push("database.max_connections: must be at least 1".into());
+        }
+        if let Some(url) = &self.database.url {
+            let u = url.expose_secret();
+            if !(u.starts_with("postgres://") || u.starts_with("postgresql://") || u.starts_with("sqlite:")) {
+                errs.push("database.url: must start with postgres://, postgresql:// or sqlite:".into());
+            }
+        }
+        if self.storage.presign_ttl_secs == 0 || self.storage.presign_ttl_secs > 300 {
+            errs.push("storage.presign_ttl_secs: must be between 1 and 300".into());
+        }
+        if self.storage.part_size_bytes < 5 * 1024 * 1024 {
+            errs.push("storage.part_size_bytes: S3 needs parts of at least 5 MiB (5242880)".into());
+        }
+        if self.storage.bucket.len() < 3
+            || !self
+                .storage
+                .bucket
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        {
+            errs.push("storage.bucket: 3+ characters of a-z, 0-9, '-' and '.'".into());
+        }
+        if let Some(ep) = &self.storage.endpoint {
+            if !(ep.starts_with("http://") || ep.starts_with("https://")) {
+                errs.push("storage.endpoint: must be an http:// or https:// URL".into());
+            }
+            if self.storage.access_key_id.is_none() {
+                errs.push("storage.access_key_id: required with storage.endpoint".into());
+            }
+            if self.storage.secret_access_key.is_none() {
+                errs.push("storage.secret_access_key: required with storage.endpoint".into());
+            }
+        }
+        if let Some(url) = &self.mail.smtp_url {
+            let u = url.expose_secret();
+            if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
+                errs.push("mail.smtp_url: must start with smtp:// or smtps://".into());
+            }
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            errs.push(format!(
+                "mail.from: {:?} is not a mailbox like \"Dentex <no-reply@example.com>\"",
+                self.mail.from
+            ));
+        }
+        if self.jobs.max_attempts < 1 {
+            errs.push("jobs.max_attempts: must be at least 1".into());
+        }
+        if self.jobs.lease_secs < 3 {
+            errs.push("jobs.lease_secs: must be at least 3".into());
+        }
+        if self.auth.session_idle_secs == 0 || self.auth.session_idle_secs > self.auth.session_absolute_secs {
+            errs.push("auth.session_idle_secs: must be between 1 and auth.session_absolute_secs".into());
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
+            errs.push(format!("log.filter: {e}"));
+        }
+        if errs.is_empty() { Ok(()) } else { Err(errs.join("; ")) }
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(u) => u.expose_secret().to_owned(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("dentex.db").display()),
+        }
+    }
+
+    pub fn uses_embedded_storage(&self) -> bool {
+        self.storage.endpoint.is_none()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_are_valid_and_embedded() {
+        let c = Config::default();
+        c.validate().unwrap();
+        assert!(c.uses_embedded_storage());
+        assert!(c.database_url().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn file_then_environment_with_named_errors() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "dentex.toml",
+                r#"
+                data_dir = "/var/lib/dentex"
+                [http]
+                addr = "0.0.0.0:9000"
+                [database]
+                url = "postgres://dentex:hunter2@db/dentex"
+                "#,
+            )?;
+            jail.set_env("DENTEX_HTTP__ADDR", "0.0.0.0:9001");
+            jail.set_env("DENTEX_TEST_POSTGRES_URL", "ignored");
+            let c = Config::load(Some(Path::new("dentex.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(c.http.addr, "0.0.0.0:9001", "environment wins over the file");
+            assert_eq!(c.data_dir, PathBuf::from("/var/lib/dentex"));
+            assert_eq!(c.database_url(), "postgres://dentex:hunter2@db/dentex");
+            let dbg = format!("{c:?}");
+            assert!(!dbg.contains("hunter2"), "Debug must mask secrets: {dbg}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DENTEX_HTTP__ADRESS", "x");
+            let e = Config::load(None).unwrap_err();
+            assert!(e.contains("adress"), "{e}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("DENTEX_STORAGE__PRESIGN_TTL_SECS", "900");
+            jail.set_env("DENTEX_HTTP__ADDR", "nowhere");
+            let e = Config::load(None).unwrap_err();
+            assert!(e.contains("storage.presign_ttl_secs"), "{e}");
+            assert!(e.contains("http.addr"), "{e}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("DENTEX_JOBS__WORKERS", "many");
+            let e = Config::load(None).unwrap_err();
+            assert!(e.contains("jobs.workers"), "{e}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("DENTEX_STORAGE__ENDPOINT", "https://s3.eu-central-1.amazonaws.com");
+            let e = Config::load(None).unwrap_err();
+            assert!(
+                e.contains("storage.access_key_id") && e.contains("storage.secret_access_key"),
+                "{e}"
+            );
+            Ok(())
+        });
+    }
+}

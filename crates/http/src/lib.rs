@@ -1,0 +1,312 @@
+//! `dentex-http` owns what every HTTP-facing crate shares at the edge: the one
+//! mapping from errors to RFC 9457 `application/problem+json` responses (each with
+//! a stable snake_case `code`, and `errors[]` naming the fields at fault), the
+//! request id, and the client address as the audit trail records it. Unexpected
+//! errors answer an opaque 500 and log their whole cause chain under the request id.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use dentex_domain::FieldError;
+use serde::Serialize;
+use std::fmt;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The id of the current request, put in the request's extensions by the edge
+/// middleware and echoed as `X-Request-Id`.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The request id and client address of a request, for audit rows.
+pub fn request_context(req: &HttpRequest) -> (Option<String>, Option<String>) {
+    use actix_web::HttpMessage;
+    let rid = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let addr = req.peer_addr().map(|a| a.ip().to_string());
+    (rid, addr)
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    /// Extra response headers (e.g. `Allow`, `Retry-After`).
+    pub headers: Vec<(header::HeaderName, String)>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// A URI naming the kind of problem: `urn:dentex:problem:{code}`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: &'a str,
+    pub status: u16,
+    pub detail: &'a str,
+    /// Stable machine-readable code.
+    pub code: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    #[schema(value_type = Vec<FieldProblem>)]
+    pub errors: &'a [FieldError],
+}
+
+/// One invalid field (documentation of `FieldError`'s wire form).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FieldProblem {
+    /// Path of the field, e.g. `rx.items[0].shade`.
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No resource exists at this address.",
+        )
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "Some fields are missing or invalid; see errors.",
+        );
+        e.errors = errors;
+        e
+    }
+
+    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, detail)
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The request body is larger than the limit of {limit} bytes."),
+        )
+    }
+
+    pub fn unavailable(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
+    }
+
+    /// An unexpected failure: log the cause chain, answer an opaque 500.
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        let cause = cause.into();
+        tracing::error!(error = format!("{cause:#}"), "unexpected error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Something went wrong on our side. Quote the X-Request-Id header if you contact support.",
+        )
+    }
+
+    pub fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.code)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        problem_response(self.status, self.code, &self.detail, &self.errors, &self.headers)
+    }
+}
+
+pub fn problem_response(
+    status: StatusCode,
+    code: &str,
+    detail: &str,
+    errors: &[FieldError],
+    headers: &[(header::HeaderName, String)],
+) -> HttpResponse {
+    let body = Problem {
+        type_: format!("urn:dentex:problem:{code}"),
+        title: status.canonical_reason().unwrap_or("Error"),
+        status: status.as_u16(),
+        detail,
+        code,
+        errors,
+    };
+    let mut resp = HttpResponse::build(status);
+    resp.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+    for (k, v) in headers {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            resp.insert_header((k.clone(), v));
+        }
+    }
+    resp.body(serde_json::to_string(&body).unwrap_or_else(|_| "{}".into()))
+}
+
+/// The stable code and a plain explanation for a bare status (used when a
+/// framework layer answered without a body of ours).
+pub fn code_for_status(status: StatusCode) -> (&'static str, &'static str) {
+    match status.as_u16() {
+        400 => ("bad_request", "The request could not be understood."),
+        401 => ("unauthenticated", "Sign in first: send Authorization: Bearer <token>."),
+        403 => ("forbidden", "You may not do this."),
+        404 => ("not_found", "No resource exists at this address."),
+        405 => ("method_not_allowed", "This address does not accept that HTTP method."),
+        406 => ("not_acceptable", "No representation matches the Accept header."),
+        408 => ("request_timeout", "The request took too long to arrive."),
+        411 => ("length_required", "A Content-Length header is required."),
+        413 => ("payload_too_large", "The request body is too large."),
+        414 => ("uri_too_long", "The request address is too long."),
+        415 => (
+            "unsupported_media_type",
+            "The request body has a type this address does not accept.",
+        ),
+        431 => ("headers_too_large", "The request headers are too large."),
+        429 => ("too_many_requests", "Too many requests; slow down and retry later."),
+        503 => ("service_unavailable", "The service is unavailable; retry later."),
+        s if s >= 500 => ("internal_error", "Something went wrong on our side."),
+        _ => ("request_failed", "The request failed."),
+    }
+}
+
+/// Turns JSON extraction failures into precise problems.
+pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as J;
+    let api = match &err {
+        J::OverflowKnownLength { limit, .. } | J::Overflow { limit } => ApiError::payload_too_large(*limit),
+        J::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as JSON with Content-Type: application/json.",
+        ),
+        J::Deserialize(e) if e.is_syntax() || e.is_eof() => ApiError::bad_request(
+            "malformed_json",
+            format!("The body is not valid JSON (line {}, column {}).", e.line(), e.column()),
+        ),
+        J::Deserialize(e) => {
+            let msg = e.to_string();
+            let field = field_from_serde_message(&msg).unwrap_or_default();
+            let mut api = ApiError::validation(vec![FieldError::new(
+                field,
+                if msg.starts_with("missing field") {
+                    "required"
+                } else if msg.starts_with("unknown field") {
+                    "unknown_field"
+                } else {
+                    "invalid_type"
+                },
+                strip_position(&msg),
+            )]);
+            api.detail = "The JSON body does not have the expected shape; see errors.".into();
+            api
+        }
+        J::Payload(actix_web::error::PayloadError::Overflow) => ApiError::payload_too_large(0),
+        _ => ApiError::bad_request("unreadable_body", "The request body could not be read."),
+    };
+    actix_web::error::InternalError::from_response(err, api.error_response()).into()
+}
+
+fn field_from_serde_message(msg: &str) -> Option<String> {
+    // serde names the field for missing/unknown fields: "missing field `email`".
+    let start = msg.find('`')?;
+    let rest = &msg[start + 1..];
+    let end = rest.find('`')?;
+    let name = &rest[..end];
+    if msg.starts_with("missing field") || msg.starts_with("unknown field") {
+        Some(name.to_owned())
+    } else {
+        None
+    }
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        if dentex_db::is_unique_violation(&e) {
+            return ApiError::conflict("conflict", "This conflicts with something that already exists.");
+        }
+        let s = e.to_string();
+        if s.contains("pool timed out") || s.contains("PoolTimedOut") || s.contains("Connection refused") {
+            tracing::warn!(error = %s, "database unavailable");
+            return ApiError::unavailable("database_unavailable", "The database is unavailable; retry shortly.")
+                .with_header(header::RETRY_AFTER, "5");
+        }
+        ApiError::internal(e)
+    }
+}
+
+impl From<dentex_storage::StorageError> for ApiError {
+    fn from(e: dentex_storage::StorageError) -> Self {
+        match e {
+            dentex_storage::StorageError::TooLarge { limit } => {
+                ApiError::payload_too_large(usize::try_from(limit).unwrap_or(usize::MAX))
+            }
+            dentex_storage::StorageError::NotFound => ApiError::not_found(),
+            dentex_storage::StorageError::S3(s) => {
+                tracing::warn!(error = %s, "object store unavailable");
+                ApiError::unavailable("storage_unavailable", "File storage is unavailable; retry shortly.")
+                    .with_header(header::RETRY_AFTER, "5")
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_yield_the_field() {
+        assert_eq!(
+            field_from_serde_message("missing field `email` at line 1 column 2").as_deref(),
+            Some("email")
+        );
+        assert_eq!(
+            field_from_serde_message("unknown field `x`, expected one of `a`").as_deref(),
+            Some("x")
+        );
+        assert_eq!(
+            field_from_serde_message("invalid type: integer `5`, expected a string"),
+            None
+        );
+        assert_eq!(
+            strip_position("missing field `email` at line 1 column 2"),
+            "missing field `email`"
+        );
+    }
+}
