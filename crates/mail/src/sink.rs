@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
@@ -152,7 +152,15 @@ async fn session(sock: tokio::net::TcpStream, s: Arc<Shared>) -> std::io::Result
             }
             let delay = s.delay.lock().map(|g| *g).unwrap_or_default();
             if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
+                // Hold the reply. A client may send nothing while it waits for
+                // it (no pipelining is offered), so any bytes (QUIT) or a closed
+                // connection mean it gave up: it never got its 250 and the
+                // message is not accepted.
+                let mut probe = [0u8; 64];
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    _ = r.read(&mut probe) => return Ok(()),
+                }
             }
             if let Ok(mut g) = s.received.lock() {
                 g.push(ReceivedMail {
