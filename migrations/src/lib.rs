@@ -9,6 +9,9 @@ mod m20261122_000001_create_users;
 mod m20261122_000002_create_jobs;
 mod m20261122_000003_create_audit_events;
 mod m20261122_000004_create_sessions;
+mod m20261122_000005_create_organizations;
+mod m20261122_000006_add_user_security_columns;
+mod m20261122_000007_create_one_time_tokens;
 
 pub struct Migrator;
 
@@ -20,6 +23,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_jobs::Migration),
             Box::new(m20261122_000003_create_audit_events::Migration),
             Box::new(m20261122_000004_create_sessions::Migration),
+            Box::new(m20261122_000005_create_organizations::Migration),
+            Box::new(m20261122_000006_add_user_security_columns::Migration),
+            Box::new(m20261122_000007_create_one_time_tokens::Migration),
         ]
     }
 }

@@ -216,6 +216,136 @@ impl Drop for TestApp {
     }
 }
 
+/// A signed-in organisation member created through the public API.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub email: String,
+    pub password: String,
+    pub token: String,
+    pub user_id: String,
+    pub org_id: String,
+}
+
+/// The single-use token in a link of a received message (`…#token=HEX`).
+pub fn token_in(mail: &dentex_mail::sink::ReceivedMail) -> String {
+    let text = mail.text();
+    let i = text.find("#token=").expect("a link with a token") + "#token=".len();
+    text[i..].chars().take_while(char::is_ascii_hexdigit).collect()
+}
+
+impl TestApp {
+    /// Waits for the newest message to `address` whose subject contains `subject`.
+    pub async fn mail_to(&self, address: &str, subject: &str) -> dentex_mail::sink::ReceivedMail {
+        for _ in 0..400 {
+            if let Some(m) = self.smtp.received().into_iter().rev().find(|m| {
+                m.rcpt_to.iter().any(|r| r == address) && m.header("Subject").is_some_and(|s| s.contains(subject))
+            }) {
+                return m;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!(
+            "no mail to {address} about {subject:?}; got {:?}",
+            self.smtp
+                .received()
+                .iter()
+                .map(|m| m.header("Subject"))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    /// Registers an organisation of `kind` through the API, confirms the
+    /// address with the mailed link and signs in as its owner.
+    pub async fn register(&self, email: &str, kind: &str) -> Actor {
+        let password = format!("pw-{}-long-enough", uuid::Uuid::new_v4().simple());
+        let r = self
+            .post_json(
+                "/api/v1/auth/register",
+                &serde_json::json!({
+                    "email": email, "password": password, "display_name": "Dr Test",
+                    "organization": {"name": format!("{kind} of {email}"), "kind": kind, "country": "DE", "region": "eu"}
+                }),
+            )
+            .await;
+        assert_eq!(r.status(), 202, "register {email}");
+        let mail = self.mail_to(email, "Confirm your e-mail").await;
+        let r = self
+            .post_json(
+                "/api/v1/auth/verify-email",
+                &serde_json::json!({"token": token_in(&mail)}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "verify {email}");
+        self.sign_in(email, &password).await
+    }
+
+    /// Signs in and collects who the user is.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Actor {
+        let r = self
+            .post_json(
+                "/api/v1/auth/login",
+                &serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "login {email}");
+        let v: Value = r.json().await.expect("login body");
+        Actor {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            token: v["token"].as_str().expect("token").to_owned(),
+            user_id: v["user"]["id"].as_str().expect("id").to_owned(),
+            org_id: v["user"]["organizations"][0]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+
+    /// `inviter` invites `email` with `role`; the invitee accepts (creating an
+    /// account) and signs in.
+    pub async fn invite_and_join(&self, inviter: &Actor, email: &str, role: &str) -> Actor {
+        let r = self
+            .send(
+                reqwest::Method::POST,
+                &format!("/api/v1/organizations/{}/invitations", inviter.org_id),
+                Some(&inviter.token),
+                Some(&serde_json::json!({"email": email, "role": role})),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "invite {email}");
+        let mail = self.mail_to(email, "You are invited").await;
+        let password = format!("pw-{}-long-enough", uuid::Uuid::new_v4().simple());
+        let r = self
+            .post_json(
+                "/api/v1/invitations/accept",
+                &serde_json::json!({"token": token_in(&mail), "password": password, "display_name": "New Member"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "accept {email}");
+        let mut a = self.sign_in(email, &password).await;
+        a.org_id = inviter.org_id.clone();
+        a
+    }
+
+    /// Any request, optionally authenticated and with a JSON body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        let mut rb = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        rb.send().await.expect("request")
+    }
+}
+
 /// Reads a problem+json body, checking the media type.
 pub async fn problem(r: reqwest::Response) -> Value {
     let ct = r

@@ -3,11 +3,15 @@
 //! with absolute and idle expiry, revocable on the server), platform staff, and
 //! the [`Principal`] extractor: a handler that takes a `Principal` only runs for
 //! a live session of an existing user, checked again on every request.
-//! Organisations, roles, MFA and credentials grow here (issue #3).
+//! It also owns organisations, members and invitations, and the authorisation
+//! policy ([`policy`]) that every handler asks.
 
 pub mod http;
 pub mod password;
+pub mod policy;
 pub mod sessions;
 pub mod staff;
+pub mod throttle;
+pub mod tokens;
 
 pub use http::{AccountsState, Principal, configure};

@@ -11,7 +11,18 @@ use dentex_db::testing::TestDatabase;
 use dentex_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
-const TABLES: [&str; 5] = ["users", "jobs", "audit_events", "audit_heads", "sessions"];
+const TABLES: [&str; 10] = [
+    "users",
+    "jobs",
+    "audit_events",
+    "audit_heads",
+    "sessions",
+    "organizations",
+    "memberships",
+    "one_time_tokens",
+    "login_throttles",
+    "recovery_codes",
+];
 
 async fn table_exists(db: &DatabaseConnection, name: &str) -> bool {
     let backend = db.get_database_backend();

@@ -4,13 +4,15 @@
 //! I/O and no framework dependency, so its rules can be tested and reused anywhere
 //! (`cargo tree -p dentex-domain -e normal` shows neither actix-web nor sea-orm).
 
+mod country;
 mod email;
 mod ids;
 mod roles;
 
+pub use country::CountryCode;
 pub use email::Email;
 pub use ids::{AuditEventId, JobId, OrgId, UserId};
-pub use roles::{DataRegion, StaffRole};
+pub use roles::{DataRegion, OrgKind, OrgRole, StaffRole};
 
 use serde::Serialize;
 

@@ -67,3 +67,105 @@ mod tests {
         assert!("owner".parse::<StaffRole>().is_err());
     }
 }
+
+/// The three kinds of organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgKind {
+    Clinic,
+    DentalLab,
+    ManufacturingLab,
+}
+
+impl OrgKind {
+    pub const ALL: [Self; 3] = [Self::Clinic, Self::DentalLab, Self::ManufacturingLab];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Clinic => "clinic",
+            Self::DentalLab => "dental_lab",
+            Self::ManufacturingLab => "manufacturing_lab",
+        }
+    }
+
+    pub fn is_lab(self) -> bool {
+        !matches!(self, Self::Clinic)
+    }
+}
+
+impl FromStr for OrgKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown organisation kind {s:?}: expected clinic, dental_lab or manufacturing_lab"))
+    }
+}
+
+/// A member's role inside an organisation, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgRole {
+    Owner,
+    Admin,
+    Member,
+}
+
+impl OrgRole {
+    pub const ALL: [Self; 3] = [Self::Owner, Self::Admin, Self::Member];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Admin => "admin",
+            Self::Member => "member",
+        }
+    }
+
+    /// Owners and admins manage members and credentials.
+    pub fn manages(self) -> bool {
+        matches!(self, Self::Owner | Self::Admin)
+    }
+}
+
+impl FromStr for OrgRole {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown role {s:?}: expected owner, admin or member"))
+    }
+}
+
+impl FromStr for DataRegion {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "eu" => Ok(Self::Eu),
+            "us" => Ok(Self::Us),
+            other => Err(format!("unknown data region {other:?}: expected eu or us")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod org_tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_roles_round_trip_and_order() {
+        for k in OrgKind::ALL {
+            assert_eq!(k.as_str().parse::<OrgKind>().unwrap(), k);
+        }
+        assert!(OrgKind::DentalLab.is_lab() && !OrgKind::Clinic.is_lab());
+        for r in OrgRole::ALL {
+            assert_eq!(r.as_str().parse::<OrgRole>().unwrap(), r);
+        }
+        assert!(OrgRole::Owner < OrgRole::Admin && OrgRole::Admin < OrgRole::Member);
+        assert!(OrgRole::Admin.manages() && !OrgRole::Member.manages());
+        assert!("dentist".parse::<OrgRole>().is_err());
+        assert_eq!("eu".parse::<DataRegion>().unwrap(), DataRegion::Eu);
+    }
+}

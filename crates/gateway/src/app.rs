@@ -26,7 +26,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Job kind that delivers one [`OutgoingMail`].
-pub const JOB_MAIL_SEND: &str = "mail.send";
+pub const JOB_MAIL_SEND: &str = dentex_mail::JOB_KIND;
 
 pub struct Application {
     addr: SocketAddr,
@@ -158,6 +158,8 @@ impl Application {
         let accounts = AccountsState {
             db: core.db.clone(),
             audit,
+            queue: queue.clone(),
+            public_base_url: config.http.public_base_url.clone(),
             sessions: SessionPolicy {
                 absolute: Duration::from_secs(config.auth.session_absolute_secs),
                 idle: Duration::from_secs(config.auth.session_idle_secs),

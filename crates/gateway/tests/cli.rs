@@ -278,3 +278,33 @@ async fn migrate_applies_the_schema() {
     let (code, _, _) = env.run(&["migrate"], None);
     assert_eq!(code, 0, "migrating twice is harmless");
 }
+
+#[tokio::test]
+async fn without_smtp_mail_is_written_as_eml_files_in_the_data_dir() {
+    let env = Env::new().await;
+    let (code, _, err) = env.run(&["admin", "send-test-mail", "--to", "ops@lab.example"], None);
+    assert_eq!(code, 0, "{err}");
+    let (mut child, _url) = env.serve();
+    let mail_dir = env.data().join("mail");
+    let mut found = None;
+    for _ in 0..200 {
+        if let Ok(rd) = std::fs::read_dir(&mail_dir) {
+            found = rd
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == "eml"));
+        }
+        if found.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(20)).success());
+    let path = found.expect("an .eml file in DATA_DIR/mail");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains("To: ops@lab.example") && text.contains("Subject: Dentex test message"),
+        "{text}"
+    );
+}

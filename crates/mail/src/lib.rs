@@ -14,6 +14,9 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+/// The job kind that delivers one [`OutgoingMail`] (its payload).
+pub const JOB_KIND: &str = "mail.send";
+
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("invalid mail configuration: {0}")]

@@ -18,6 +18,20 @@ pub struct ReceivedMail {
 }
 
 impl ReceivedMail {
+    /// The body as a reader sees it: after the headers, with a
+    /// quoted-printable transfer encoding undone.
+    pub fn text(&self) -> String {
+        let body = self.data.split_once("\n\n").map_or("", |(_, b)| b);
+        let qp = self
+            .header("Content-Transfer-Encoding")
+            .is_some_and(|e| e.eq_ignore_ascii_case("quoted-printable"));
+        if qp {
+            decode_quoted_printable(body)
+        } else {
+            body.to_owned()
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<String> {
         let prefix = format!("{}:", name.to_ascii_lowercase());
         self.data
@@ -182,6 +196,25 @@ async fn session(sock: tokio::net::TcpStream, s: Arc<Shared>) -> std::io::Result
     }
 }
 
+fn decode_quoted_printable(s: &str) -> String {
+    let joined = s.replace("=\r\n", "").replace("=\n", "");
+    let b = joined.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'='
+            && let Some(v) = joined.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn angle(s: &str) -> String {
     let s = s.trim();
     let s = s.split_whitespace().next().unwrap_or("");
@@ -206,5 +239,17 @@ mod tests {
         assert_eq!(got[0].rcpt_to, vec!["ops@lab.example".to_string()]);
         assert_eq!(got[0].mail_from, "no-reply@dentex.example");
         assert_eq!(got[0].header("Subject").as_deref(), Some("Dentex test message"));
+    }
+
+    #[test]
+    fn quoted_printable_bodies_are_decoded() {
+        let m = ReceivedMail {
+            mail_from: String::new(),
+            rcpt_to: Vec::new(),
+            data:
+                "Subject: x\nContent-Transfer-Encoding: quoted-printable\n\nhttp://x/v#token=3Dab12=\ncd34 caf=C3=A9\n"
+                    .into(),
+        };
+        assert_eq!(m.text(), "http://x/v#token=ab12cd34 café\n");
     }
 }

@@ -15,3 +15,113 @@ pub fn test_message(to: Email) -> OutgoingMail {
             .into(),
     }
 }
+
+/// Links carry single-use tokens in the fragment (`#token=…`): browsers never
+/// send a fragment to a server, so the token stays out of access logs and
+/// `Referer` headers. The front end posts it to the API.
+fn link(base: &str, page: &str, token: &str) -> String {
+    format!("{}/{page}#token={token}", base.trim_end_matches('/'))
+}
+
+pub fn verify_email(to: Email, name: &str, base_url: &str, token: &str, hours: i64) -> OutgoingMail {
+    OutgoingMail {
+        to,
+        to_name: Some(name.to_owned()),
+        subject: "Confirm your e-mail address for Dentex".into(),
+        text: format!(
+            "Hello {name},\n\nplease confirm your e-mail address to finish setting up your Dentex account:\n\n{}\n\n\
+             The link works once and expires in {hours} hours. If you did not sign up, ignore this message.\n",
+            link(base_url, "verify-email", token)
+        ),
+    }
+}
+
+/// Sent instead of a second account when someone registers an address that
+/// already has one, so registration does not reveal which addresses exist.
+pub fn already_registered(to: Email, base_url: &str) -> OutgoingMail {
+    OutgoingMail {
+        to,
+        to_name: None,
+        subject: "Someone tried to create a Dentex account with your address".into(),
+        text: format!(
+            "An account with this e-mail address already exists, so no new one was created.\n\n\
+             If this was you, sign in at {}/login or reset your password there.\n\
+             If it was not you, you need do nothing.\n",
+            base_url.trim_end_matches('/')
+        ),
+    }
+}
+
+pub fn password_reset(to: Email, base_url: &str, token: &str, minutes: i64) -> OutgoingMail {
+    OutgoingMail {
+        to,
+        to_name: None,
+        subject: "Reset your Dentex password".into(),
+        text: format!(
+            "Someone asked to reset the password of the Dentex account for this address.\n\n\
+             To choose a new password, open:\n\n{}\n\n\
+             The link works once and expires in {minutes} minutes. If you did not ask, ignore this message: \
+             your password stays as it is.\n",
+            link(base_url, "reset-password", token)
+        ),
+    }
+}
+
+pub fn password_changed(to: Email) -> OutgoingMail {
+    OutgoingMail {
+        to,
+        to_name: None,
+        subject: "Your Dentex password was changed".into(),
+        text: "The password of your Dentex account was just changed and every session was signed out.\n\
+               If you did not do this, reset your password at once and contact support.\n"
+            .into(),
+    }
+}
+
+pub fn invitation(to: Email, org_name: &str, role: &str, base_url: &str, token: &str, days: i64) -> OutgoingMail {
+    OutgoingMail {
+        to,
+        to_name: None,
+        subject: format!("You are invited to join {org_name} on Dentex"),
+        text: format!(
+            "You have been invited to join {org_name} on Dentex as {role}.\n\nAccept the invitation here:\n\n{}\n\n\
+             The link works once and expires in {days} days.\n",
+            link(base_url, "accept-invitation", token)
+        ),
+    }
+}
+
+pub fn mfa_changed(to: Email, enabled: bool) -> OutgoingMail {
+    let what = if enabled { "turned on" } else { "turned off" };
+    OutgoingMail {
+        to,
+        to_name: None,
+        subject: format!("Two-step sign-in was {what} for your Dentex account"),
+        text: format!(
+            "Two-step sign-in (an authenticator app code) was just {what} for your Dentex account, and your other \
+             sessions were signed out.\nIf you did not do this, reset your password at once and contact support.\n"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_keep_tokens_in_the_fragment() {
+        let m = verify_email(
+            Email::parse("a@b.example").unwrap(),
+            "Ann",
+            "https://dentex.example/",
+            "tok123",
+            24,
+        );
+        assert!(
+            m.text.contains("https://dentex.example/verify-email#token=tok123"),
+            "{}",
+            m.text
+        );
+        assert!(!m.text.contains("?token="));
+    }
+}

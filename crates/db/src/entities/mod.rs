@@ -3,5 +3,10 @@
 pub mod audit_event;
 pub mod audit_head;
 pub mod job;
+pub mod login_throttle;
+pub mod membership;
+pub mod one_time_token;
+pub mod organization;
+pub mod recovery_code;
 pub mod session;
 pub mod user;

@@ -14,6 +14,13 @@ pub struct Model {
     pub staff_role: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub email_verified_at: Option<DateTimeUtc>,
+    pub password_changed_at: Option<DateTimeUtc>,
+    /// Base32 TOTP secret once MFA is enabled.
+    pub mfa_secret: Option<String>,
+    /// A secret being enrolled, not yet confirmed by a code.
+    pub mfa_pending_secret: Option<String>,
+    pub mfa_enabled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

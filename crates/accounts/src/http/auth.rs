@@ -1,0 +1,598 @@
+//! Registration, e-mail verification, sign-in, sign-out, password reset and `/me`.
+
+use super::{AccountsState, Principal, event, event_by, queue_mail, record};
+use crate::{password, sessions, throttle, tokens};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use dentex_audit::{ActorKind, Outcome};
+use dentex_db::entities::{membership, organization, user};
+use dentex_db::now;
+use dentex_domain::{CountryCode, DataRegion, Email, FieldError, OrgId, OrgKind, OrgRole, UserId};
+use dentex_http::{ApiError, request_context};
+use dentex_mail::templates;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const VERIFY_TTL_HOURS: i64 = 24;
+pub const RESET_TTL_MINUTES: i64 = 60;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub email: String,
+    /// At least 12 characters, not a commonly used password.
+    pub password: String,
+    pub display_name: String,
+    pub organization: NewOrganization,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrganization {
+    pub name: String,
+    /// `clinic`, `dental_lab` or `manufacturing_lab`.
+    pub kind: String,
+    /// ISO 3166-1 alpha-2, e.g. `DE`.
+    pub country: String,
+    /// Where the organisation's data lives: `eu` or `us`.
+    pub region: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    /// What happens next.
+    pub status: &'static str,
+    pub detail: &'static str,
+}
+
+struct ValidRegistration {
+    email: Email,
+    password: String,
+    display_name: String,
+    org_name: String,
+    kind: OrgKind,
+    country: CountryCode,
+    region: DataRegion,
+}
+
+fn validate_registration(r: RegisterRequest) -> Result<ValidRegistration, ApiError> {
+    let mut errs = Vec::new();
+    let email = Email::parse(&r.email)
+        .map_err(|e| errs.push(FieldError::new("email", "invalid_email", e.to_string())))
+        .ok();
+    let display_name = r.display_name.trim().to_owned();
+    if display_name.is_empty() || display_name.chars().count() > 100 {
+        errs.push(FieldError::new(
+            "display_name",
+            "invalid_length",
+            "Give a name of 1 to 100 characters.",
+        ));
+    }
+    if let Err(e) = password::check_new("password", &r.password, &[&r.email, &display_name]) {
+        errs.push(e);
+    }
+    let org_name = r.organization.name.trim().to_owned();
+    if org_name.chars().count() < 2 || org_name.chars().count() > 200 {
+        errs.push(FieldError::new(
+            "organization.name",
+            "invalid_length",
+            "Give a name of 2 to 200 characters.",
+        ));
+    }
+    let kind = r
+        .organization
+        .kind
+        .parse::<OrgKind>()
+        .map_err(|e| errs.push(FieldError::new("organization.kind", "invalid_choice", e)))
+        .ok();
+    let country = CountryCode::parse(&r.organization.country)
+        .map_err(|e| errs.push(FieldError::new("organization.country", "invalid_country", e)))
+        .ok();
+    let region = r
+        .organization
+        .region
+        .parse::<DataRegion>()
+        .map_err(|e| errs.push(FieldError::new("organization.region", "invalid_choice", e)))
+        .ok();
+    match (email, kind, country, region) {
+        (Some(email), Some(kind), Some(country), Some(region)) if errs.is_empty() => Ok(ValidRegistration {
+            email,
+            password: r.password,
+            display_name,
+            org_name,
+            kind,
+            country,
+            region,
+        }),
+        _ => Err(ApiError::validation(errs)),
+    }
+}
+
+/// Registers a person together with a new organisation, of which they become
+/// the owner, and mails them a verification link. The answer is the same
+/// whether or not the address already has an account (that address is told by
+/// e-mail instead), so registration reveals nothing about who uses Dentex.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest, responses(
+    (status = 202, body = Accepted),
+    (status = 422, description = "Invalid fields", body = dentex_http::Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/auth/register")]
+#[tracing::instrument(skip_all)]
+pub async fn register(
+    req: HttpRequest,
+    state: web::Data<AccountsState>,
+    body: web::Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let r = validate_registration(body.into_inner())?;
+    let address = r.email.as_str().to_lowercase();
+    // Hash before looking the address up, so both outcomes cost the same.
+    let hash = password::hash(r.password.clone()).await.map_err(ApiError::internal)?;
+    let existing = user::Entity::find()
+        .filter(user::Column::Email.eq(address.clone()))
+        .one(&state.db)
+        .await?;
+    let accepted = HttpResponse::Accepted().json(Accepted {
+        status: "verification_sent",
+        detail: "Check your e-mail: follow the link in it to confirm your address, then sign in.",
+    });
+    if let Some(u) = existing {
+        let txn = state.db.begin().await?;
+        queue_mail(&txn, &templates::already_registered(r.email, &state.public_base_url)).await?;
+        txn.commit().await?;
+        let mut ev = event(&req, "auth.register", "user", Outcome::Failure);
+        ev.actor_kind = ActorKind::Anonymous;
+        ev.resource_id = Some(u.id.to_string());
+        ev.reason = Some("address already registered".into());
+        record(&state, ev).await?;
+        tracing::info!("registration for an existing address; owner notified");
+        return Ok(accepted);
+    }
+
+    let t = now();
+    let user_id = UserId::new();
+    let org_id = OrgId::new();
+    let txn = state.db.begin().await?;
+    user::ActiveModel {
+        id: Set(user_id.0),
+        email: Set(address.clone()),
+        display_name: Set(r.display_name.clone()),
+        password_hash: Set(hash),
+        staff_role: Set(None),
+        created_at: Set(t),
+        updated_at: Set(t),
+        email_verified_at: Set(None),
+        password_changed_at: Set(Some(t)),
+        mfa_secret: Set(None),
+        mfa_pending_secret: Set(None),
+        mfa_enabled_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    organization::ActiveModel {
+        id: Set(org_id.0),
+        name: Set(r.org_name),
+        kind: Set(r.kind.as_str().into()),
+        country: Set(r.country.to_string()),
+        region: Set(r.region.as_str().into()),
+        accepts_new_work: Set(r.kind.is_lab()),
+        services: Set("[]".into()),
+        service_countries: Set(if r.kind.is_lab() {
+            format!("[\"{}\"]", r.country)
+        } else {
+            "[]".into()
+        }),
+        suspended_at: Set(None),
+        created_at: Set(t),
+        updated_at: Set(t),
+    }
+    .insert(&txn)
+    .await?;
+    membership::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(org_id.0),
+        user_id: Set(user_id.0),
+        role: Set(OrgRole::Owner.as_str().into()),
+        created_at: Set(t),
+        updated_at: Set(t),
+    }
+    .insert(&txn)
+    .await?;
+    let token = tokens::issue(
+        &txn,
+        tokens::VERIFY_EMAIL,
+        tokens::TokenFor {
+            user_id: Some(user_id.0),
+            ..Default::default()
+        },
+        chrono::Duration::hours(VERIFY_TTL_HOURS),
+    )
+    .await?;
+    queue_mail(
+        &txn,
+        &templates::verify_email(
+            r.email,
+            &r.display_name,
+            &state.public_base_url,
+            &token,
+            VERIFY_TTL_HOURS,
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+
+    let mut ev = event(&req, "organization.register", "organization", Outcome::Success);
+    ev.org_id = Some(org_id);
+    ev.actor_id = Some(user_id);
+    ev.actor_kind = ActorKind::User;
+    ev.resource_id = Some(org_id.to_string());
+    record(&state, ev).await?;
+    state.queue.wake();
+    tracing::info!(user.id = %user_id, org.id = %org_id, "registered");
+    Ok(accepted)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub token: String,
+}
+
+fn invalid_token() -> ApiError {
+    let mut e = ApiError::bad_request(
+        "invalid_token",
+        "This link is unknown, already used or expired. Ask for a new one.",
+    );
+    e.errors = vec![FieldError::new("token", "invalid_token", "Unknown, used or expired.")];
+    e
+}
+
+/// Confirms an e-mail address with the token from the verification e-mail.
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = TokenRequest, responses(
+    (status = 200, body = Accepted),
+    (status = 400, description = "Unknown, used or expired token", body = dentex_http::Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/auth/verify-email")]
+#[tracing::instrument(skip_all)]
+pub async fn verify_email(
+    req: HttpRequest,
+    state: web::Data<AccountsState>,
+    body: web::Json<TokenRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let txn = state.db.begin().await?;
+    let Some(tok) = tokens::consume(&txn, tokens::VERIFY_EMAIL, body.token.trim()).await? else {
+        return Err(invalid_token());
+    };
+    let user_id = tok.user_id.ok_or_else(invalid_token)?;
+    let t = now();
+    user::Entity::update_many()
+        .col_expr(user::Column::EmailVerifiedAt, sea_orm::sea_query::Expr::value(t))
+        .col_expr(user::Column::UpdatedAt, sea_orm::sea_query::Expr::value(t))
+        .filter(user::Column::Id.eq(user_id))
+        .filter(user::Column::EmailVerifiedAt.is_null())
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    let mut ev = event(&req, "auth.verify_email", "user", Outcome::Success);
+    ev.actor_id = Some(UserId(user_id));
+    ev.actor_kind = ActorKind::User;
+    ev.resource_id = Some(user_id.to_string());
+    record(&state, ev).await?;
+    Ok(HttpResponse::Ok().json(Accepted {
+        status: "verified",
+        detail: "Your e-mail address is confirmed. You can sign in.",
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    /// Bearer token for `Authorization: Bearer …`; shown once.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: Me,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    /// `support` or `platform_admin` for platform staff.
+    pub staff_role: Option<String>,
+    pub email_verified: bool,
+    pub mfa_enabled: bool,
+    pub organizations: Vec<MyOrganization>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MyOrganization {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub role: String,
+}
+
+async fn me_of(db: &sea_orm::DatabaseConnection, u: user::Model) -> Result<Me, ApiError> {
+    let ms = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(u.id))
+        .all(db)
+        .await?;
+    let mut organizations = Vec::new();
+    for m in ms {
+        if let Some(o) = organization::Entity::find_by_id(m.org_id).one(db).await? {
+            organizations.push(MyOrganization {
+                id: o.id,
+                name: o.name,
+                kind: o.kind,
+                role: m.role,
+            });
+        }
+    }
+    Ok(Me {
+        id: u.id,
+        email: u.email,
+        display_name: u.display_name,
+        staff_role: u.staff_role,
+        email_verified: u.email_verified_at.is_some(),
+        mfa_enabled: u.mfa_enabled_at.is_some(),
+        organizations,
+    })
+}
+
+/// Exchanges an e-mail address and password for a session token. Repeated
+/// failures slow further attempts (429 with `Retry-After`).
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, body = LoginResponse),
+    (status = 401, description = "Unknown address or wrong password (the same answer for both)", body = dentex_http::Problem, content_type = "application/problem+json"),
+    (status = 403, description = "The e-mail address is not confirmed yet (`email_not_verified`)", body = dentex_http::Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Malformed fields", body = dentex_http::Problem, content_type = "application/problem+json"),
+    (status = 429, description = "Too many failed attempts; retry after `Retry-After` seconds", body = dentex_http::Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/auth/login")]
+#[tracing::instrument(skip_all)]
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AccountsState>,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let email = Email::parse(&body.email)
+        .map_err(|e| ApiError::validation(vec![FieldError::new("email", "invalid_email", e.to_string())]))?;
+    if body.password.is_empty() {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "password",
+            "required",
+            "Enter your password.",
+        )]));
+    }
+    let found = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str().to_lowercase()))
+        .one(&state.db)
+        .await?;
+    let (_, addr) = request_context(&req);
+    let keys = throttle::keys(found.as_ref().map(|u| u.id), addr.as_deref());
+    if let Some(wait) = throttle::blocked(&state.db, &keys).await? {
+        let mut ev = event(&req, "auth.login", "user", Outcome::Denied);
+        ev.actor_kind = ActorKind::Anonymous;
+        ev.resource_id = found.as_ref().map(|u| u.id.to_string());
+        ev.reason = Some("throttled".into());
+        record(&state, ev).await?;
+        let secs = wait.as_secs().max(1);
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!("Too many failed sign-ins. Try again in {secs} seconds, or reset your password."),
+        )
+        .with_header(header::RETRY_AFTER, secs.to_string()));
+    }
+    let ok = password::verify(body.password, found.as_ref().map(|u| u.password_hash.clone())).await;
+    let mut ev = event(
+        &req,
+        "auth.login",
+        "user",
+        if ok { Outcome::Success } else { Outcome::Failure },
+    );
+    ev.resource_id = found.as_ref().map(|u| u.id.to_string());
+    let Some(u) = found.filter(|_| ok) else {
+        throttle::record_failure(&state.db, &keys).await?;
+        ev.actor_kind = ActorKind::Anonymous;
+        record(&state, ev).await?;
+        tracing::info!("login refused");
+        return Err(ApiError::unauthorized(
+            "invalid_credentials",
+            "The e-mail address or the password is wrong.",
+        ));
+    };
+    throttle::record_success(&state.db, u.id, addr.as_deref()).await?;
+    ev.actor_id = Some(UserId(u.id));
+    ev.actor_kind = if u.staff_role.is_some() {
+        ActorKind::Staff
+    } else {
+        ActorKind::User
+    };
+    if u.email_verified_at.is_none() {
+        ev.outcome = Outcome::Denied;
+        ev.reason = Some("e-mail address not verified".into());
+        record(&state, ev).await?;
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "email_not_verified",
+            "Confirm your e-mail address first: follow the link we sent you.",
+        ));
+    }
+    let s = sessions::issue(&state.db, u.id, state.sessions).await?;
+    record(&state, ev).await?;
+    tracing::info!(user.id = %u.id, session.id = %s.id, "login succeeded");
+    Ok(HttpResponse::Ok().json(LoginResponse {
+        token: s.token,
+        expires_at: s.expires_at,
+        user: me_of(&state.db, u).await?,
+    }))
+}
+
+/// Ends the current session on the server.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])), responses(
+    (status = 204, description = "The session is revoked"),
+    (status = 401, body = dentex_http::Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/auth/logout")]
+pub async fn logout(req: HttpRequest, p: Principal, state: web::Data<AccountsState>) -> Result<HttpResponse, ApiError> {
+    sessions::revoke(&state.db, p.session_id).await?;
+    let mut ev = event_by(&req, &p, "auth.logout", "session", Outcome::Success);
+    ev.resource_id = Some(p.session_id.to_string());
+    record(&state, ev).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The signed-in user and their organisations.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])), responses(
+    (status = 200, body = Me),
+    (status = 401, body = dentex_http::Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/me")]
+pub async fn me(p: Principal, state: web::Data<AccountsState>) -> Result<HttpResponse, ApiError> {
+    let u = user::Entity::find_by_id(p.user_id.0)
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(me_of(&state.db, u).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    pub email: String,
+}
+
+/// Mails a password-reset link when the address has an account. Answers 202
+/// the same way whether or not it does.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth", request_body = ResetRequest, responses(
+    (status = 202, body = Accepted),
+))]
+#[post("/api/v1/auth/password-reset")]
+#[tracing::instrument(skip_all)]
+pub async fn password_reset(
+    req: HttpRequest,
+    state: web::Data<AccountsState>,
+    body: web::Json<ResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let accepted = HttpResponse::Accepted().json(Accepted {
+        status: "reset_sent_if_known",
+        detail: "If this address has an account, a link to choose a new password is on its way.",
+    });
+    let Ok(email) = Email::parse(&body.email) else {
+        return Ok(accepted);
+    };
+    let found = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str().to_lowercase()))
+        .one(&state.db)
+        .await?;
+    let mut ev = event(&req, "auth.password_reset_request", "user", Outcome::Success);
+    ev.actor_kind = ActorKind::Anonymous;
+    if let Some(u) = found {
+        let txn = state.db.begin().await?;
+        tokens::void_for_user(&txn, tokens::PASSWORD_RESET, u.id).await?;
+        let token = tokens::issue(
+            &txn,
+            tokens::PASSWORD_RESET,
+            tokens::TokenFor {
+                user_id: Some(u.id),
+                ..Default::default()
+            },
+            chrono::Duration::minutes(RESET_TTL_MINUTES),
+        )
+        .await?;
+        queue_mail(
+            &txn,
+            &templates::password_reset(email, &state.public_base_url, &token, RESET_TTL_MINUTES),
+        )
+        .await?;
+        txn.commit().await?;
+        state.queue.wake();
+        ev.resource_id = Some(u.id.to_string());
+    } else {
+        ev.outcome = Outcome::Failure;
+        ev.reason = Some("unknown address".into());
+    }
+    record(&state, ev).await?;
+    Ok(accepted)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetConfirm {
+    pub token: String,
+    pub new_password: String,
+}
+
+/// Sets a new password with the token from the reset e-mail; signs out every session.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth", request_body = ResetConfirm, responses(
+    (status = 200, body = Accepted),
+    (status = 400, description = "Unknown, used or expired token", body = dentex_http::Problem, content_type = "application/problem+json"),
+    (status = 422, description = "The new password breaks the rules", body = dentex_http::Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/auth/password-reset/confirm")]
+#[tracing::instrument(skip_all)]
+pub async fn password_reset_confirm(
+    req: HttpRequest,
+    state: web::Data<AccountsState>,
+    body: web::Json<ResetConfirm>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    // Check the password before spending the token, so a weak choice can be retried.
+    let token_hash = tokens::hash(body.token.trim());
+    let pending = dentex_db::entities::one_time_token::Entity::find()
+        .filter(dentex_db::entities::one_time_token::Column::TokenHash.eq(token_hash))
+        .one(&state.db)
+        .await?;
+    let owner = match pending.as_ref().and_then(|t| t.user_id) {
+        Some(uid) => user::Entity::find_by_id(uid).one(&state.db).await?,
+        None => None,
+    };
+    if let Some(u) = &owner {
+        password::check_new("new_password", &body.new_password, &[&u.email, &u.display_name])
+            .map_err(|e| ApiError::validation(vec![e]))?;
+    }
+    let hash = password::hash(body.new_password).await.map_err(ApiError::internal)?;
+    let txn = state.db.begin().await?;
+    let Some(tok) = tokens::consume(&txn, tokens::PASSWORD_RESET, body.token.trim()).await? else {
+        return Err(invalid_token());
+    };
+    let user_id = tok.user_id.ok_or_else(invalid_token)?;
+    let Some(u) = user::Entity::find_by_id(user_id).one(&txn).await? else {
+        return Err(invalid_token());
+    };
+    let t = now();
+    let email = Email::parse(&u.email).map_err(ApiError::internal)?;
+    let mut am: user::ActiveModel = u.into();
+    am.password_hash = Set(hash);
+    am.password_changed_at = Set(Some(t));
+    // Following the link proved control of the address.
+    if matches!(am.email_verified_at, sea_orm::ActiveValue::Unchanged(None)) {
+        am.email_verified_at = Set(Some(t));
+    }
+    am.updated_at = Set(t);
+    am.update(&txn).await?;
+    let revoked = sessions::revoke_all(&txn, user_id).await?;
+    queue_mail(&txn, &templates::password_changed(email)).await?;
+    txn.commit().await?;
+    state.queue.wake();
+    let mut ev = event(&req, "auth.password_reset", "user", Outcome::Success);
+    ev.actor_id = Some(UserId(user_id));
+    ev.actor_kind = ActorKind::User;
+    ev.resource_id = Some(user_id.to_string());
+    ev.reason = Some(format!("{revoked} session(s) revoked"));
+    record(&state, ev).await?;
+    Ok(HttpResponse::Ok().json(Accepted {
+        status: "password_changed",
+        detail: "Your password is changed and every session was signed out. Sign in with the new password.",
+    }))
+}

@@ -1,0 +1,155 @@
+//! HTTP handlers of the accounts slice, the [`Principal`] extractor and the
+//! helpers the handlers share (audit rows, queued mail).
+
+pub mod auth;
+pub mod orgs;
+
+use crate::sessions::{self, SessionPolicy};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use dentex_audit::{ActorKind, AuditEvent, AuditLog, Outcome};
+use dentex_db::entities::{membership, user};
+use dentex_domain::{OrgId, OrgRole, StaffRole, UserId};
+use dentex_http::{ApiError, request_context};
+use dentex_jobs::{EnqueueOptions, Queue};
+use dentex_mail::OutgoingMail;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use std::future::Future;
+use std::pin::Pin;
+use uuid::Uuid;
+
+/// What the accounts handlers need, registered as app data by the gateway.
+#[derive(Clone)]
+pub struct AccountsState {
+    pub db: DatabaseConnection,
+    pub audit: AuditLog,
+    pub queue: Queue,
+    pub sessions: SessionPolicy,
+    /// Where links in e-mails point.
+    pub public_base_url: String,
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(auth::register)
+        .service(auth::verify_email)
+        .service(auth::login)
+        .service(auth::logout)
+        .service(auth::me)
+        .service(auth::password_reset)
+        .service(auth::password_reset_confirm)
+        .service(orgs::get_organization)
+        .service(orgs::list_members)
+        .service(orgs::add_member)
+        .service(orgs::invite)
+        .service(orgs::change_member)
+        .service(orgs::remove_member)
+        .service(orgs::accept_invitation);
+}
+
+/// The authenticated caller of a request. Memberships are read from the
+/// database on every request, so a removed member or a changed role takes
+/// effect at once.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub session_id: Uuid,
+    pub staff_role: Option<StaffRole>,
+    pub memberships: Vec<(OrgId, OrgRole)>,
+    pub mfa_enabled: bool,
+}
+
+impl Principal {
+    pub fn role_in(&self, org: OrgId) -> Option<OrgRole> {
+        self.memberships.iter().find(|(o, _)| *o == org).map(|(_, r)| *r)
+    }
+
+    pub fn actor_kind(&self) -> ActorKind {
+        if self.staff_role.is_some() {
+            ActorKind::Staff
+        } else {
+            ActorKind::User
+        }
+    }
+}
+
+pub(crate) fn unauthenticated() -> ApiError {
+    ApiError::unauthorized("unauthenticated", "Sign in first: send Authorization: Bearer <token>.")
+        .with_header(header::WWW_AUTHENTICATE, "Bearer")
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AccountsState>>().cloned();
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_owned());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AccountsState is not registered")))?;
+            let token = token.ok_or_else(unauthenticated)?;
+            let s = sessions::authenticate(&state.db, &token, state.sessions)
+                .await?
+                .ok_or_else(unauthenticated)?;
+            let u = user::Entity::find_by_id(s.user_id)
+                .one(&state.db)
+                .await?
+                .ok_or_else(unauthenticated)?;
+            let memberships = membership::Entity::find()
+                .filter(membership::Column::UserId.eq(u.id))
+                .all(&state.db)
+                .await?
+                .into_iter()
+                .filter_map(|m| Some((OrgId(m.org_id), m.role.parse().ok()?)))
+                .collect();
+            Ok(Principal {
+                user_id: UserId(u.id),
+                session_id: s.id,
+                staff_role: u.staff_role.as_deref().and_then(|r| r.parse().ok()),
+                memberships,
+                mfa_enabled: u.mfa_enabled_at.is_some(),
+            })
+        })
+    }
+}
+
+/// An audit event for this request, with request id and client address filled in.
+pub(crate) fn event(req: &HttpRequest, action: &str, resource_type: &str, outcome: Outcome) -> AuditEvent {
+    let (request_id, client_addr) = request_context(req);
+    let mut ev = AuditEvent::new(action, resource_type, outcome);
+    ev.request_id = request_id;
+    ev.client_addr = client_addr;
+    ev
+}
+
+/// An audit event by `p`.
+pub(crate) fn event_by(
+    req: &HttpRequest,
+    p: &Principal,
+    action: &str,
+    resource_type: &str,
+    outcome: Outcome,
+) -> AuditEvent {
+    let mut ev = event(req, action, resource_type, outcome);
+    ev.actor_id = Some(p.user_id);
+    ev.actor_kind = p.actor_kind();
+    ev
+}
+
+pub(crate) async fn record(state: &AccountsState, ev: AuditEvent) -> Result<(), ApiError> {
+    state.audit.record(ev).await.map(|_| ()).map_err(ApiError::internal)
+}
+
+/// Queues a message in the caller's transaction: it goes out only if the
+/// change it reports commits.
+pub(crate) async fn queue_mail<C: ConnectionTrait>(conn: &C, mail: &OutgoingMail) -> Result<(), ApiError> {
+    Queue::enqueue_with(conn, dentex_mail::JOB_KIND, mail, EnqueueOptions::default())
+        .await
+        .map(|_| ())
+        .map_err(ApiError::internal)
+}

@@ -1,0 +1,548 @@
+//! Organisations, their members, roles and invitations.
+
+use super::{AccountsState, Principal, event, event_by, queue_mail, record};
+use crate::policy::{self, Action};
+use crate::{password, tokens};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use dentex_audit::{ActorKind, Outcome};
+use dentex_db::entities::{membership, organization, user};
+use dentex_db::now;
+use dentex_domain::{Email, FieldError, OrgId, OrgRole, UserId};
+use dentex_http::ApiError;
+use dentex_mail::templates;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const INVITATION_TTL_DAYS: i64 = 7;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Organization {
+    pub id: Uuid,
+    pub name: String,
+    /// `clinic`, `dental_lab` or `manufacturing_lab`.
+    pub kind: String,
+    pub country: String,
+    /// `eu` or `us`.
+    pub region: String,
+    pub accepts_new_work: bool,
+    pub services: Vec<String>,
+    pub service_countries: Vec<String>,
+    pub suspended: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<organization::Model> for Organization {
+    fn from(o: organization::Model) -> Self {
+        Self {
+            id: o.id,
+            name: o.name,
+            kind: o.kind,
+            country: o.country,
+            region: o.region,
+            accepts_new_work: o.accepts_new_work,
+            services: serde_json::from_str(&o.services).unwrap_or_default(),
+            service_countries: serde_json::from_str(&o.service_countries).unwrap_or_default(),
+            suspended: o.suspended_at.is_some(),
+            created_at: o.created_at,
+        }
+    }
+}
+
+fn parse_org(raw: &str) -> Result<OrgId, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found())
+}
+
+/// Loads an organisation after the policy allowed `action` on it.
+async fn authorized_org(
+    state: &AccountsState,
+    p: &Principal,
+    org: OrgId,
+    action: Action,
+) -> Result<organization::Model, ApiError> {
+    policy::authorize(p, action, org)?;
+    organization::Entity::find_by_id(org.0)
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// One organisation. Members and platform staff only; anyone else gets 404.
+#[utoipa::path(get, path = "/api/v1/organizations/{org}", tag = "organizations", security(("bearer" = [])),
+    params(("org" = Uuid, Path, description = "Organisation id")),
+    responses((status = 200, body = Organization), (status = 404, body = dentex_http::Problem, content_type = "application/problem+json")))]
+#[get("/api/v1/organizations/{org}")]
+pub async fn get_organization(
+    p: Principal,
+    state: web::Data<AccountsState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let org = parse_org(&path)?;
+    let o = authorized_org(&state, &p, org, Action::ViewOrganization).await?;
+    Ok(HttpResponse::Ok().json(Organization::from(o)))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub display_name: String,
+    pub email: String,
+    /// `owner`, `admin` or `member`.
+    pub role: String,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MemberList {
+    pub items: Vec<Member>,
+    pub next_cursor: Option<String>,
+}
+
+/// The organisation's members, oldest first.
+#[utoipa::path(get, path = "/api/v1/organizations/{org}/members", tag = "organizations", security(("bearer" = [])),
+    params(("org" = Uuid, Path, description = "Organisation id")),
+    responses((status = 200, body = MemberList), (status = 404, body = dentex_http::Problem, content_type = "application/problem+json")))]
+#[get("/api/v1/organizations/{org}/members")]
+pub async fn list_members(
+    p: Principal,
+    state: web::Data<AccountsState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let org = parse_org(&path)?;
+    authorized_org(&state, &p, org, Action::ViewMembers).await?;
+    let ms = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(org.0))
+        .order_by_asc(membership::Column::CreatedAt)
+        .order_by_asc(membership::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut items = Vec::with_capacity(ms.len());
+    for m in ms {
+        if let Some(u) = user::Entity::find_by_id(m.user_id).one(&state.db).await? {
+            items.push(Member {
+                user_id: u.id,
+                display_name: u.display_name,
+                email: u.email,
+                role: m.role,
+                joined_at: m.created_at,
+            });
+        }
+    }
+    Ok(HttpResponse::Ok().json(MemberList {
+        items,
+        next_cursor: None,
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationRequest {
+    pub email: String,
+    /// `owner`, `admin` or `member`.
+    pub role: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+async fn do_invite(
+    req: &HttpRequest,
+    p: &Principal,
+    state: &AccountsState,
+    org: OrgId,
+    body: InvitationRequest,
+) -> Result<HttpResponse, ApiError> {
+    let mut errs = Vec::new();
+    let email = Email::parse(&body.email)
+        .map_err(|e| errs.push(FieldError::new("email", "invalid_email", e.to_string())))
+        .ok();
+    let role = body
+        .role
+        .parse::<OrgRole>()
+        .map_err(|e| errs.push(FieldError::new("role", "invalid_choice", e)))
+        .ok();
+    let (Some(email), Some(role)) = (email, role) else {
+        // Authorise first, so an outsider learns nothing from validation either.
+        policy::authorize(p, Action::ViewOrganization, org)?;
+        return Err(ApiError::validation(errs));
+    };
+    let o = authorized_org(state, p, org, Action::Invite(role)).await?;
+    let address = email.as_str().to_lowercase();
+    if let Some(u) = user::Entity::find()
+        .filter(user::Column::Email.eq(address.clone()))
+        .one(&state.db)
+        .await?
+        && membership::Entity::find()
+            .filter(membership::Column::OrgId.eq(org.0))
+            .filter(membership::Column::UserId.eq(u.id))
+            .one(&state.db)
+            .await?
+            .is_some()
+    {
+        return Err(ApiError::conflict("already_member", "This person is already a member."));
+    }
+    let txn = state.db.begin().await?;
+    let token = tokens::issue(
+        &txn,
+        tokens::INVITATION,
+        tokens::TokenFor {
+            org_id: Some(org.0),
+            email: Some(address.clone()),
+            role: Some(role.as_str().into()),
+            created_by: Some(p.user_id.0),
+            ..Default::default()
+        },
+        chrono::Duration::days(INVITATION_TTL_DAYS),
+    )
+    .await?;
+    let row = dentex_db::entities::one_time_token::Entity::find()
+        .filter(dentex_db::entities::one_time_token::Column::TokenHash.eq(tokens::hash(&token)))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("invitation vanished")))?;
+    queue_mail(
+        &txn,
+        &templates::invitation(
+            email,
+            &o.name,
+            role.as_str(),
+            &state.public_base_url,
+            &token,
+            INVITATION_TTL_DAYS,
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    state.queue.wake();
+    let mut ev = event_by(req, p, "member.invite", "invitation", Outcome::Success);
+    ev.org_id = Some(org);
+    ev.resource_id = Some(row.id.to_string());
+    ev.reason = Some(format!("role {}", role.as_str()));
+    record(state, ev).await?;
+    Ok(HttpResponse::Created().json(Invitation {
+        id: row.id,
+        email: address,
+        role: role.as_str().into(),
+        expires_at: row.expires_at,
+    }))
+}
+
+/// Invites someone by e-mail with a role. Owners and admins; only owners invite owners.
+#[utoipa::path(post, path = "/api/v1/organizations/{org}/invitations", tag = "organizations", security(("bearer" = [])),
+    params(("org" = Uuid, Path, description = "Organisation id")), request_body = InvitationRequest,
+    responses((status = 201, body = Invitation), (status = 403, body = dentex_http::Problem, content_type = "application/problem+json"),
+        (status = 404, body = dentex_http::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already a member", body = dentex_http::Problem, content_type = "application/problem+json")))]
+#[post("/api/v1/organizations/{org}/invitations")]
+pub async fn invite(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AccountsState>,
+    path: web::Path<String>,
+    body: web::Json<InvitationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let org = parse_org(&path)?;
+    do_invite(&req, &p, &state, org, body.into_inner()).await
+}
+
+/// Adds a member: the same as an invitation (the person accepts by e-mail).
+#[utoipa::path(post, path = "/api/v1/organizations/{org}/members", tag = "organizations", security(("bearer" = [])),
+    params(("org" = Uuid, Path, description = "Organisation id")), request_body = InvitationRequest,
+    responses((status = 201, body = Invitation), (status = 403, body = dentex_http::Problem, content_type = "application/problem+json"),
+        (status = 404, body = dentex_http::Problem, content_type = "application/problem+json")))]
+#[post("/api/v1/organizations/{org}/members")]
+pub async fn add_member(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AccountsState>,
+    path: web::Path<String>,
+    body: web::Json<InvitationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let org = parse_org(&path)?;
+    do_invite(&req, &p, &state, org, body.into_inner()).await
+}
+
+async fn owners<C: ConnectionTrait>(db: &C, org: OrgId) -> Result<u64, ApiError> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(org.0))
+        .filter(membership::Column::Role.eq(OrgRole::Owner.as_str()))
+        .count(db)
+        .await?)
+}
+
+fn last_owner() -> ApiError {
+    ApiError::conflict(
+        "last_owner",
+        "An organisation needs at least one owner: make someone else owner first.",
+    )
+}
+
+async fn target_membership(
+    state: &AccountsState,
+    p: &Principal,
+    org: OrgId,
+    raw_user: &str,
+) -> Result<membership::Model, ApiError> {
+    // An outsider must not learn whether the organisation or the user exists.
+    policy::authorize(p, Action::ViewMembers, org)?;
+    let user_id: Uuid = raw_user.parse().map_err(|_| ApiError::not_found())?;
+    membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(org.0))
+        .filter(membership::Column::UserId.eq(user_id))
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    /// `owner`, `admin` or `member`.
+    pub role: String,
+}
+
+/// Changes a member's role. Owners and admins; only owners make or unmake owners;
+/// the last owner stays owner.
+#[utoipa::path(patch, path = "/api/v1/organizations/{org}/members/{user}", tag = "organizations", security(("bearer" = [])),
+    params(("org" = Uuid, Path, description = "Organisation id"), ("user" = Uuid, Path, description = "User id")),
+    request_body = RoleChange,
+    responses((status = 200, body = Member), (status = 403, body = dentex_http::Problem, content_type = "application/problem+json"),
+        (status = 404, body = dentex_http::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last_owner`", body = dentex_http::Problem, content_type = "application/problem+json")))]
+#[patch("/api/v1/organizations/{org}/members/{user}")]
+pub async fn change_member(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AccountsState>,
+    path: web::Path<(String, String)>,
+    body: web::Json<RoleChange>,
+) -> Result<HttpResponse, ApiError> {
+    let (raw_org, raw_user) = path.into_inner();
+    let org = parse_org(&raw_org)?;
+    let m = target_membership(&state, &p, org, &raw_user).await?;
+    let to: OrgRole = body
+        .role
+        .parse()
+        .map_err(|e: String| ApiError::validation(vec![FieldError::new("role", "invalid_choice", e)]))?;
+    let from: OrgRole = m
+        .role
+        .parse()
+        .map_err(|e: String| ApiError::internal(anyhow::anyhow!(e)))?;
+    policy::authorize(&p, Action::ChangeRole { from, to }, org)?;
+    let txn = state.db.begin().await?;
+    if from == OrgRole::Owner && to != OrgRole::Owner && owners(&txn, org).await? <= 1 {
+        return Err(last_owner());
+    }
+    let mut am: membership::ActiveModel = m.clone().into();
+    am.role = Set(to.as_str().into());
+    am.updated_at = Set(now());
+    let m = am.update(&txn).await?;
+    txn.commit().await?;
+    let mut ev = event_by(&req, &p, "member.role_change", "membership", Outcome::Success);
+    ev.org_id = Some(org);
+    ev.resource_id = Some(m.user_id.to_string());
+    ev.reason = Some(format!("{} -> {}", from.as_str(), to.as_str()));
+    record(&state, ev).await?;
+    let u = user::Entity::find_by_id(m.user_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(Member {
+        user_id: u.id,
+        display_name: u.display_name,
+        email: u.email,
+        role: m.role,
+        joined_at: m.created_at,
+    }))
+}
+
+/// Removes a member, or lets a member leave. Takes effect on their very next request.
+#[utoipa::path(delete, path = "/api/v1/organizations/{org}/members/{user}", tag = "organizations", security(("bearer" = [])),
+    params(("org" = Uuid, Path, description = "Organisation id"), ("user" = Uuid, Path, description = "User id")),
+    responses((status = 204, description = "Removed"), (status = 403, body = dentex_http::Problem, content_type = "application/problem+json"),
+        (status = 404, body = dentex_http::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last_owner`", body = dentex_http::Problem, content_type = "application/problem+json")))]
+#[delete("/api/v1/organizations/{org}/members/{user}")]
+pub async fn remove_member(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AccountsState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (raw_org, raw_user) = path.into_inner();
+    let org = parse_org(&raw_org)?;
+    let m = target_membership(&state, &p, org, &raw_user).await?;
+    let role: OrgRole = m
+        .role
+        .parse()
+        .map_err(|e: String| ApiError::internal(anyhow::anyhow!(e)))?;
+    policy::authorize(
+        &p,
+        Action::RemoveMember {
+            role,
+            is_self: m.user_id == p.user_id.0,
+        },
+        org,
+    )?;
+    let txn = state.db.begin().await?;
+    if role == OrgRole::Owner && owners(&txn, org).await? <= 1 {
+        return Err(last_owner());
+    }
+    membership::Entity::delete_by_id(m.id).exec(&txn).await?;
+    txn.commit().await?;
+    let mut ev = event_by(&req, &p, "member.remove", "membership", Outcome::Success);
+    ev.org_id = Some(org);
+    ev.resource_id = Some(m.user_id.to_string());
+    record(&state, ev).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitation {
+    pub token: String,
+    /// Required when the invited address has no account yet.
+    pub password: Option<String>,
+    /// Required when the invited address has no account yet.
+    pub display_name: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    pub organization_id: Uuid,
+    pub user_id: Uuid,
+    pub role: String,
+    /// Whether a new account was created for the invited address.
+    pub account_created: bool,
+}
+
+/// Accepts an invitation: attaches the invited address's account to the
+/// organisation, or creates the account (the link proves the address).
+#[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "organizations", request_body = AcceptInvitation,
+    responses((status = 200, body = Accepted),
+        (status = 400, description = "Unknown, used or expired invitation", body = dentex_http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A new account needs a password and a name", body = dentex_http::Problem, content_type = "application/problem+json")))]
+#[post("/api/v1/invitations/accept")]
+#[tracing::instrument(skip_all)]
+pub async fn accept_invitation(
+    req: HttpRequest,
+    state: web::Data<AccountsState>,
+    body: web::Json<AcceptInvitation>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let token = body.token.trim().to_owned();
+    let invalid = || {
+        let mut e = ApiError::bad_request("invalid_token", "This invitation is unknown, already used or expired.");
+        e.errors = vec![FieldError::new("token", "invalid_token", "Unknown, used or expired.")];
+        e
+    };
+    // Look first (without spending it) to know whether an account must be created.
+    let pending = dentex_db::entities::one_time_token::Entity::find()
+        .filter(dentex_db::entities::one_time_token::Column::TokenHash.eq(tokens::hash(&token)))
+        .filter(dentex_db::entities::one_time_token::Column::Purpose.eq(tokens::INVITATION))
+        .one(&state.db)
+        .await?
+        .ok_or_else(invalid)?;
+    let address = pending.email.clone().ok_or_else(invalid)?;
+    let existing = user::Entity::find()
+        .filter(user::Column::Email.eq(address.clone()))
+        .one(&state.db)
+        .await?;
+    let mut new_hash = None;
+    let mut display_name = String::new();
+    if existing.is_none() {
+        let mut errs = Vec::new();
+        display_name = body.display_name.unwrap_or_default().trim().to_owned();
+        if display_name.is_empty() || display_name.chars().count() > 100 {
+            errs.push(FieldError::new(
+                "display_name",
+                "invalid_length",
+                "Give a name of 1 to 100 characters.",
+            ));
+        }
+        match body.password {
+            None => errs.push(FieldError::new(
+                "password",
+                "required",
+                "Choose a password for your new account.",
+            )),
+            Some(pw) => match password::check_new("password", &pw, &[&address, &display_name]) {
+                Err(e) => errs.push(e),
+                Ok(()) => new_hash = Some(password::hash(pw).await.map_err(ApiError::internal)?),
+            },
+        }
+        if !errs.is_empty() {
+            return Err(ApiError::validation(errs));
+        }
+    }
+    let txn = state.db.begin().await?;
+    let tok = tokens::consume(&txn, tokens::INVITATION, &token)
+        .await?
+        .ok_or_else(invalid)?;
+    let org_id = tok.org_id.ok_or_else(invalid)?;
+    let role = tok.role.clone().unwrap_or_else(|| OrgRole::Member.as_str().into());
+    let t = now();
+    let (user_id, created) = match existing {
+        Some(u) => (u.id, false),
+        None => {
+            let id = UserId::new().0;
+            user::ActiveModel {
+                id: Set(id),
+                email: Set(address.clone()),
+                display_name: Set(display_name),
+                password_hash: Set(new_hash.unwrap_or_default()),
+                staff_role: Set(None),
+                created_at: Set(t),
+                updated_at: Set(t),
+                email_verified_at: Set(Some(t)),
+                password_changed_at: Set(Some(t)),
+                mfa_secret: Set(None),
+                mfa_pending_secret: Set(None),
+                mfa_enabled_at: Set(None),
+            }
+            .insert(&txn)
+            .await?;
+            (id, true)
+        }
+    };
+    let already = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(org_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .one(&txn)
+        .await?;
+    if already.is_none() {
+        membership::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            org_id: Set(org_id),
+            user_id: Set(user_id),
+            role: Set(role.clone()),
+            created_at: Set(t),
+            updated_at: Set(t),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    let mut ev = event(&req, "member.join", "membership", Outcome::Success);
+    ev.org_id = Some(OrgId(org_id));
+    ev.actor_id = Some(UserId(user_id));
+    ev.actor_kind = ActorKind::User;
+    ev.resource_id = Some(user_id.to_string());
+    ev.reason = Some(format!("invitation accepted as {role}"));
+    record(&state, ev).await?;
+    Ok(HttpResponse::Ok().json(Accepted {
+        organization_id: org_id,
+        user_id,
+        role,
+        account_created: created,
+    }))
+}

@@ -1,0 +1,182 @@
+//! The authorisation policy: every handler asks here, with the principal, the
+//! action and the resource; nothing checks roles anywhere else. Rules:
+//!
+//! - Someone with no membership in an organisation gets 404 for it, exactly as
+//!   for an organisation that does not exist (no hint that it does).
+//! - Members may read; owners and admins manage members and credentials; only
+//!   owners touch owners.
+//! - Platform staff (support, platform_admin) may read organisation metadata
+//!   and members, never change membership, and must have MFA on before
+//!   anything but enrolling it.
+
+use crate::http::Principal;
+use dentex_domain::{OrgId, OrgRole};
+use dentex_http::ApiError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ViewOrganization,
+    ViewMembers,
+    /// Invite someone with the given role.
+    Invite(OrgRole),
+    /// Change a member whose current role is `from` to `to`.
+    ChangeRole {
+        from: OrgRole,
+        to: OrgRole,
+    },
+    /// Remove a member whose role is given (a member may always remove themself).
+    RemoveMember {
+        role: OrgRole,
+        is_self: bool,
+    },
+}
+
+pub fn forbidden(detail: &str) -> ApiError {
+    ApiError::new(actix_web::http::StatusCode::FORBIDDEN, "forbidden", detail)
+}
+
+/// Staff must turn MFA on before their session can do anything else.
+pub fn require_full_session(p: &Principal) -> Result<(), ApiError> {
+    if p.staff_role.is_some() && !p.mfa_enabled {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "mfa_enrollment_required",
+            "Platform staff must turn on two-step sign-in (POST /api/v1/auth/mfa/totp) before anything else.",
+        ));
+    }
+    Ok(())
+}
+
+/// Decides `action` on organisation `org` for `p`. The caller has already
+/// checked that the organisation exists when `p` is staff.
+pub fn authorize(p: &Principal, action: Action, org: OrgId) -> Result<(), ApiError> {
+    require_full_session(p)?;
+    if p.staff_role.is_some() {
+        return match action {
+            Action::ViewOrganization | Action::ViewMembers => Ok(()),
+            _ => Err(forbidden("Platform staff do not change an organisation's members.")),
+        };
+    }
+    let Some(role) = p.role_in(org) else {
+        return Err(ApiError::not_found());
+    };
+    match action {
+        Action::ViewOrganization | Action::ViewMembers => Ok(()),
+        Action::Invite(new_role) => {
+            if !role.manages() {
+                Err(forbidden("Only owners and admins invite members."))
+            } else if new_role == OrgRole::Owner && role != OrgRole::Owner {
+                Err(forbidden("Only owners invite owners."))
+            } else {
+                Ok(())
+            }
+        }
+        Action::ChangeRole { from, to } => {
+            if !role.manages() {
+                Err(forbidden("Only owners and admins change roles."))
+            } else if (from == OrgRole::Owner || to == OrgRole::Owner) && role != OrgRole::Owner {
+                Err(forbidden("Only owners make or unmake owners."))
+            } else {
+                Ok(())
+            }
+        }
+        Action::RemoveMember { role: target, is_self } => {
+            if is_self {
+                Ok(())
+            } else if !role.manages() {
+                Err(forbidden("Only owners and admins remove members."))
+            } else if target == OrgRole::Owner && role != OrgRole::Owner {
+                Err(forbidden("Only owners remove owners."))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dentex_domain::{StaffRole, UserId};
+
+    fn p(memberships: Vec<(OrgId, OrgRole)>, staff: Option<StaffRole>, mfa: bool) -> Principal {
+        Principal {
+            user_id: UserId::new(),
+            session_id: uuid::Uuid::now_v7(),
+            staff_role: staff,
+            memberships,
+            mfa_enabled: mfa,
+        }
+    }
+
+    #[test]
+    fn the_rules_as_a_table() {
+        let org = OrgId::new();
+        let other = OrgId::new();
+        use Action::*;
+        use OrgRole::*;
+        let cases: Vec<(Principal, Action, Option<u16>)> = vec![
+            // (who, what, expected error status or None for allowed)
+            (p(vec![(org, Member)], None, false), ViewOrganization, None),
+            (p(vec![(org, Member)], None, false), Invite(Member), Some(403)),
+            (p(vec![(org, Admin)], None, false), Invite(Member), None),
+            (p(vec![(org, Admin)], None, false), Invite(Owner), Some(403)),
+            (p(vec![(org, Owner)], None, false), Invite(Owner), None),
+            (
+                p(vec![(org, Admin)], None, false),
+                ChangeRole { from: Owner, to: Admin },
+                Some(403),
+            ),
+            (
+                p(vec![(org, Admin)], None, false),
+                ChangeRole {
+                    from: Member,
+                    to: Admin,
+                },
+                None,
+            ),
+            (
+                p(vec![(org, Owner)], None, false),
+                ChangeRole { from: Admin, to: Owner },
+                None,
+            ),
+            (
+                p(vec![(org, Member)], None, false),
+                RemoveMember {
+                    role: Member,
+                    is_self: true,
+                },
+                None,
+            ),
+            (
+                p(vec![(org, Member)], None, false),
+                RemoveMember {
+                    role: Member,
+                    is_self: false,
+                },
+                Some(403),
+            ),
+            (
+                p(vec![(org, Admin)], None, false),
+                RemoveMember {
+                    role: Owner,
+                    is_self: false,
+                },
+                Some(403),
+            ),
+            (p(vec![(other, Owner)], None, false), ViewOrganization, Some(404)),
+            (p(vec![(other, Owner)], None, false), Invite(Member), Some(404)),
+            (p(vec![], Some(StaffRole::Support), true), ViewMembers, None),
+            (p(vec![], Some(StaffRole::Support), true), Invite(Member), Some(403)),
+            (
+                p(vec![], Some(StaffRole::PlatformAdmin), false),
+                ViewOrganization,
+                Some(403),
+            ),
+        ];
+        for (i, (who, what, want)) in cases.into_iter().enumerate() {
+            let got = authorize(&who, what, org).err().map(|e| e.status.as_u16());
+            assert_eq!(got, want, "case {i}: {what:?}");
+        }
+    }
+}

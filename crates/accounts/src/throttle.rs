@@ -1,0 +1,131 @@
+//! Sign-in throttling that slows guessing without letting a stranger lock a
+//! real user out.
+//!
+//! Failures are counted under three keys. Past a threshold inside a 15-minute
+//! window, each further failure doubles a wait during which that key is refused
+//! (HTTP 429 with `Retry-After`):
+//!
+//! | key | threshold | longest wait | why |
+//! |---|---|---|---|
+//! | account + address | 5 | 15 min | guessing one account from one place |
+//! | address | 30 | 15 min | spraying many accounts from one place |
+//! | account | 50 | 60 s | guessing one account from many places; short, so that it cannot be used to lock the owner out |
+//!
+//! A success clears the account + address key. The owner, signing in from their
+//! usual address, is therefore slowed only by their own mistakes or, at worst,
+//! by a minute at a time.
+
+use chrono::{DateTime, Duration, Utc};
+use dentex_db::entities::login_throttle as lt;
+use dentex_db::now;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, Set};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub threshold: i32,
+    pub max_wait: Duration,
+}
+
+pub const WINDOW_MINUTES: i64 = 15;
+
+pub fn keys(user_id: Option<uuid::Uuid>, addr: Option<&str>) -> Vec<(String, Rule)> {
+    let mut k = Vec::new();
+    let addr = addr.unwrap_or("unknown");
+    k.push((
+        format!("addr:{addr}"),
+        Rule {
+            threshold: 30,
+            max_wait: Duration::minutes(15),
+        },
+    ));
+    if let Some(u) = user_id {
+        k.push((
+            format!("acct-addr:{u}:{addr}"),
+            Rule {
+                threshold: 5,
+                max_wait: Duration::minutes(15),
+            },
+        ));
+        k.push((
+            format!("acct:{u}"),
+            Rule {
+                threshold: 50,
+                max_wait: Duration::seconds(60),
+            },
+        ));
+    }
+    k
+}
+
+/// How long the caller must still wait, if any key is blocked.
+pub async fn blocked<C: ConnectionTrait>(
+    db: &C,
+    keys: &[(String, Rule)],
+) -> Result<Option<std::time::Duration>, DbErr> {
+    let t = now();
+    let mut wait: Option<DateTime<Utc>> = None;
+    for (k, _) in keys {
+        if let Some(row) = lt::Entity::find_by_id(k.clone()).one(db).await?
+            && let Some(until) = row.blocked_until
+            && until > t
+        {
+            wait = Some(wait.map_or(until, |w| w.max(until)));
+        }
+    }
+    Ok(wait.map(|w| {
+        (w - t)
+            .to_std()
+            .unwrap_or_default()
+            .max(std::time::Duration::from_secs(1))
+    }))
+}
+
+pub async fn record_failure<C: ConnectionTrait>(db: &C, keys: &[(String, Rule)]) -> Result<(), DbErr> {
+    let t = now();
+    for (k, rule) in keys {
+        let row = lt::Entity::find_by_id(k.clone()).one(db).await?;
+        let (failures, started) = match &row {
+            Some(r) if t - r.window_started_at < Duration::minutes(WINDOW_MINUTES) => {
+                (r.failures + 1, r.window_started_at)
+            }
+            _ => (1, t),
+        };
+        let blocked_until = (failures >= rule.threshold).then(|| {
+            let exp = u32::try_from((failures - rule.threshold).clamp(0, 20)).unwrap_or(20);
+            let wait = Duration::seconds(2i64.saturating_pow(exp)).min(rule.max_wait);
+            t + wait
+        });
+        match row {
+            Some(r) => {
+                let mut am = r.into_active_model();
+                am.failures = Set(failures);
+                am.window_started_at = Set(started);
+                am.blocked_until = Set(blocked_until);
+                am.updated_at = Set(t);
+                am.update(db).await?;
+            }
+            None => {
+                let am = lt::ActiveModel {
+                    key: Set(k.clone()),
+                    failures: Set(failures),
+                    window_started_at: Set(started),
+                    blocked_until: Set(blocked_until),
+                    updated_at: Set(t),
+                };
+                // Two first failures can race; the loser's count is lost, which is harmless.
+                if let Err(e) = lt::Entity::insert(am).exec_without_returning(db).await
+                    && !dentex_db::is_unique_violation(&e)
+                {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A successful sign-in clears the account + address counter.
+pub async fn record_success<C: ConnectionTrait>(db: &C, user_id: uuid::Uuid, addr: Option<&str>) -> Result<(), DbErr> {
+    let k = format!("acct-addr:{user_id}:{}", addr.unwrap_or("unknown"));
+    lt::Entity::delete_by_id(k).exec(db).await.map(|_| ())
+}

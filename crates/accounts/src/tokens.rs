@@ -1,0 +1,84 @@
+//! Single-use, expiring tokens sent by e-mail: e-mail verification, password
+//! reset, invitations. The client gets the token once; the database keeps its
+//! SHA-256. Consuming is one conditional UPDATE, so two racing uses cannot both win.
+
+use chrono::Duration;
+use dentex_db::entities::one_time_token as ott;
+use dentex_db::now;
+use rand::RngCore;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+pub const VERIFY_EMAIL: &str = "verify_email";
+pub const PASSWORD_RESET: &str = "password_reset";
+pub const INVITATION: &str = "invitation";
+
+#[derive(Debug, Default, Clone)]
+pub struct TokenFor {
+    pub user_id: Option<Uuid>,
+    pub org_id: Option<Uuid>,
+    pub email: Option<String>,
+    pub role: Option<String>,
+    pub created_by: Option<Uuid>,
+}
+
+pub fn hash(token: &str) -> String {
+    crate::sessions::token_hash(token)
+}
+
+/// Creates a token and returns it (to be mailed; never stored or logged).
+pub async fn issue<C: ConnectionTrait>(db: &C, purpose: &str, f: TokenFor, ttl: Duration) -> Result<String, DbErr> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let t = now();
+    ott::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        purpose: Set(purpose.to_owned()),
+        token_hash: Set(hash(&token)),
+        user_id: Set(f.user_id),
+        org_id: Set(f.org_id),
+        email: Set(f.email),
+        role: Set(f.role),
+        created_by: Set(f.created_by),
+        expires_at: Set(t + ttl),
+        used_at: Set(None),
+        created_at: Set(t),
+    }
+    .insert(db)
+    .await?;
+    Ok(token)
+}
+
+/// Uses a token up: `None` when it is unknown, of another purpose, used or expired.
+pub async fn consume<C: ConnectionTrait>(db: &C, purpose: &str, token: &str) -> Result<Option<ott::Model>, DbErr> {
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let h = hash(token);
+    let t = now();
+    let r = ott::Entity::update_many()
+        .col_expr(ott::Column::UsedAt, sea_orm::sea_query::Expr::value(t))
+        .filter(ott::Column::TokenHash.eq(h.clone()))
+        .filter(ott::Column::Purpose.eq(purpose))
+        .filter(ott::Column::UsedAt.is_null())
+        .filter(ott::Column::ExpiresAt.gt(t))
+        .exec(db)
+        .await?;
+    if r.rows_affected != 1 {
+        return Ok(None);
+    }
+    ott::Entity::find().filter(ott::Column::TokenHash.eq(h)).one(db).await
+}
+
+/// Voids the unused tokens of one purpose for a user (a newer one supersedes them).
+pub async fn void_for_user<C: ConnectionTrait>(db: &C, purpose: &str, user_id: Uuid) -> Result<(), DbErr> {
+    ott::Entity::update_many()
+        .col_expr(ott::Column::UsedAt, sea_orm::sea_query::Expr::value(now()))
+        .filter(ott::Column::UserId.eq(user_id))
+        .filter(ott::Column::Purpose.eq(purpose))
+        .filter(ott::Column::UsedAt.is_null())
+        .exec(db)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,508 @@
+//! Registration, verification, password reset, throttling, organisations,
+//! members and invitations, over HTTP (SECURITY.md items 1, 2, 6, 7, 8, 18).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly at the first surprise"
+)]
+
+use dentex_tests::{TestApp, problem, token_in};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+fn registration(email: &str, password: &str) -> Value {
+    json!({
+        "email": email, "password": password, "display_name": "Dr Ada Molar",
+        "organization": {"name": "Smile Clinic", "kind": "clinic", "country": "de", "region": "eu"}
+    })
+}
+
+#[tokio::test]
+async fn a_clinic_registers_confirms_its_address_and_signs_in_as_owner() {
+    let app = TestApp::new().await;
+    let email = "ada@smile-clinic.example";
+    let pw = "amalgam-carving-tool";
+    let r = app.post_json("/api/v1/auth/register", &registration(email, pw)).await;
+    assert_eq!(r.status(), 202);
+
+    // Before confirming, sign-in is refused with a clear reason.
+    let r = app
+        .post_json("/api/v1/auth/login", &json!({"email": email, "password": pw}))
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(problem(r).await["code"], "email_not_verified");
+
+    let mail = app.mail_to(email, "Confirm your e-mail").await;
+    assert!(
+        mail.text().contains("/verify-email#token="),
+        "the token travels in the fragment"
+    );
+    let token = token_in(&mail);
+    assert_eq!(token.len(), 64);
+    let r = app
+        .post_json("/api/v1/auth/verify-email", &json!({"token": token}))
+        .await;
+    assert_eq!(r.status(), 200);
+    // Single use.
+    let r = app
+        .post_json("/api/v1/auth/verify-email", &json!({"token": token}))
+        .await;
+    assert_eq!(r.status(), 400);
+    let p = problem(r).await;
+    assert_eq!(p["code"], "invalid_token");
+    assert_eq!(p["errors"][0]["field"], "token");
+
+    let me = app.sign_in(email, pw).await;
+    let v: Value = app.get_authed("/api/v1/me", &me.token).await.json().await.unwrap();
+    assert_eq!(v["email_verified"], true);
+    assert_eq!(v["organizations"][0]["role"], "owner");
+    assert_eq!(v["organizations"][0]["kind"], "clinic");
+    let org: Value = app
+        .get_authed(&format!("/api/v1/organizations/{}", me.org_id), &me.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(org["country"], "DE");
+    assert_eq!(org["region"], "eu");
+    assert_eq!(org["name"], "Smile Clinic");
+}
+
+#[tokio::test]
+async fn registering_a_taken_address_reveals_nothing_and_tells_its_owner() {
+    let app = TestApp::new().await;
+    let email = "ada@smile-clinic.example";
+    let first = app
+        .post_json("/api/v1/auth/register", &registration(email, "amalgam-carving-tool"))
+        .await;
+    let first_status = first.status();
+    let first_body: Value = first.json().await.unwrap();
+    let again = app
+        .post_json("/api/v1/auth/register", &registration(email, "a different passphrase"))
+        .await;
+    assert_eq!(again.status(), first_status);
+    assert_eq!(again.json::<Value>().await.unwrap(), first_body, "identical answers");
+    app.mail_to(email, "Someone tried to create").await;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    assert_eq!(
+        dentex_db::entities::user::Entity::find()
+            .count(&app.state.db)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        dentex_db::entities::organization::Entity::find()
+            .count(&app.state.db)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn registration_names_every_bad_field() {
+    let app = TestApp::new().await;
+    let r = app
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({
+                "email": "not-an-address", "password": "Password1234", "display_name": "",
+                "organization": {"name": "X", "kind": "hospital", "country": "XX", "region": "mars"}
+            }),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let p = problem(r).await;
+    let fields: Vec<(&str, &str)> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    for want in [
+        ("email", "invalid_email"),
+        ("password", "password_too_common"),
+        ("display_name", "invalid_length"),
+        ("organization.name", "invalid_length"),
+        ("organization.kind", "invalid_choice"),
+        ("organization.country", "invalid_country"),
+        ("organization.region", "invalid_choice"),
+    ] {
+        assert!(fields.contains(&want), "{want:?} missing from {fields:?}");
+    }
+    let r = app
+        .post_json("/api/v1/auth/register", &registration("a@b.example", "short"))
+        .await;
+    assert_eq!(problem(r).await["errors"][0]["code"], "password_too_short");
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    assert_eq!(
+        dentex_db::entities::user::Entity::find()
+            .count(&app.state.db)
+            .await
+            .unwrap(),
+        0,
+        "nothing stored"
+    );
+}
+
+#[tokio::test]
+async fn password_reset_answers_alike_and_revokes_every_session() {
+    let app = TestApp::new().await;
+    let owner = app.register("ada@smile-clinic.example", "clinic").await;
+    let other_session = app.sign_in(&owner.email, &owner.password).await;
+
+    let known = app
+        .post_json("/api/v1/auth/password-reset", &json!({"email": owner.email}))
+        .await;
+    let unknown = app
+        .post_json(
+            "/api/v1/auth/password-reset",
+            &json!({"email": "nobody@nowhere.example"}),
+        )
+        .await;
+    assert_eq!(known.status(), 202);
+    assert_eq!(unknown.status(), 202);
+    assert_eq!(
+        known.json::<Value>().await.unwrap(),
+        unknown.json::<Value>().await.unwrap()
+    );
+    let mail = app.mail_to(&owner.email, "Reset your Dentex password").await;
+    let token = token_in(&mail);
+    assert!(
+        !app.smtp
+            .received()
+            .iter()
+            .any(|m| m.rcpt_to.iter().any(|r| r == "nobody@nowhere.example")),
+        "no mail to an unknown address"
+    );
+
+    // A weak new password is refused and the link still works afterwards.
+    let r = app
+        .post_json(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": token, "new_password": "qwertyuiop123"}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(problem(r).await["errors"][0]["field"], "new_password");
+    let r = app
+        .post_json(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": token, "new_password": "zirconia crown shade A2"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = app
+        .post_json(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": token, "new_password": "another fine passphrase"}),
+        )
+        .await;
+    assert_eq!(r.status(), 400, "single use");
+
+    for t in [&owner.token, &other_session.token] {
+        assert_eq!(
+            app.get_authed("/api/v1/me", t).await.status(),
+            401,
+            "sessions are revoked"
+        );
+    }
+    let r = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": owner.email, "password": owner.password}),
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+    app.sign_in(&owner.email, "zirconia crown shade A2").await;
+    app.mail_to(&owner.email, "password was changed").await;
+}
+
+#[tokio::test]
+async fn repeated_failures_slow_sign_in_then_let_the_owner_back() {
+    let app = TestApp::new().await;
+    let owner = app.register("ada@smile-clinic.example", "clinic").await;
+    for _ in 0..5 {
+        let r = app
+            .post_json(
+                "/api/v1/auth/login",
+                &json!({"email": owner.email, "password": "wrong-guess-123"}),
+            )
+            .await;
+        assert_eq!(r.status(), 401);
+    }
+    // Even the right password waits now.
+    let r = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": owner.email, "password": owner.password}),
+        )
+        .await;
+    assert_eq!(r.status(), 429);
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    assert_eq!(problem(r).await["code"], "too_many_attempts");
+    tokio::time::sleep(Duration::from_millis(retry * 1000 + 200)).await;
+    app.sign_in(&owner.email, &owner.password).await;
+    let rows = app.state.audit.list_for_org(None, 100).await.unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.action == "auth.login" && r.outcome == "denied" && r.reason.as_deref() == Some("throttled"))
+    );
+}
+
+#[tokio::test]
+async fn strangers_elsewhere_cannot_lock_the_owner_out() {
+    let app = TestApp::new().await;
+    let owner = app.register("ada@smile-clinic.example", "clinic").await;
+    let uid: uuid::Uuid = owner.user_id.parse().unwrap();
+    // 200 failures for this account from 200 other addresses.
+    for i in 0..200 {
+        let keys = dentex_accounts::throttle::keys(Some(uid), Some(&format!("203.0.113.{i}")));
+        dentex_accounts::throttle::record_failure(&app.state.db, &keys)
+            .await
+            .unwrap();
+    }
+    // From the owner's own address the wait is at most a minute.
+    let keys = dentex_accounts::throttle::keys(Some(uid), Some("127.0.0.1"));
+    let wait = dentex_accounts::throttle::blocked(&app.state.db, &keys)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(wait <= Duration::from_secs(60), "{wait:?}");
+}
+
+async fn status(app: &TestApp, m: Method, path: &str, token: &str, body: Option<Value>) -> u16 {
+    app.send(m, path, Some(token), body.as_ref()).await.status().as_u16()
+}
+
+#[tokio::test]
+async fn owners_invite_members_who_join_and_roles_are_enforced() {
+    let app = TestApp::new().await;
+    let owner = app.register("owner@lab.example", "dental_lab").await;
+    let tech = app.invite_and_join(&owner, "tech@lab.example", "member").await;
+    let org = &owner.org_id;
+    let v: Value = app.get_authed("/api/v1/me", &tech.token).await.json().await.unwrap();
+    assert_eq!(v["organizations"][0]["id"], org.as_str());
+    assert_eq!(v["organizations"][0]["role"], "member");
+
+    let members = format!("/api/v1/organizations/{org}/members");
+    let list: Value = app.get_authed(&members, &tech.token).await.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+
+    // A member may not invite or change roles.
+    let inv = format!("/api/v1/organizations/{org}/invitations");
+    assert_eq!(
+        status(
+            &app,
+            Method::POST,
+            &inv,
+            &tech.token,
+            Some(json!({"email": "x@lab.example", "role": "member"}))
+        )
+        .await,
+        403
+    );
+    let owner_path = format!("{members}/{}", owner.user_id);
+    assert_eq!(
+        status(
+            &app,
+            Method::PATCH,
+            &owner_path,
+            &tech.token,
+            Some(json!({"role": "member"}))
+        )
+        .await,
+        403
+    );
+
+    // Promote to admin; an admin still cannot touch the owner or make owners.
+    let tech_path = format!("{members}/{}", tech.user_id);
+    assert_eq!(
+        status(
+            &app,
+            Method::PATCH,
+            &tech_path,
+            &owner.token,
+            Some(json!({"role": "admin"}))
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        status(
+            &app,
+            Method::PATCH,
+            &owner_path,
+            &tech.token,
+            Some(json!({"role": "member"}))
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        status(
+            &app,
+            Method::POST,
+            &inv,
+            &tech.token,
+            Some(json!({"email": "boss@lab.example", "role": "owner"}))
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        status(
+            &app,
+            Method::POST,
+            &inv,
+            &tech.token,
+            Some(json!({"email": "new@lab.example", "role": "member"}))
+        )
+        .await,
+        201
+    );
+
+    // Inviting a current member is a conflict.
+    let r = app
+        .send(
+            Method::POST,
+            &inv,
+            Some(&owner.token),
+            Some(&json!({"email": "tech@lab.example", "role": "member"})),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(problem(r).await["code"], "already_member");
+
+    // The last owner can neither leave nor be demoted.
+    let r = app.send(Method::DELETE, &owner_path, Some(&owner.token), None).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(problem(r).await["code"], "last_owner");
+    let r = app
+        .send(
+            Method::PATCH,
+            &owner_path,
+            Some(&owner.token),
+            Some(&json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(problem(r).await["code"], "last_owner");
+
+    // Removal takes effect on the member's very next request.
+    assert_eq!(
+        app.send(Method::DELETE, &tech_path, Some(&owner.token), None)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(app.get_authed(&members, &tech.token).await.status(), 404);
+    assert_eq!(
+        app.get_authed(&format!("/api/v1/organizations/{org}"), &tech.token)
+            .await
+            .status(),
+        404
+    );
+
+    let rows = app
+        .state
+        .audit
+        .list_for_org(Some(org.parse().unwrap()), 100)
+        .await
+        .unwrap();
+    for action in ["member.invite", "member.join", "member.role_change", "member.remove"] {
+        assert!(rows.iter().any(|r| r.action == action), "no {action} audit row");
+    }
+    assert!(app.state.audit.verify().await.unwrap().is_intact());
+}
+
+#[tokio::test]
+async fn an_invitation_attaches_an_existing_account_and_works_once() {
+    let app = TestApp::new().await;
+    let clinic = app.register("owner@clinic.example", "clinic").await;
+    let lab = app.register("owner@lab.example", "dental_lab").await;
+    let r = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/organizations/{}/invitations", clinic.org_id),
+            Some(&clinic.token),
+            Some(&json!({"email": "owner@lab.example", "role": "admin"})),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let token = token_in(&app.mail_to("owner@lab.example", "You are invited").await);
+    let r = app
+        .post_json("/api/v1/invitations/accept", &json!({"token": token}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["account_created"], false);
+    assert_eq!(v["user_id"], lab.user_id.as_str());
+    let r = app
+        .post_json("/api/v1/invitations/accept", &json!({"token": token}))
+        .await;
+    assert_eq!(r.status(), 400);
+    let me: Value = app.get_authed("/api/v1/me", &lab.token).await.json().await.unwrap();
+    assert_eq!(me["organizations"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_new_invitee_must_choose_a_good_password() {
+    let app = TestApp::new().await;
+    let owner = app.register("owner@clinic.example", "clinic").await;
+    app.send(
+        Method::POST,
+        &format!("/api/v1/organizations/{}/invitations", owner.org_id),
+        Some(&owner.token),
+        Some(&json!({"email": "assistant@clinic.example", "role": "member"})),
+    )
+    .await;
+    let token = token_in(&app.mail_to("assistant@clinic.example", "You are invited").await);
+    let r = app
+        .post_json("/api/v1/invitations/accept", &json!({"token": token}))
+        .await;
+    assert_eq!(r.status(), 422);
+    let p = problem(r).await;
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"password") && fields.contains(&"display_name"),
+        "{fields:?}"
+    );
+    // The refused attempt did not spend the invitation.
+    let r = app
+        .post_json(
+            "/api/v1/invitations/accept",
+            &json!({"token": token, "password": "impression tray 44", "display_name": "Bo"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn staff_without_mfa_can_do_nothing_but_enrol() {
+    let app = TestApp::new().await;
+    let clinic = app.register("owner@clinic.example", "clinic").await;
+    app.create_staff(
+        "support@dentex.example",
+        dentex_domain::StaffRole::Support,
+        "helpdesk rota 2026 thursday",
+    )
+    .await;
+    let staff = app
+        .sign_in("support@dentex.example", "helpdesk rota 2026 thursday")
+        .await;
+    assert_eq!(app.get_authed("/api/v1/me", &staff.token).await.status(), 200);
+    let r = app
+        .get_authed(&format!("/api/v1/organizations/{}", clinic.org_id), &staff.token)
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(problem(r).await["code"], "mfa_enrollment_required");
+}

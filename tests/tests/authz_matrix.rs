@@ -1,0 +1,177 @@
+//! Every route of the accounts slice × every role × own/foreign organisation
+//! (SECURITY.md item 1): a foreign or unknown organisation is 404, never a
+//! hint; a role too weak is 403; no session is 401.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly at the first surprise"
+)]
+
+use dentex_tests::{Actor, TestApp};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+#[derive(Clone, Copy, Debug)]
+enum Who {
+    Owner,
+    Admin,
+    Member,
+    ForeignOwner,
+    Anonymous,
+}
+
+struct Row {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    /// Expected status for Owner, Admin, Member, ForeignOwner, Anonymous.
+    want: [u16; 5],
+}
+
+#[tokio::test]
+async fn every_route_every_role_own_and_foreign() {
+    let app = TestApp::new().await;
+    let owner = app.register("owner@clinic.example", "clinic").await;
+    let admin = app.invite_and_join(&owner, "admin@clinic.example", "admin").await;
+    let member = app.invite_and_join(&owner, "member@clinic.example", "member").await;
+    let d1 = app.invite_and_join(&owner, "d1@clinic.example", "member").await;
+    let d2 = app.invite_and_join(&owner, "d2@clinic.example", "member").await;
+    let d3 = app.invite_and_join(&owner, "d3@clinic.example", "member").await;
+    let foreign = app.register("owner@lab.example", "dental_lab").await;
+    let org = &owner.org_id;
+    let unknown = uuid::Uuid::now_v7();
+
+    let mut n = 0;
+    let mut invite = || {
+        n += 1;
+        Some(json!({"email": format!("new{n}@clinic.example"), "role": "member"}))
+    };
+    let rows = vec![
+        Row {
+            method: Method::GET,
+            path: "/api/v1/me".into(),
+            body: None,
+            want: [200, 200, 200, 200, 401],
+        },
+        Row {
+            method: Method::GET,
+            path: format!("/api/v1/organizations/{org}"),
+            body: None,
+            want: [200, 200, 200, 404, 401],
+        },
+        Row {
+            method: Method::GET,
+            path: format!("/api/v1/organizations/{unknown}"),
+            body: None,
+            want: [404, 404, 404, 404, 401],
+        },
+        Row {
+            method: Method::GET,
+            path: "/api/v1/organizations/not-a-uuid".into(),
+            body: None,
+            want: [404, 404, 404, 404, 401],
+        },
+        Row {
+            method: Method::GET,
+            path: format!("/api/v1/organizations/{org}/members"),
+            body: None,
+            want: [200, 200, 200, 404, 401],
+        },
+        Row {
+            method: Method::GET,
+            path: format!("/api/v1/organizations/{unknown}/members"),
+            body: None,
+            want: [404, 404, 404, 404, 401],
+        },
+        Row {
+            method: Method::POST,
+            path: format!("/api/v1/organizations/{org}/invitations"),
+            body: invite(),
+            want: [201, 201, 403, 404, 401],
+        },
+        Row {
+            method: Method::POST,
+            path: format!("/api/v1/organizations/{org}/members"),
+            body: invite(),
+            want: [201, 201, 403, 404, 401],
+        },
+        Row {
+            method: Method::POST,
+            path: format!("/api/v1/organizations/{unknown}/invitations"),
+            body: invite(),
+            want: [404, 404, 404, 404, 401],
+        },
+        Row {
+            method: Method::PATCH,
+            path: format!("/api/v1/organizations/{org}/members/{}", member.user_id),
+            body: Some(json!({"role": "member"})),
+            want: [200, 200, 403, 404, 401],
+        },
+        Row {
+            method: Method::PATCH,
+            path: format!("/api/v1/organizations/{org}/members/{}", foreign.user_id),
+            body: Some(json!({"role": "member"})),
+            want: [404, 404, 404, 404, 401],
+        },
+        Row {
+            method: Method::PATCH,
+            path: format!("/api/v1/organizations/{}/members/{}", foreign.org_id, foreign.user_id),
+            body: Some(json!({"role": "admin"})),
+            want: [404, 404, 404, 409, 401],
+        },
+    ];
+    let actors: [(Who, Option<&Actor>); 5] = [
+        (Who::Owner, Some(&owner)),
+        (Who::Admin, Some(&admin)),
+        (Who::Member, Some(&member)),
+        (Who::ForeignOwner, Some(&foreign)),
+        (Who::Anonymous, None),
+    ];
+    let mut failures = Vec::new();
+    for row in &rows {
+        for (i, (who, actor)) in actors.iter().enumerate() {
+            let r = app
+                .send(
+                    row.method.clone(),
+                    &row.path,
+                    actor.map(|a| a.token.as_str()),
+                    row.body.as_ref(),
+                )
+                .await;
+            let got = r.status().as_u16();
+            if got != row.want[i] {
+                failures.push(format!(
+                    "{} {} as {who:?}: got {got}, want {}",
+                    row.method, row.path, row.want[i]
+                ));
+            }
+            if got == 404 {
+                // A 404 never says more than "not found".
+                let v: Value = r.json().await.unwrap();
+                assert_eq!(v["code"], "not_found");
+            }
+        }
+    }
+
+    // Removal, each with its own target so one does not disturb the next.
+    let del = |target: &Actor| format!("/api/v1/organizations/{org}/members/{}", target.user_id);
+    let cases: [(&str, Option<&Actor>, &Actor, u16); 5] = [
+        ("owner removes", Some(&owner), &d1, 204),
+        ("admin removes", Some(&admin), &d2, 204),
+        ("member removes another", Some(&member), &d3, 403),
+        ("foreign owner removes", Some(&foreign), &d3, 404),
+        ("anonymous removes", None, &d3, 401),
+    ];
+    for (what, actor, target, want) in cases {
+        let got = app
+            .send(Method::DELETE, &del(target), actor.map(|a| a.token.as_str()), None)
+            .await
+            .status()
+            .as_u16();
+        if got != want {
+            failures.push(format!("DELETE {what}: got {got}, want {want}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
