@@ -12,6 +12,7 @@ mod m20261122_000004_create_sessions;
 mod m20261122_000005_create_organizations;
 mod m20261122_000006_add_user_security_columns;
 mod m20261122_000007_create_one_time_tokens;
+mod m20261122_000008_add_mfa_last_step;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_organizations::Migration),
             Box::new(m20261122_000006_add_user_security_columns::Migration),
             Box::new(m20261122_000007_create_one_time_tokens::Migration),
+            Box::new(m20261122_000008_add_mfa_last_step::Migration),
         ]
     }
 }

@@ -361,3 +361,18 @@ pub async fn problem(r: reqwest::Response) -> Value {
     assert!(v["type"].is_string() && v["title"].is_string(), "{v}");
     v
 }
+
+/// The TOTP code an authenticator with `secret` shows `offset_secs` from now.
+pub fn totp_code(secret: &str, offset_secs: i64) -> String {
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(secret).expect("base32 secret"))
+        .with_digits(6)
+        .with_step_duration(30)
+        .build()
+        .expect("totp");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    totp.generate(now.saturating_add_signed(offset_secs)).to_string()
+}

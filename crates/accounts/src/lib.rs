@@ -7,6 +7,7 @@
 //! policy ([`policy`]) that every handler asks.
 
 pub mod http;
+pub mod mfa;
 pub mod password;
 pub mod policy;
 pub mod sessions;

@@ -49,6 +49,7 @@ pub async fn create_staff(
         mfa_secret: Set(None),
         mfa_pending_secret: Set(None),
         mfa_enabled_at: Set(None),
+        mfa_last_step: Set(None),
     }
     .insert(db)
     .await;

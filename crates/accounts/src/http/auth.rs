@@ -167,6 +167,7 @@ pub async fn register(
         mfa_secret: Set(None),
         mfa_pending_secret: Set(None),
         mfa_enabled_at: Set(None),
+        mfa_last_step: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -290,6 +291,10 @@ pub async fn verify_email(
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// Required once two-step sign-in is on (or `recovery_code`).
+    pub totp_code: Option<String>,
+    /// A single-use recovery code instead of `totp_code`.
+    pub recovery_code: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -351,7 +356,7 @@ async fn me_of(db: &sea_orm::DatabaseConnection, u: user::Model) -> Result<Me, A
 /// failures slow further attempts (429 with `Retry-After`).
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = LoginResponse),
-    (status = 401, description = "Unknown address or wrong password (the same answer for both)", body = dentex_http::Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Unknown address or wrong password (`invalid_credentials`, the same answer for both); `mfa_required` when a code is needed; `invalid_mfa_code`", body = dentex_http::Problem, content_type = "application/problem+json"),
     (status = 403, description = "The e-mail address is not confirmed yet (`email_not_verified`)", body = dentex_http::Problem, content_type = "application/problem+json"),
     (status = 422, description = "Malformed fields", body = dentex_http::Problem, content_type = "application/problem+json"),
     (status = 429, description = "Too many failed attempts; retry after `Retry-After` seconds", body = dentex_http::Problem, content_type = "application/problem+json"),
@@ -411,7 +416,6 @@ pub async fn login(
             "The e-mail address or the password is wrong.",
         ));
     };
-    throttle::record_success(&state.db, u.id, addr.as_deref()).await?;
     ev.actor_id = Some(UserId(u.id));
     ev.actor_kind = if u.staff_role.is_some() {
         ActorKind::Staff
@@ -428,6 +432,31 @@ pub async fn login(
             "Confirm your e-mail address first: follow the link we sent you.",
         ));
     }
+    if u.mfa_enabled_at.is_some() {
+        if body.totp_code.is_none() && body.recovery_code.is_none() {
+            ev.outcome = Outcome::Denied;
+            ev.reason = Some("second step required".into());
+            record(&state, ev).await?;
+            return Err(ApiError::unauthorized(
+                "mfa_required",
+                "Enter the code from your authenticator app (totp_code) or a recovery code (recovery_code).",
+            ));
+        }
+        match super::mfa::second_step(&state, &u, body.totp_code.as_deref(), body.recovery_code.as_deref()).await? {
+            Ok(note) => ev.reason = note.map(str::to_owned),
+            Err(()) => {
+                throttle::record_failure(&state.db, &keys).await?;
+                ev.outcome = Outcome::Failure;
+                ev.reason = Some("wrong or reused second-step code".into());
+                record(&state, ev).await?;
+                return Err(ApiError::unauthorized(
+                    "invalid_mfa_code",
+                    "That code is wrong or was already used; try the next one.",
+                ));
+            }
+        }
+    }
+    throttle::record_success(&state.db, u.id, addr.as_deref()).await?;
     let s = sessions::issue(&state.db, u.id, state.sessions).await?;
     record(&state, ev).await?;
     tracing::info!(user.id = %u.id, session.id = %s.id, "login succeeded");

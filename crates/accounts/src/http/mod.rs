@@ -2,6 +2,7 @@
 //! helpers the handlers share (audit rows, queued mail).
 
 pub mod auth;
+pub mod mfa;
 pub mod orgs;
 
 use crate::sessions::{self, SessionPolicy};
@@ -38,6 +39,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(auth::me)
         .service(auth::password_reset)
         .service(auth::password_reset_confirm)
+        .service(mfa::enrol)
+        .service(mfa::confirm)
+        .service(mfa::disable)
         .service(orgs::get_organization)
         .service(orgs::list_members)
         .service(orgs::add_member)

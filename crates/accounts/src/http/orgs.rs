@@ -508,6 +508,7 @@ pub async fn accept_invitation(
                 mfa_secret: Set(None),
                 mfa_pending_secret: Set(None),
                 mfa_enabled_at: Set(None),
+                mfa_last_step: Set(None),
             }
             .insert(&txn)
             .await?;

@@ -21,6 +21,8 @@ pub struct Model {
     /// A secret being enrolled, not yet confirmed by a code.
     pub mfa_pending_secret: Option<String>,
     pub mfa_enabled_at: Option<DateTimeUtc>,
+    /// The last TOTP step accepted: each code works once.
+    pub mfa_last_step: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
