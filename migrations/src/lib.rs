@@ -13,6 +13,7 @@ mod m20261122_000005_create_organizations;
 mod m20261122_000006_add_user_security_columns;
 mod m20261122_000007_create_one_time_tokens;
 mod m20261122_000008_add_mfa_last_step;
+mod m20261122_000009_create_credentials;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_add_user_security_columns::Migration),
             Box::new(m20261122_000007_create_one_time_tokens::Migration),
             Box::new(m20261122_000008_add_mfa_last_step::Migration),
+            Box::new(m20261122_000009_create_credentials::Migration),
         ]
     }
 }

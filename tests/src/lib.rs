@@ -376,3 +376,27 @@ pub fn totp_code(secret: &str, offset_secs: i64) -> String {
         .as_secs();
     totp.generate(now.saturating_add_signed(offset_secs)).to_string()
 }
+
+impl TestApp {
+    /// A support agent with two-step sign-in on (the enrolling session stays valid).
+    pub async fn support_agent(&self, email: &str) -> Actor {
+        let password = "helpdesk rota 2026 thursday";
+        self.create_staff(email, StaffRole::Support, password).await;
+        let who = self.sign_in(email, password).await;
+        let r = self
+            .send(reqwest::Method::POST, "/api/v1/auth/mfa/totp", Some(&who.token), None)
+            .await;
+        let v: Value = r.json().await.expect("enrolment");
+        let secret = v["secret"].as_str().expect("secret").to_owned();
+        let r = self
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/auth/mfa/totp/confirm",
+                Some(&who.token),
+                Some(&serde_json::json!({"code": totp_code(&secret, 0)})),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "staff MFA confirm");
+        who
+    }
+}

@@ -25,6 +25,8 @@ struct Row {
     method: Method,
     path: String,
     body: Option<Value>,
+    /// A raw (non-JSON) body instead.
+    raw: Option<Vec<u8>>,
     /// Expected status for Owner, Admin, Member, ForeignOwner, Anonymous.
     want: [u16; 5],
 }
@@ -47,78 +49,177 @@ async fn every_route_every_role_own_and_foreign() {
         n += 1;
         Some(json!({"email": format!("new{n}@clinic.example"), "role": "member"}))
     };
+    // A pending credential with a document, for the credential routes.
+    let expires = (chrono::Utc::now().date_naive() + chrono::Duration::days(365))
+        .format("%Y-%m-%d")
+        .to_string();
+    let cred_body = json!({"kind": "dental_licence", "number": "1", "issuing_authority": "Chamber", "country": "DE", "expires_on": expires});
+    let r = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/organizations/{org}/credentials"),
+            Some(&owner.token),
+            Some(&cred_body),
+        )
+        .await;
+    let cred = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let pdf = b"%PDF-1.4 scanned".to_vec();
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/organizations/{org}/credentials/{cred}/document")))
+        .bearer_auth(&owner.token)
+        .body(pdf.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let rows = vec![
         Row {
             method: Method::GET,
             path: "/api/v1/me".into(),
             body: None,
+            raw: None,
             want: [200, 200, 200, 200, 401],
         },
         Row {
             method: Method::GET,
             path: format!("/api/v1/organizations/{org}"),
             body: None,
+            raw: None,
             want: [200, 200, 200, 404, 401],
         },
         Row {
             method: Method::GET,
             path: format!("/api/v1/organizations/{unknown}"),
             body: None,
+            raw: None,
             want: [404, 404, 404, 404, 401],
         },
         Row {
             method: Method::GET,
             path: "/api/v1/organizations/not-a-uuid".into(),
             body: None,
+            raw: None,
             want: [404, 404, 404, 404, 401],
         },
         Row {
             method: Method::GET,
             path: format!("/api/v1/organizations/{org}/members"),
             body: None,
+            raw: None,
             want: [200, 200, 200, 404, 401],
         },
         Row {
             method: Method::GET,
             path: format!("/api/v1/organizations/{unknown}/members"),
             body: None,
+            raw: None,
             want: [404, 404, 404, 404, 401],
         },
         Row {
             method: Method::POST,
             path: format!("/api/v1/organizations/{org}/invitations"),
             body: invite(),
+            raw: None,
             want: [201, 201, 403, 404, 401],
         },
         Row {
             method: Method::POST,
             path: format!("/api/v1/organizations/{org}/members"),
             body: invite(),
+            raw: None,
             want: [201, 201, 403, 404, 401],
         },
         Row {
             method: Method::POST,
             path: format!("/api/v1/organizations/{unknown}/invitations"),
             body: invite(),
+            raw: None,
             want: [404, 404, 404, 404, 401],
         },
         Row {
             method: Method::PATCH,
             path: format!("/api/v1/organizations/{org}/members/{}", member.user_id),
             body: Some(json!({"role": "member"})),
+            raw: None,
             want: [200, 200, 403, 404, 401],
         },
         Row {
             method: Method::PATCH,
             path: format!("/api/v1/organizations/{org}/members/{}", foreign.user_id),
             body: Some(json!({"role": "member"})),
+            raw: None,
             want: [404, 404, 404, 404, 401],
         },
         Row {
             method: Method::PATCH,
             path: format!("/api/v1/organizations/{}/members/{}", foreign.org_id, foreign.user_id),
             body: Some(json!({"role": "admin"})),
+            raw: None,
             want: [404, 404, 404, 409, 401],
+        },
+        Row {
+            method: Method::PATCH,
+            path: format!("/api/v1/organizations/{org}"),
+            body: Some(json!({"name": "Renamed Clinic"})),
+            raw: None,
+            want: [200, 200, 403, 404, 401],
+        },
+        Row {
+            method: Method::GET,
+            path: format!("/api/v1/organizations/{org}/credentials"),
+            body: None,
+            raw: None,
+            want: [200, 200, 200, 404, 401],
+        },
+        Row {
+            method: Method::POST,
+            path: format!("/api/v1/organizations/{org}/credentials"),
+            body: Some(cred_body.clone()),
+            raw: None,
+            want: [201, 201, 403, 404, 401],
+        },
+        Row {
+            method: Method::POST,
+            path: format!("/api/v1/organizations/{org}/credentials/{cred}/document"),
+            body: None,
+            raw: Some(pdf.clone()),
+            want: [200, 200, 403, 404, 401],
+        },
+        Row {
+            method: Method::GET,
+            path: format!("/api/v1/organizations/{org}/credentials/{cred}/document"),
+            body: None,
+            raw: None,
+            want: [200, 200, 403, 404, 401],
+        },
+        Row {
+            method: Method::GET,
+            path: format!("/api/v1/organizations/{}/credentials/{cred}/document", foreign.org_id),
+            body: None,
+            raw: None,
+            want: [404, 404, 404, 404, 401],
+        },
+        Row {
+            method: Method::GET,
+            path: "/api/v1/support/credentials".into(),
+            body: None,
+            raw: None,
+            want: [403, 403, 403, 403, 401],
+        },
+        Row {
+            method: Method::POST,
+            path: format!("/api/v1/support/credentials/{cred}/decision"),
+            body: Some(json!({"decision": "approve", "reason": "self-approval attempt"})),
+            raw: None,
+            want: [403, 403, 403, 403, 401],
+        },
+        Row {
+            method: Method::GET,
+            path: "/api/v1/labs".into(),
+            body: None,
+            raw: None,
+            want: [200, 200, 200, 200, 401],
         },
     ];
     let actors: [(Who, Option<&Actor>); 5] = [
@@ -131,14 +232,27 @@ async fn every_route_every_role_own_and_foreign() {
     let mut failures = Vec::new();
     for row in &rows {
         for (i, (who, actor)) in actors.iter().enumerate() {
-            let r = app
-                .send(
-                    row.method.clone(),
-                    &row.path,
-                    actor.map(|a| a.token.as_str()),
-                    row.body.as_ref(),
-                )
-                .await;
+            let r = match &row.raw {
+                Some(bytes) => {
+                    let mut rb = app
+                        .client
+                        .request(row.method.clone(), app.url(&row.path))
+                        .body(bytes.clone());
+                    if let Some(a) = actor {
+                        rb = rb.bearer_auth(&a.token);
+                    }
+                    rb.send().await.unwrap()
+                }
+                None => {
+                    app.send(
+                        row.method.clone(),
+                        &row.path,
+                        actor.map(|a| a.token.as_str()),
+                        row.body.as_ref(),
+                    )
+                    .await
+                }
+            };
             let got = r.status().as_u16();
             if got != row.want[i] {
                 failures.push(format!(
@@ -146,7 +260,7 @@ async fn every_route_every_role_own_and_foreign() {
                     row.method, row.path, row.want[i]
                 ));
             }
-            if got == 404 {
+            if got == 404 && row.raw.is_none() {
                 // A 404 never says more than "not found".
                 let v: Value = r.json().await.unwrap();
                 assert_eq!(v["code"], "not_found");

@@ -12,7 +12,9 @@ pub mod password;
 pub mod policy;
 pub mod sessions;
 pub mod staff;
+pub mod sweep;
 pub mod throttle;
 pub mod tokens;
+pub mod verification;
 
 pub use http::{AccountsState, Principal, configure};

@@ -29,6 +29,13 @@ pub enum Action {
         role: OrgRole,
         is_self: bool,
     },
+    /// Change the organisation's profile (name, services, accepting work).
+    EditOrganization,
+    ViewCredentials,
+    /// Submit a credential or upload its document.
+    SubmitCredential,
+    /// Read a credential's scanned document.
+    ReadCredentialDocument,
 }
 
 pub fn forbidden(detail: &str) -> ApiError {
@@ -47,21 +54,45 @@ pub fn require_full_session(p: &Principal) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Support decisions on credentials: platform staff with MFA only.
+pub fn authorize_support(p: &Principal) -> Result<(), ApiError> {
+    require_full_session(p)?;
+    if p.staff_role.is_some() {
+        Ok(())
+    } else {
+        Err(forbidden("This is for Dentex support staff."))
+    }
+}
+
 /// Decides `action` on organisation `org` for `p`. The caller has already
 /// checked that the organisation exists when `p` is staff.
 pub fn authorize(p: &Principal, action: Action, org: OrgId) -> Result<(), ApiError> {
     require_full_session(p)?;
     if p.staff_role.is_some() {
         return match action {
-            Action::ViewOrganization | Action::ViewMembers => Ok(()),
-            _ => Err(forbidden("Platform staff do not change an organisation's members.")),
+            Action::ViewOrganization
+            | Action::ViewMembers
+            | Action::ViewCredentials
+            | Action::ReadCredentialDocument => Ok(()),
+            _ => Err(forbidden(
+                "Platform staff do not change an organisation's members or profile.",
+            )),
         };
     }
     let Some(role) = p.role_in(org) else {
         return Err(ApiError::not_found());
     };
     match action {
-        Action::ViewOrganization | Action::ViewMembers => Ok(()),
+        Action::ViewOrganization | Action::ViewMembers | Action::ViewCredentials => Ok(()),
+        Action::EditOrganization | Action::SubmitCredential | Action::ReadCredentialDocument => {
+            if role.manages() {
+                Ok(())
+            } else {
+                Err(forbidden(
+                    "Only owners and admins manage the organisation's profile and credentials.",
+                ))
+            }
+        }
         Action::Invite(new_role) => {
             if !role.manages() {
                 Err(forbidden("Only owners and admins invite members."))
@@ -173,6 +204,17 @@ mod tests {
                 ViewOrganization,
                 Some(403),
             ),
+            (p(vec![(org, Member)], None, false), ViewCredentials, None),
+            (p(vec![(org, Member)], None, false), SubmitCredential, Some(403)),
+            (p(vec![(org, Member)], None, false), ReadCredentialDocument, Some(403)),
+            (p(vec![(org, Admin)], None, false), SubmitCredential, None),
+            (p(vec![(org, Owner)], None, false), EditOrganization, None),
+            (p(vec![(org, Member)], None, false), EditOrganization, Some(403)),
+            (p(vec![], Some(StaffRole::Support), true), ReadCredentialDocument, None),
+            (p(vec![], Some(StaffRole::Support), true), SubmitCredential, Some(403)),
+            (p(vec![], Some(StaffRole::Support), true), EditOrganization, Some(403)),
+            (p(vec![(other, Owner)], None, false), ViewCredentials, Some(404)),
+            (p(vec![(other, Owner)], None, false), ReadCredentialDocument, Some(404)),
         ];
         for (i, (who, what, want)) in cases.into_iter().enumerate() {
             let got = authorize(&who, what, org).err().map(|e| e.status.as_u16());

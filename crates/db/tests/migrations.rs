@@ -11,7 +11,8 @@ use dentex_db::testing::TestDatabase;
 use dentex_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 11] = [
+    "credentials",
     "users",
     "jobs",
     "audit_events",

@@ -5,11 +5,13 @@
 //! (`cargo tree -p dentex-domain -e normal` shows neither actix-web nor sea-orm).
 
 mod country;
+mod credentials;
 mod email;
 mod ids;
 mod roles;
 
 pub use country::CountryCode;
+pub use credentials::{CredentialKind, SERVICES};
 pub use email::Email;
 pub use ids::{AuditEventId, JobId, OrgId, UserId};
 pub use roles::{DataRegion, OrgKind, OrgRole, StaffRole};

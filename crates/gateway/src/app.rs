@@ -112,8 +112,19 @@ impl Core {
 }
 
 /// The handlers of every job kind this process can run.
-pub fn job_registry(mailer: Mailer) -> Registry {
+pub fn job_registry(mailer: Mailer, db: sea_orm::DatabaseConnection, notice_days: i64) -> Registry {
     let mut r = Registry::new();
+    let audit = AuditLog::new(db.clone());
+    r.register(dentex_accounts::sweep::JOB_KIND, move |_ctx| {
+        let (db, audit) = (db.clone(), audit.clone());
+        async move {
+            let today = chrono::Utc::now().date_naive();
+            dentex_accounts::sweep::run(&db, &audit, today, notice_days)
+                .await
+                .map_err(|e| JobFailure(e.to_string()))?;
+            Ok(())
+        }
+    });
     r.register(JOB_MAIL_SEND, move |ctx| {
         let mailer = mailer.clone();
         async move {
@@ -160,6 +171,8 @@ impl Application {
             audit,
             queue: queue.clone(),
             public_base_url: config.http.public_base_url.clone(),
+            store: core.store.clone(),
+            document_max_bytes: config.credentials.document_max_bytes,
             sessions: SessionPolicy {
                 absolute: Duration::from_secs(config.auth.session_absolute_secs),
                 idle: Duration::from_secs(config.auth.session_idle_secs),
@@ -167,11 +180,23 @@ impl Application {
         };
 
         let shutdown = CancellationToken::new();
+        if config.jobs.workers > 0 {
+            tokio::spawn(schedule_daily(
+                queue.clone(),
+                dentex_accounts::sweep::JOB_KIND,
+                config.credentials.sweep_hour_utc,
+                shutdown.clone(),
+            ));
+        }
         let workers = (config.jobs.workers > 0).then(|| {
             dentex_jobs::spawn_workers(
                 config.jobs.workers,
                 queue,
-                Arc::new(job_registry(core.mailer.clone())),
+                Arc::new(job_registry(
+                    core.mailer.clone(),
+                    core.db.clone(),
+                    config.credentials.expiry_notice_days,
+                )),
                 worker_config(&config),
                 shutdown.clone(),
             )
@@ -270,6 +295,42 @@ impl Application {
         drop(embedded_s3);
         tracing::info!("shutdown complete");
         served.context("the HTTP server failed")
+    }
+}
+
+/// Keeps one `kind` job queued for the next `hour`:00 UTC. Several processes
+/// may each add one; the jobs it schedules are idempotent.
+async fn schedule_daily(queue: Queue, kind: &'static str, hour: u32, shutdown: CancellationToken) {
+    loop {
+        let pending = queue
+            .list(Some(dentex_jobs::STATUS_QUEUED), 1000)
+            .await
+            .map(|jobs| jobs.iter().any(|j| j.kind == kind))
+            .unwrap_or(true);
+        if !pending {
+            let now = chrono::Utc::now();
+            let today_at = now
+                .date_naive()
+                .and_hms_opt(hour, 0, 0)
+                .map(|t| t.and_utc())
+                .unwrap_or(now);
+            let next = if today_at > now {
+                today_at
+            } else {
+                today_at + chrono::Duration::days(1)
+            };
+            let opts = dentex_jobs::EnqueueOptions {
+                run_at: Some(next),
+                max_attempts: 5,
+            };
+            if let Err(e) = queue.enqueue(kind, &serde_json::json!({}), opts).await {
+                tracing::warn!(error = %e, job.kind = kind, "scheduling a daily job failed");
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            () = shutdown.cancelled() => return,
+        }
     }
 }
 

@@ -23,6 +23,7 @@ pub struct Config {
     pub log: LogConfig,
     pub jobs: JobsConfig,
     pub auth: AuthConfig,
+    pub credentials: CredentialsConfig,
 }
 
 impl Default for Config {
@@ -36,6 +37,7 @@ impl Default for Config {
             log: LogConfig::default(),
             jobs: JobsConfig::default(),
             auth: AuthConfig::default(),
+            credentials: CredentialsConfig::default(),
         }
     }
 }
@@ -216,6 +218,27 @@ impl Default for AuthConfig {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CredentialsConfig {
+    /// Largest scanned credential document accepted.
+    pub document_max_bytes: u64,
+    /// How many days before expiry organisations are warned.
+    pub expiry_notice_days: i64,
+    /// UTC hour at which the daily credential sweep runs.
+    pub sweep_hour_utc: u32,
+}
+
+impl Default for CredentialsConfig {
+    fn default() -> Self {
+        Self {
+            document_max_bytes: 20 * 1024 * 1024,
+            expiry_notice_days: 30,
+            sweep_hour_utc: 3,
+        }
+    }
+}
+
 /// Variables with the `DENTEX_` prefix that are not configuration keys.
 const NOT_CONFIG: [&str; 3] = ["test_postgres_url", "config", "bench_postgres_url"];
 
@@ -327,6 +350,15 @@ impl Config {
         }
         if self.auth.session_idle_secs == 0 || self.auth.session_idle_secs > self.auth.session_absolute_secs {
             errs.push("auth.session_idle_secs: must be between 1 and auth.session_absolute_secs".into());
+        }
+        if self.credentials.document_max_bytes < 1024 {
+            errs.push("credentials.document_max_bytes: must be at least 1024".into());
+        }
+        if !(1..=365).contains(&self.credentials.expiry_notice_days) {
+            errs.push("credentials.expiry_notice_days: must be between 1 and 365".into());
+        }
+        if self.credentials.sweep_hour_utc > 23 {
+            errs.push("credentials.sweep_hour_utc: must be between 0 and 23".into());
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
             errs.push(format!("log.filter: {e}"));

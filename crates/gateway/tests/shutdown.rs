@@ -13,7 +13,7 @@ mod common;
 use common::{Env, sigterm, wait_exit};
 use dentex_db::entities::{audit_event, job};
 use dentex_mail::sink::SmtpSink;
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -78,7 +78,13 @@ async fn sigterm_finishes_requests_and_hands_running_jobs_back() {
 
     // The job was handed back: queued, due, not counted as a failed attempt.
     let db = env.db.connect().await.unwrap();
-    let jobs = job::Entity::find().all(&db).await.unwrap();
+    let jobs: Vec<_> = job::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.kind == dentex_mail::JOB_KIND)
+        .collect();
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].status, "queued");
     assert_eq!(jobs[0].attempts, 0);
@@ -104,7 +110,12 @@ async fn sigterm_finishes_requests_and_hands_running_jobs_back() {
     let db = env.db.connect().await.unwrap();
     let mut done = false;
     for _ in 0..200 {
-        let j = job::Entity::find().one(&db).await.unwrap().unwrap();
+        let j = job::Entity::find()
+            .filter(job::Column::Kind.eq(dentex_mail::JOB_KIND))
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
         if j.status == "done" {
             assert_eq!(j.attempts, 1);
             done = true;

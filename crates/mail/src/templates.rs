@@ -104,6 +104,50 @@ pub fn mfa_changed(to: Email, enabled: bool) -> OutgoingMail {
     }
 }
 
+pub fn credential_decision(to: Email, org_name: &str, kind: &str, approved: bool, reason: &str) -> OutgoingMail {
+    let (subject, outcome) = if approved {
+        (format!("Credential approved for {org_name}"), "approved")
+    } else {
+        (format!("Credential not approved for {org_name}"), "not approved")
+    };
+    OutgoingMail {
+        to,
+        to_name: None,
+        subject,
+        text: format!(
+            "Dentex support reviewed the {kind} credential of {org_name}: {outcome}.\n\nReason given: {reason}\n\n\
+             You can see all credentials and their status under your organisation's settings.\n"
+        ),
+    }
+}
+
+pub fn credential_expiring(to: Email, org_name: &str, kind: &str, expires_on: &str) -> OutgoingMail {
+    OutgoingMail {
+        to,
+        to_name: None,
+        subject: format!("A credential of {org_name} expires on {expires_on}"),
+        text: format!(
+            "The {kind} credential of {org_name} expires on {expires_on}.\n\n\
+             Submit the renewed credential before then: once no valid credential remains, {org_name} can no \
+             longer submit cases or quote until support approves a new one.\n"
+        ),
+    }
+}
+
+pub fn credential_expired(to: Email, org_name: &str, kind: &str, still_verified: bool) -> OutgoingMail {
+    let consequence = if still_verified {
+        "Another valid credential keeps the organisation verified."
+    } else {
+        "The organisation is no longer verified: it cannot submit cases or quote until support approves a new credential."
+    };
+    OutgoingMail {
+        to,
+        to_name: None,
+        subject: format!("A credential of {org_name} has expired"),
+        text: format!("The {kind} credential of {org_name} has expired.\n\n{consequence}\n"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

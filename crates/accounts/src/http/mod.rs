@@ -2,6 +2,7 @@
 //! helpers the handlers share (audit rows, queued mail).
 
 pub mod auth;
+pub mod credentials;
 pub mod mfa;
 pub mod orgs;
 
@@ -29,6 +30,10 @@ pub struct AccountsState {
     pub sessions: SessionPolicy,
     /// Where links in e-mails point.
     pub public_base_url: String,
+    /// Credential documents live here.
+    pub store: dentex_storage::ObjectStore,
+    /// Largest credential document accepted.
+    pub document_max_bytes: u64,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -42,7 +47,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(mfa::enrol)
         .service(mfa::confirm)
         .service(mfa::disable)
+        .service(orgs::list_labs)
         .service(orgs::get_organization)
+        .service(orgs::update_organization)
+        .service(credentials::list)
+        .service(credentials::submit)
+        .service(credentials::upload_document)
+        .service(credentials::read_document)
+        .service(credentials::support_queue)
+        .service(credentials::decide)
         .service(orgs::list_members)
         .service(orgs::add_member)
         .service(orgs::invite)

@@ -33,7 +33,23 @@ pub struct Organization {
     pub services: Vec<String>,
     pub service_countries: Vec<String>,
     pub suspended: bool,
+    /// Holds an approved, unexpired credential that fits its kind: required
+    /// to submit cases (clinics) and to quote (labs).
+    pub verified: bool,
+    pub verified_until: Option<chrono::NaiveDate>,
     pub created_at: DateTime<Utc>,
+}
+
+/// The organisation as the API shows it, with its current verification.
+pub async fn organization_view(
+    db: &sea_orm::DatabaseConnection,
+    o: organization::Model,
+) -> Result<Organization, ApiError> {
+    let v = crate::verification::status(db, &o, Utc::now().date_naive()).await?;
+    let mut view = Organization::from(o);
+    view.verified = v.verified;
+    view.verified_until = v.verified_until;
+    Ok(view)
 }
 
 impl From<organization::Model> for Organization {
@@ -48,6 +64,8 @@ impl From<organization::Model> for Organization {
             services: serde_json::from_str(&o.services).unwrap_or_default(),
             service_countries: serde_json::from_str(&o.service_countries).unwrap_or_default(),
             suspended: o.suspended_at.is_some(),
+            verified: false,
+            verified_until: None,
             created_at: o.created_at,
         }
     }
@@ -83,7 +101,198 @@ pub async fn get_organization(
 ) -> Result<HttpResponse, ApiError> {
     let org = parse_org(&path)?;
     let o = authorized_org(&state, &p, org, Action::ViewOrganization).await?;
-    Ok(HttpResponse::Ok().json(Organization::from(o)))
+    Ok(HttpResponse::Ok().json(organization_view(&state.db, o).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationPatch {
+    pub name: Option<String>,
+    /// Labs: whether they take new cases now.
+    pub accepts_new_work: Option<bool>,
+    /// Labs: what they make, from `crown`, `bridge`, `inlay`, `onlay`, `veneer`,
+    /// `implant_abutment`, `implant_crown`, `full_denture`, `partial_denture`,
+    /// `night_guard`, `aligner`, `all_on_x`, `model`, `other`.
+    pub services: Option<Vec<String>>,
+    /// Labs: ISO country codes they serve.
+    pub service_countries: Option<Vec<String>>,
+}
+
+/// Changes the organisation's profile (owners and admins).
+#[utoipa::path(patch, path = "/api/v1/organizations/{org}", tag = "organizations", security(("bearer" = [])),
+    params(("org" = Uuid, Path, description = "Organisation id")), request_body = OrganizationPatch,
+    responses((status = 200, body = Organization), (status = 403, body = dentex_http::Problem, content_type = "application/problem+json"),
+        (status = 404, body = dentex_http::Problem, content_type = "application/problem+json"),
+        (status = 422, body = dentex_http::Problem, content_type = "application/problem+json")))]
+#[patch("/api/v1/organizations/{org}")]
+pub async fn update_organization(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AccountsState>,
+    path: web::Path<String>,
+    body: web::Json<OrganizationPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let org = parse_org(&path)?;
+    let o = authorized_org(&state, &p, org, Action::EditOrganization).await?;
+    let b = body.into_inner();
+    let mut errs = Vec::new();
+    let mut am: organization::ActiveModel = o.clone().into();
+    if let Some(name) = b.name {
+        let name = name.trim().to_owned();
+        if name.chars().count() < 2 || name.chars().count() > 200 {
+            errs.push(FieldError::new(
+                "name",
+                "invalid_length",
+                "Give a name of 2 to 200 characters.",
+            ));
+        }
+        am.name = Set(name);
+    }
+    let is_lab = o
+        .kind
+        .parse::<dentex_domain::OrgKind>()
+        .is_ok_and(dentex_domain::OrgKind::is_lab);
+    let lab_only = |errs: &mut Vec<FieldError>, field: &str| {
+        if !is_lab {
+            errs.push(FieldError::new(field, "labs_only", "Only labs declare this."));
+        }
+    };
+    if let Some(v) = b.accepts_new_work {
+        lab_only(&mut errs, "accepts_new_work");
+        am.accepts_new_work = Set(v);
+    }
+    if let Some(services) = b.services {
+        lab_only(&mut errs, "services");
+        let mut clean = Vec::new();
+        for (i, s) in services.iter().enumerate() {
+            if dentex_domain::SERVICES.contains(&s.as_str()) {
+                if !clean.contains(s) {
+                    clean.push(s.clone());
+                }
+            } else {
+                errs.push(FieldError::new(
+                    format!("services[{i}]"),
+                    "invalid_choice",
+                    format!("{s:?} is not a known service."),
+                ));
+            }
+        }
+        am.services = Set(serde_json::to_string(&clean).unwrap_or_else(|_| "[]".into()));
+    }
+    if let Some(countries) = b.service_countries {
+        lab_only(&mut errs, "service_countries");
+        let mut clean = Vec::new();
+        for (i, c) in countries.iter().enumerate() {
+            match dentex_domain::CountryCode::parse(c) {
+                Ok(cc) => {
+                    let cc = cc.to_string();
+                    if !clean.contains(&cc) {
+                        clean.push(cc);
+                    }
+                }
+                Err(e) => errs.push(FieldError::new(format!("service_countries[{i}]"), "invalid_country", e)),
+            }
+        }
+        am.service_countries = Set(serde_json::to_string(&clean).unwrap_or_else(|_| "[]".into()));
+    }
+    if !errs.is_empty() {
+        return Err(ApiError::validation(errs));
+    }
+    am.updated_at = Set(now());
+    let o = am.update(&state.db).await?;
+    let mut ev = event_by(&req, &p, "organization.update", "organization", Outcome::Success);
+    ev.org_id = Some(org);
+    ev.resource_id = Some(org.to_string());
+    record(&state, ev).await?;
+    Ok(HttpResponse::Ok().json(organization_view(&state.db, o).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct LabQuery {
+    /// Only labs that serve this ISO country.
+    pub country: Option<String>,
+    /// Only labs that offer this service.
+    pub service: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Lab {
+    pub id: Uuid,
+    pub name: String,
+    /// `dental_lab` or `manufacturing_lab`.
+    pub kind: String,
+    pub country: String,
+    pub services: Vec<String>,
+    pub service_countries: Vec<String>,
+    pub verified_until: Option<chrono::NaiveDate>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LabList {
+    pub items: Vec<Lab>,
+    pub next_cursor: Option<String>,
+}
+
+/// Verified labs that take new work, with the services and countries they declare.
+#[utoipa::path(get, path = "/api/v1/labs", tag = "organizations", security(("bearer" = [])), params(LabQuery),
+    responses((status = 200, body = LabList), (status = 401, body = dentex_http::Problem, content_type = "application/problem+json")))]
+#[get("/api/v1/labs")]
+pub async fn list_labs(
+    p: Principal,
+    state: web::Data<AccountsState>,
+    q: web::Query<LabQuery>,
+) -> Result<HttpResponse, ApiError> {
+    policy::require_full_session(&p)?;
+    let country = match q.country.as_deref() {
+        Some(c) => Some(
+            dentex_domain::CountryCode::parse(c)
+                .map_err(|e| ApiError::bad_request("invalid_query", format!("country: {e}")))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let today = Utc::now().date_naive();
+    let rows = organization::Entity::find()
+        .filter(organization::Column::Kind.is_in(["dental_lab", "manufacturing_lab"]))
+        .filter(organization::Column::AcceptsNewWork.eq(true))
+        .filter(organization::Column::SuspendedAt.is_null())
+        .order_by_asc(organization::Column::Name)
+        .order_by_asc(organization::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut items = Vec::new();
+    for o in rows {
+        let v = crate::verification::status(&state.db, &o, today).await?;
+        if !v.verified {
+            continue;
+        }
+        let services: Vec<String> = serde_json::from_str(&o.services).unwrap_or_default();
+        let countries: Vec<String> = serde_json::from_str(&o.service_countries).unwrap_or_default();
+        if let Some(c) = &country
+            && !countries.contains(c)
+            && &o.country != c
+        {
+            continue;
+        }
+        if let Some(s) = &q.service
+            && !services.contains(s)
+        {
+            continue;
+        }
+        items.push(Lab {
+            id: o.id,
+            name: o.name,
+            kind: o.kind,
+            country: o.country,
+            services,
+            service_countries: countries,
+            verified_until: v.verified_until,
+        });
+    }
+    Ok(HttpResponse::Ok().json(LabList {
+        items,
+        next_cursor: None,
+    }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -2,6 +2,7 @@
 
 pub mod audit_event;
 pub mod audit_head;
+pub mod credential;
 pub mod job;
 pub mod login_throttle;
 pub mod membership;
