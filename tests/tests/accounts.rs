@@ -506,3 +506,154 @@ async fn staff_without_mfa_can_do_nothing_but_enrol() {
     assert_eq!(r.status(), 403);
     assert_eq!(problem(r).await["code"], "mfa_enrollment_required");
 }
+
+#[tokio::test]
+async fn browsers_can_use_a_host_cookie_with_csrf_protection() {
+    let app = TestApp::new().await;
+    let owner = app.register("ada@smile-clinic.example", "clinic").await;
+    let r = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": owner.email, "password": owner.password, "session": "cookie"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attr in [
+        "__Host-dentex_session=",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/",
+    ] {
+        assert!(set.contains(attr), "{attr} missing from {set}");
+    }
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["token"], "", "no bearer token in cookie mode");
+    let csrf = v["csrf_token"].as_str().unwrap().to_owned();
+    let cookie = set.split(';').next().unwrap().to_owned();
+
+    // Safe requests need only the cookie.
+    let r = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Unsafe ones also need the CSRF token.
+    let invite = format!("/api/v1/organizations/{}/invitations", owner.org_id);
+    let body = json!({"email": "new@smile-clinic.example", "role": "member"});
+    let r = app
+        .client
+        .post(app.url(&invite))
+        .header("cookie", &cookie)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(problem(r).await["code"], "csrf_token_invalid");
+    let r = app
+        .client
+        .post(app.url(&invite))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", "0".repeat(64))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = app
+        .client
+        .post(app.url(&invite))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // Logout revokes the session and clears the cookie.
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    let r = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": owner.email, "password": owner.password, "session": "jar"}),
+        )
+        .await;
+    assert_eq!(problem(r).await["errors"][0]["field"], "session");
+}
+
+#[tokio::test]
+async fn sessions_end_at_their_absolute_lifetime_even_when_busy() {
+    let app = TestApp::builder()
+        .config(|c| {
+            c.auth.session_absolute_secs = 2;
+            c.auth.session_idle_secs = 2;
+        })
+        .start()
+        .await;
+    let owner = app.register("ada@smile-clinic.example", "clinic").await;
+    for _ in 0..4 {
+        assert_eq!(app.get_authed("/api/v1/me", &owner.token).await.status(), 200);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(app.get_authed("/api/v1/me", &owner.token).await.status(), 401);
+}
+
+#[tokio::test]
+async fn account_flows_log_no_addresses_passwords_tokens_or_codes() {
+    let app = TestApp::new().await;
+    let owner = app.register("planted.owner.5531@clinic.example", "clinic").await;
+    let member = app
+        .invite_and_join(&owner, "planted.member.5531@clinic.example", "member")
+        .await;
+    app.post_json("/api/v1/auth/password-reset", &json!({"email": owner.email}))
+        .await;
+    let reset = token_in(&app.mail_to(&owner.email, "Reset your Dentex password").await);
+    app.post_json(
+        "/api/v1/auth/password-reset/confirm",
+        &json!({"token": reset, "new_password": "planted-newpass-5531"}),
+    )
+    .await;
+    app.post_json(
+        "/api/v1/auth/password-reset",
+        &json!({"email": "planted.ghost.5531@nowhere.example"}),
+    )
+    .await;
+    let logs = dentex_tests::captured_logs();
+    assert!(logs.contains("registered"), "the test must see the server's logs");
+    for planted in [
+        "planted.owner.5531",
+        "planted.member.5531",
+        "planted.ghost.5531",
+        "planted-newpass-5531",
+        owner.password.as_str(),
+        member.password.as_str(),
+        owner.token.trim_start_matches("dtx_"),
+        member.token.trim_start_matches("dtx_"),
+        reset.as_str(),
+    ] {
+        assert!(!logs.contains(planted), "logs contain {planted:?}");
+    }
+}

@@ -27,6 +27,18 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The browser cookie that may carry the session instead of a bearer header.
+pub const COOKIE: &str = "__Host-dentex_session";
+/// Header that must echo the CSRF token on unsafe requests authenticated by cookie.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The CSRF token of a session: derived from the session token, so the server
+/// keeps no extra state and a page that cannot read the (HttpOnly) cookie
+/// cannot forge it.
+pub fn csrf_token(session_token: &str) -> String {
+    hex::encode(Sha256::digest(format!("dentex-csrf\n{session_token}").as_bytes()))
+}
+
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

@@ -359,8 +359,11 @@ fn cors(origins: &[String]) -> Cors {
             "idempotency-key",
             "x-request-id",
             "x-file-name",
+            "x-csrf-token",
         ])
         .expose_headers(["x-request-id"])
+        // Browsers in cookie mode send the session cookie; CSRF is checked per request.
+        .supports_credentials()
         .max_age(3600);
     for o in origins {
         c = c.allowed_origin(o);

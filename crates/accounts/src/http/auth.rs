@@ -295,12 +295,19 @@ pub struct LoginRequest {
     pub totp_code: Option<String>,
     /// A single-use recovery code instead of `totp_code`.
     pub recovery_code: Option<String>,
+    /// `cookie` for browsers: the session is set as an HttpOnly
+    /// `__Host-dentex_session` cookie and a `csrf_token` is returned, to be sent
+    /// as `X-CSRF-Token` with every unsafe request. Default: `bearer`.
+    pub session: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct LoginResponse {
-    /// Bearer token for `Authorization: Bearer …`; shown once.
+    /// Bearer token for `Authorization: Bearer …`; shown once. Empty in cookie mode.
     pub token: String,
+    /// In cookie mode: echo it as `X-CSRF-Token` on POST, PUT, PATCH and DELETE.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
     pub expires_at: DateTime<Utc>,
     pub user: Me,
 }
@@ -378,6 +385,17 @@ pub async fn login(
             "Enter your password.",
         )]));
     }
+    let cookie_mode = match body.session.as_deref() {
+        None | Some("bearer") => false,
+        Some("cookie") => true,
+        Some(_) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "session",
+                "invalid_choice",
+                "Use bearer or cookie.",
+            )]));
+        }
+    };
     let found = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str().to_lowercase()))
         .one(&state.db)
@@ -460,10 +478,28 @@ pub async fn login(
     let s = sessions::issue(&state.db, u.id, state.sessions).await?;
     record(&state, ev).await?;
     tracing::info!(user.id = %u.id, session.id = %s.id, "login succeeded");
+    let user = me_of(&state.db, u).await?;
+    if cookie_mode {
+        let max_age = (s.expires_at - now()).num_seconds().max(0);
+        let cookie = actix_web::cookie::Cookie::build(sessions::COOKIE, s.token.clone())
+            .path("/")
+            .secure(true)
+            .http_only(true)
+            .same_site(actix_web::cookie::SameSite::Strict)
+            .max_age(actix_web::cookie::time::Duration::seconds(max_age))
+            .finish();
+        return Ok(HttpResponse::Ok().cookie(cookie).json(LoginResponse {
+            token: String::new(),
+            csrf_token: Some(sessions::csrf_token(&s.token)),
+            expires_at: s.expires_at,
+            user,
+        }));
+    }
     Ok(HttpResponse::Ok().json(LoginResponse {
         token: s.token,
+        csrf_token: None,
         expires_at: s.expires_at,
-        user: me_of(&state.db, u).await?,
+        user,
     }))
 }
 
@@ -478,7 +514,15 @@ pub async fn logout(req: HttpRequest, p: Principal, state: web::Data<AccountsSta
     let mut ev = event_by(&req, &p, "auth.logout", "session", Outcome::Success);
     ev.resource_id = Some(p.session_id.to_string());
     record(&state, ev).await?;
-    Ok(HttpResponse::NoContent().finish())
+    // Clears the browser cookie too, if there is one.
+    let mut gone = actix_web::cookie::Cookie::build(sessions::COOKIE, "")
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(actix_web::cookie::SameSite::Strict)
+        .finish();
+    gone.make_removal();
+    Ok(HttpResponse::NoContent().cookie(gone).finish())
 }
 
 /// The signed-in user and their organisations.

@@ -101,15 +101,36 @@ impl FromRequest for Principal {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AccountsState>>().cloned();
-        let token = req
+        let bearer = req
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(|t| t.trim().to_owned());
+        // A browser may use the session cookie instead; then every unsafe
+        // request must echo the session's CSRF token in a header.
+        let cookie = bearer
+            .is_none()
+            .then(|| req.cookie(sessions::COOKIE).map(|c| c.value().to_owned()))
+            .flatten();
+        let csrf_ok = cookie.as_ref().is_none_or(|t| {
+            req.method().is_safe()
+                || req
+                    .headers()
+                    .get(sessions::CSRF_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v == sessions::csrf_token(t))
+        });
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AccountsState is not registered")))?;
-            let token = token.ok_or_else(unauthenticated)?;
+            if !csrf_ok {
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::FORBIDDEN,
+                    "csrf_token_invalid",
+                    "Send the session's CSRF token in the X-CSRF-Token header.",
+                ));
+            }
+            let token = bearer.or(cookie).ok_or_else(unauthenticated)?;
             let s = sessions::authenticate(&state.db, &token, state.sessions)
                 .await?
                 .ok_or_else(unauthenticated)?;
