@@ -1,0 +1,212 @@
+//! One pass of statistics, then the topology: vertices merged with a tolerance
+//! scaled to the model (so CAD exports with -2.7e-16 beside 0.0 close up),
+//! edges counted by sorting packed keys, bodies by union-find.
+
+use crate::Mesh;
+use crate::units::{self, Guess};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub triangles: u64,
+    /// Distinct positions used by triangles, after merging.
+    pub vertices: u64,
+    pub bbox_min: [f64; 3],
+    pub bbox_max: [f64; 3],
+    pub area: f64,
+    /// Enclosed volume, only when the mesh is watertight.
+    pub volume: Option<f64>,
+    /// The signed volume integral, also for open meshes (negative when the
+    /// normals point inwards).
+    pub signed_volume: f64,
+    /// Every edge is shared by exactly two triangles.
+    pub watertight: bool,
+    /// Every edge shared by two triangles is used once in each direction.
+    pub winding_consistent: bool,
+    /// Connected pieces.
+    pub bodies: u64,
+    /// Triangles with a repeated vertex or no area.
+    pub degenerate_triangles: u64,
+    /// The tolerance used to merge vertices, in file units.
+    pub merge_tolerance: f64,
+    pub units: Guess,
+}
+
+/// A small multiplicative hasher for integer keys (the FxHash scheme).
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.write_u64(i as u64);
+    }
+}
+
+fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+fn f64s(p: [f32; 3]) -> [f64; 3] {
+    [f64::from(p[0]), f64::from(p[1]), f64::from(p[2])]
+}
+
+fn find(parent: &mut [u32], mut x: u32) -> u32 {
+    while parent[x as usize] != x {
+        let p = parent[x as usize];
+        parent[x as usize] = parent[p as usize];
+        x = p;
+    }
+    x
+}
+
+pub fn analyze(mesh: &Mesh) -> Report {
+    let tris = &mesh.triangles;
+    let pos = &mesh.positions;
+    // Statistics: bounds of the vertices in use, area, signed volume.
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    let mut area = 0.0;
+    let mut signed = 0.0;
+    for t in tris {
+        let v = [
+            f64s(pos[t[0] as usize]),
+            f64s(pos[t[1] as usize]),
+            f64s(pos[t[2] as usize]),
+        ];
+        for p in &v {
+            for c in 0..3 {
+                lo[c] = lo[c].min(p[c]);
+                hi[c] = hi[c].max(p[c]);
+            }
+        }
+        let n = cross(sub(v[1], v[0]), sub(v[2], v[0]));
+        area += 0.5 * dot(n, n).sqrt();
+        // Divergence theorem with F = (x, 0, 0), as trimesh's mass properties
+        // do: for a closed, consistently wound mesh it equals the sum of
+        // signed tetrahedra; for other meshes the two differ, and this one is
+        // the figure other tools report.
+        signed += n[0] * (v[0][0] + v[1][0] + v[2][0]) / 6.0;
+    }
+    if tris.is_empty() {
+        lo = [0.0; 3];
+        hi = [0.0; 3];
+    }
+    let extent = (0..3).map(|c| hi[c] - lo[c]).fold(0.0, f64::max);
+    let eps = (extent * 1e-9).max(1e-12);
+
+    // Merge positions onto a grid of `eps`.
+    let mut remap = vec![u32::MAX; pos.len()];
+    let mut grid: HashMap<[i64; 3], u32, BuildHasherDefault<Fx>> = HashMap::default();
+    let mut merged = Vec::with_capacity(tris.len() * 3);
+    let mut degenerate = 0u64;
+    for t in tris {
+        let mut m = [0u32; 3];
+        for (k, &i) in t.iter().enumerate() {
+            let i = i as usize;
+            if remap[i] == u32::MAX {
+                let p = f64s(pos[i]);
+                let key = [
+                    (p[0] / eps).round() as i64,
+                    (p[1] / eps).round() as i64,
+                    (p[2] / eps).round() as i64,
+                ];
+                let next = grid.len() as u32;
+                remap[i] = *grid.entry(key).or_insert(next);
+            }
+            m[k] = remap[i];
+        }
+        if m[0] == m[1] || m[1] == m[2] || m[0] == m[2] {
+            degenerate += 1;
+        } else {
+            let v = [
+                f64s(pos[t[0] as usize]),
+                f64s(pos[t[1] as usize]),
+                f64s(pos[t[2] as usize]),
+            ];
+            let n = cross(sub(v[1], v[0]), sub(v[2], v[0]));
+            if dot(n, n).sqrt() <= eps * extent {
+                degenerate += 1;
+            }
+        }
+        merged.push(m);
+    }
+    drop(remap);
+    let nv = grid.len();
+    drop(grid);
+
+    // Edges: (low << 33) | (high << 1) | direction, sorted so equal edges meet.
+    let mut edges: Vec<u64> = Vec::with_capacity(merged.len() * 3);
+    let mut parent: Vec<u32> = (0..nv as u32).collect();
+    for m in &merged {
+        for (a, b) in [(m[0], m[1]), (m[1], m[2]), (m[2], m[0])] {
+            let (l, h) = if a <= b { (a, b) } else { (b, a) };
+            edges.push((u64::from(l) << 33) | (u64::from(h) << 1) | u64::from(a > b));
+            let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+            if ra != rb {
+                parent[ra as usize] = rb;
+            }
+        }
+    }
+    edges.sort_unstable();
+    let mut watertight = !edges.is_empty();
+    let mut winding = !edges.is_empty();
+    let mut i = 0;
+    while i < edges.len() {
+        let key = edges[i] >> 1;
+        let mut j = i + 1;
+        while j < edges.len() && edges[j] >> 1 == key {
+            j += 1;
+        }
+        if j - i == 2 {
+            let self_loop = (key >> 32) == (key & 0xFFFF_FFFF);
+            if !self_loop && (edges[i] & 1) == (edges[i + 1] & 1) {
+                winding = false;
+            }
+        } else {
+            watertight = false;
+        }
+        i = j;
+    }
+    let bodies = (0..nv as u32).filter(|&v| find(&mut parent, v) == v).count() as u64;
+
+    Report {
+        triangles: tris.len() as u64,
+        vertices: nv as u64,
+        bbox_min: lo,
+        bbox_max: hi,
+        area,
+        volume: watertight.then_some(signed),
+        signed_volume: signed,
+        watertight,
+        winding_consistent: winding,
+        bodies,
+        degenerate_triangles: degenerate,
+        merge_tolerance: eps,
+        units: units::guess(extent),
+    }
+}

@@ -1,0 +1,146 @@
+//! `dentex-mesh` reads the 3D scans clinics send (STL binary and ASCII, PLY
+//! ASCII and binary in either byte order, OBJ) and analyses them: counts,
+//! bounds, area, volume, watertightness, winding, connected bodies, degenerate
+//! faces and a unit guess fit for dental work. It is pure: no I/O beyond a byte
+//! slice, no async, no framework, so it can be fuzzed and benchmarked alone.
+//!
+//! Readers never trust a count in a header to size an allocation: a binary STL
+//! must be exactly 84 + 50·n bytes (one trailing byte tolerated), PLY counts
+//! only bound loops over data that must actually be there, OBJ indices are
+//! range-checked. Every failure is a typed [`MeshError`] naming the line or byte
+//! offset; no input makes a reader panic. [`Limits`] bound work and memory.
+
+mod analysis;
+mod obj;
+mod ply;
+mod stl;
+pub mod units;
+
+pub use analysis::{Report, analyze};
+
+/// A triangle mesh: positions and triangles indexing them. Polygons are
+/// fan-triangulated by the readers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Mesh {
+    pub positions: Vec<[f32; 3]>,
+    pub triangles: Vec<[u32; 3]>,
+}
+
+/// The file formats understood, decided from content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    StlBinary,
+    StlAscii,
+    PlyAscii,
+    PlyBinaryLittleEndian,
+    PlyBinaryBigEndian,
+    Obj,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MeshError {
+    #[error("not a mesh this reader knows: expected STL, PLY or OBJ content")]
+    UnknownFormat,
+    #[error("line {line}: {message}")]
+    Syntax { line: u64, message: String },
+    #[error("byte {offset}: {message}")]
+    Binary { offset: u64, message: String },
+    #[error("the file is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("more than {limit} triangles")]
+    TooManyTriangles { limit: u64 },
+    #[error("a line is longer than the limit of {limit} bytes (line {line})")]
+    LineTooLong { line: u64, limit: usize },
+}
+
+/// Hard limits, from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_bytes: u64,
+    pub max_triangles: u64,
+    pub max_line_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_bytes: 1 << 30,
+            max_triangles: 20_000_000,
+            max_line_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Decides the format from the bytes alone (never the file name).
+pub fn detect(data: &[u8]) -> Option<Format> {
+    if data.starts_with(b"ply\n") || data.starts_with(b"ply\r\n") {
+        return ply::format_of(data);
+    }
+    if stl::binary_size_matches(data) {
+        return Some(Format::StlBinary);
+    }
+    let text = skip_ws(data);
+    if text.len() >= 5 && text[..5].eq_ignore_ascii_case(b"solid") && looks_like_text(data) {
+        return Some(Format::StlAscii);
+    }
+    if obj::looks_like_obj(data) {
+        return Some(Format::Obj);
+    }
+    None
+}
+
+/// No NUL or other control bytes (but whitespace) in the first 4 KiB: binary
+/// files with a header that happens to start with "solid" are not text.
+fn looks_like_text(data: &[u8]) -> bool {
+    data[..data.len().min(4096)]
+        .iter()
+        .all(|&b| b >= 0x20 || b == b'\n' || b == b'\r' || b == b'\t' || b == 0x0c)
+}
+
+fn skip_ws(data: &[u8]) -> &[u8] {
+    let n = data.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    &data[n..]
+}
+
+/// Reads a mesh of any supported format.
+pub fn read(data: &[u8], limits: &Limits) -> Result<(Format, Mesh), MeshError> {
+    if data.len() as u64 > limits.max_bytes {
+        return Err(MeshError::TooLarge {
+            limit: limits.max_bytes,
+        });
+    }
+    let format = detect(data).ok_or(MeshError::UnknownFormat)?;
+    let mesh = match format {
+        Format::StlBinary => stl::read_binary(data, limits)?,
+        Format::StlAscii => stl::read_ascii(data, limits)?,
+        Format::PlyAscii | Format::PlyBinaryLittleEndian | Format::PlyBinaryBigEndian => ply::read(data, limits)?,
+        Format::Obj => obj::read(data, limits)?,
+    };
+    Ok((format, mesh))
+}
+
+/// Splits text into lines (LF or CRLF), enforcing the line-length limit and
+/// yielding 1-based line numbers.
+pub(crate) fn lines(data: &[u8], max: usize) -> impl Iterator<Item = Result<(u64, &[u8]), MeshError>> {
+    data.split(|&b| b == b'\n').enumerate().map(move |(i, l)| {
+        let line = i as u64 + 1;
+        let l = l.strip_suffix(b"\r").unwrap_or(l);
+        if l.len() > max {
+            Err(MeshError::LineTooLong { line, limit: max })
+        } else {
+            Ok((line, l))
+        }
+    })
+}
+
+pub(crate) fn parse_f32(tok: &[u8], line: u64) -> Result<f32, MeshError> {
+    std::str::from_utf8(tok)
+        .ok()
+        .and_then(|s| s.parse::<f32>().ok())
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| MeshError::Syntax {
+            line,
+            message: format!("{:?} is not a finite number", String::from_utf8_lossy(tok)),
+        })
+}

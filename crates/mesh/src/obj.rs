@@ -1,0 +1,112 @@
+//! Wavefront OBJ: `v` and `f` (with `v/vt/vn`, `v//vn`, negative indices),
+//! polygons fan-triangulated, lines continued with `\`, everything else
+//! (texture coordinates, normals, groups, materials) ignored.
+
+use crate::{Limits, Mesh, MeshError, lines, parse_f32};
+
+pub fn looks_like_obj(data: &[u8]) -> bool {
+    let head = &data[..data.len().min(64 * 1024)];
+    if head.contains(&0) {
+        return false;
+    }
+    head.split(|&b| b == b'\n').any(|l| {
+        let l = l.trim_ascii_start();
+        l.starts_with(b"v ") || l.starts_with(b"v\t") || l.starts_with(b"f ") || l.starts_with(b"f\t")
+    })
+}
+
+pub fn read(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
+    let mut mesh = Mesh::default();
+    // Faces may name vertices defined later: positive indices are checked at the end.
+    let mut pending: Vec<(u64, [i64; 3])> = Vec::new();
+    let mut logical: Vec<u8> = Vec::new();
+    let mut start_line = 0;
+    let mut poly: Vec<i64> = Vec::with_capacity(8);
+    for l in lines(data, limits.max_line_bytes) {
+        let (line, text) = l?;
+        if logical.is_empty() {
+            start_line = line;
+        }
+        if let Some(cont) = text.strip_suffix(b"\\") {
+            logical.extend_from_slice(cont);
+            logical.push(b' ');
+            if logical.len() > limits.max_line_bytes {
+                return Err(MeshError::LineTooLong {
+                    line,
+                    limit: limits.max_line_bytes,
+                });
+            }
+            continue;
+        }
+        logical.extend_from_slice(text);
+        let line_no = start_line;
+        let mut toks = logical.split(|b| b.is_ascii_whitespace()).filter(|t| !t.is_empty());
+        match toks.next() {
+            Some(b"v") => {
+                let mut p = [0f32; 3];
+                for slot in &mut p {
+                    let t = toks.next().ok_or_else(|| MeshError::Syntax {
+                        line: line_no,
+                        message: "`v` needs three coordinates".into(),
+                    })?;
+                    *slot = parse_f32(t, line_no)?;
+                }
+                mesh.positions.push(p);
+            }
+            Some(b"f") => {
+                poly.clear();
+                for t in toks {
+                    let first = t.split(|&b| b == b'/').next().unwrap_or(t);
+                    let idx: i64 = std::str::from_utf8(first)
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or_else(|| MeshError::Syntax {
+                            line: line_no,
+                            message: format!("{:?} is not a vertex index", String::from_utf8_lossy(t)),
+                        })?;
+                    let resolved = if idx < 0 {
+                        let r = mesh.positions.len() as i64 + idx;
+                        if r < 0 {
+                            return Err(MeshError::Syntax {
+                                line: line_no,
+                                message: format!("index {idx} reaches before the first vertex"),
+                            });
+                        }
+                        r
+                    } else if idx == 0 {
+                        return Err(MeshError::Syntax {
+                            line: line_no,
+                            message: "vertex indices start at 1".into(),
+                        });
+                    } else {
+                        idx - 1
+                    };
+                    poly.push(resolved);
+                }
+                // Faces of fewer than three vertices are skipped, as other readers do.
+                for k in 1..poly.len().saturating_sub(1) {
+                    pending.push((line_no, [poly[0], poly[k], poly[k + 1]]));
+                }
+                if pending.len() as u64 > limits.max_triangles {
+                    return Err(MeshError::TooManyTriangles {
+                        limit: limits.max_triangles,
+                    });
+                }
+            }
+            _ => {}
+        }
+        logical.clear();
+    }
+    let n = mesh.positions.len() as i64;
+    mesh.triangles.reserve(pending.len());
+    for (line, t) in pending {
+        if let Some(bad) = t.iter().find(|&&i| i >= n) {
+            return Err(MeshError::Syntax {
+                line,
+                message: format!("vertex index {} is out of range: there are {n} vertices", bad + 1),
+            });
+        }
+        mesh.triangles.push([t[0] as u32, t[1] as u32, t[2] as u32]);
+    }
+    Ok(mesh)
+}

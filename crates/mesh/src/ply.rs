@@ -1,0 +1,370 @@
+//! PLY: ASCII and binary (little and big endian), any property order and
+//! scalar types, faces as lists of any length (fan-triangulated), other
+//! elements and properties skipped. Header counts only bound loops over data
+//! that must be present; they never size an allocation.
+
+use crate::{Format, Limits, Mesh, MeshError};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Scalar {
+    I8,
+    U8,
+    I16,
+    U16,
+    I32,
+    U32,
+    F32,
+    F64,
+}
+
+impl Scalar {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "char" | "int8" => Self::I8,
+            "uchar" | "uint8" => Self::U8,
+            "short" | "int16" => Self::I16,
+            "ushort" | "uint16" => Self::U16,
+            "int" | "int32" => Self::I32,
+            "uint" | "uint32" => Self::U32,
+            "float" | "float32" => Self::F32,
+            "double" | "float64" => Self::F64,
+            _ => return None,
+        })
+    }
+
+    fn size(self) -> usize {
+        match self {
+            Self::I8 | Self::U8 => 1,
+            Self::I16 | Self::U16 => 2,
+            Self::I32 | Self::U32 | Self::F32 => 4,
+            Self::F64 => 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Prop {
+    Scalar(String, Scalar),
+    List(String, Scalar, Scalar),
+}
+
+#[derive(Debug, Clone)]
+struct Element {
+    name: String,
+    count: u64,
+    props: Vec<Prop>,
+}
+
+pub fn format_of(data: &[u8]) -> Option<Format> {
+    let head = &data[..data.len().min(4096)];
+    let text = String::from_utf8_lossy(head);
+    text.lines().find_map(|l| {
+        let mut t = l.split_whitespace();
+        (t.next() == Some("format")).then(|| match t.next() {
+            Some("ascii") => Some(Format::PlyAscii),
+            Some("binary_little_endian") => Some(Format::PlyBinaryLittleEndian),
+            Some("binary_big_endian") => Some(Format::PlyBinaryBigEndian),
+            _ => None,
+        })?
+    })
+}
+
+fn syntax(line: u64, m: impl Into<String>) -> MeshError {
+    MeshError::Syntax {
+        line,
+        message: m.into(),
+    }
+}
+
+pub fn read(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
+    // Header.
+    let mut pos = 0usize;
+    let mut line_no = 0u64;
+    let mut format = None;
+    let mut elements: Vec<Element> = Vec::new();
+    loop {
+        let end = data[pos..]
+            .iter()
+            .take(limits.max_line_bytes + 1)
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| syntax(line_no + 1, "the header does not end with `end_header`"))?;
+        line_no += 1;
+        let raw = &data[pos..pos + end];
+        pos += end + 1;
+        let l = String::from_utf8_lossy(raw.strip_suffix(b"\r").unwrap_or(raw)).into_owned();
+        let mut t = l.split_whitespace();
+        match t.next() {
+            Some("ply") | Some("comment") | Some("obj_info") | None => {}
+            Some("format") => {
+                format = Some(match t.next() {
+                    Some("ascii") => Format::PlyAscii,
+                    Some("binary_little_endian") => Format::PlyBinaryLittleEndian,
+                    Some("binary_big_endian") => Format::PlyBinaryBigEndian,
+                    other => return Err(syntax(line_no, format!("unknown PLY format {other:?}"))),
+                });
+            }
+            Some("element") => {
+                let name = t
+                    .next()
+                    .ok_or_else(|| syntax(line_no, "`element` needs a name"))?
+                    .to_owned();
+                let count = t
+                    .next()
+                    .and_then(|c| c.parse::<u64>().ok())
+                    .ok_or_else(|| syntax(line_no, "`element` needs a count"))?;
+                elements.push(Element {
+                    name,
+                    count,
+                    props: Vec::new(),
+                });
+            }
+            Some("property") => {
+                let el = elements
+                    .last_mut()
+                    .ok_or_else(|| syntax(line_no, "`property` before any `element`"))?;
+                let ty = t.next().ok_or_else(|| syntax(line_no, "`property` needs a type"))?;
+                let prop = if ty == "list" {
+                    let c = t
+                        .next()
+                        .and_then(Scalar::parse)
+                        .ok_or_else(|| syntax(line_no, "bad list count type"))?;
+                    let i = t
+                        .next()
+                        .and_then(Scalar::parse)
+                        .ok_or_else(|| syntax(line_no, "bad list item type"))?;
+                    let name = t.next().ok_or_else(|| syntax(line_no, "`property` needs a name"))?;
+                    if matches!(c, Scalar::F32 | Scalar::F64) {
+                        return Err(syntax(line_no, "a list count must be an integer type"));
+                    }
+                    Prop::List(name.to_owned(), c, i)
+                } else {
+                    let s = Scalar::parse(ty).ok_or_else(|| syntax(line_no, format!("unknown type {ty:?}")))?;
+                    let name = t.next().ok_or_else(|| syntax(line_no, "`property` needs a name"))?;
+                    Prop::Scalar(name.to_owned(), s)
+                };
+                el.props.push(prop);
+            }
+            Some("end_header") => break,
+            Some(other) => return Err(syntax(line_no, format!("unknown header line {other:?}"))),
+        }
+    }
+    let format = format.ok_or_else(|| syntax(line_no, "the header names no `format`"))?;
+    for e in &elements {
+        if e.props.is_empty() && e.count > 0 {
+            return Err(syntax(line_no, format!("element {:?} has no properties", e.name)));
+        }
+    }
+    let body = &data[pos..];
+    let mut src: Box<dyn Source + '_> = match format {
+        Format::PlyAscii => Box::new(Ascii {
+            data: body,
+            pos: 0,
+            line: line_no + 1,
+            row_end: None,
+        }),
+        Format::PlyBinaryBigEndian => Box::new(Binary {
+            data: body,
+            pos: 0,
+            base: pos as u64,
+            big: true,
+        }),
+        _ => Box::new(Binary {
+            data: body,
+            pos: 0,
+            base: pos as u64,
+            big: false,
+        }),
+    };
+
+    let mut mesh = Mesh::default();
+    let mut faces: Vec<[u64; 3]> = Vec::new();
+    let mut poly: Vec<u64> = Vec::with_capacity(8);
+    for e in &elements {
+        let is_vertex = e.name == "vertex";
+        let is_face = e.name == "face";
+        let xyz: [Option<usize>; 3] = ["x", "y", "z"].map(|n| {
+            e.props
+                .iter()
+                .position(|p| matches!(p, Prop::Scalar(name, _) if name == n))
+        });
+        if is_vertex && xyz.iter().any(Option::is_none) {
+            return Err(syntax(line_no, "the vertex element lacks x, y or z"));
+        }
+        let mut i = 0u64;
+        while i < e.count {
+            i += 1;
+            src.start_row()?;
+            let mut p = [0f32; 3];
+            for (k, prop) in e.props.iter().enumerate() {
+                match prop {
+                    Prop::Scalar(_, s) => {
+                        let v = src.read(*s)?;
+                        if is_vertex && let Some(c) = xyz.iter().position(|x| *x == Some(k)) {
+                            if !v.is_finite() {
+                                return Err(src.error("a vertex coordinate is not a finite number"));
+                            }
+                            p[c] = v as f32;
+                        }
+                    }
+                    Prop::List(name, c, item) => {
+                        let n = src.read(*c)?;
+                        if !(0.0..=f64::from(u32::MAX)).contains(&n) {
+                            return Err(src.error("a negative or huge list length"));
+                        }
+                        let n = n as u64;
+                        let wanted = is_face && (name == "vertex_indices" || name == "vertex_index");
+                        poly.clear();
+                        for _ in 0..n {
+                            let v = src.read(*item)?;
+                            if wanted {
+                                if v < 0.0 || v.fract() != 0.0 {
+                                    return Err(src.error("a vertex index must be a whole number ≥ 0"));
+                                }
+                                poly.push(v as u64);
+                            }
+                        }
+                        if wanted {
+                            for k in 1..poly.len().saturating_sub(1) {
+                                faces.push([poly[0], poly[k], poly[k + 1]]);
+                            }
+                            if faces.len() as u64 > limits.max_triangles {
+                                return Err(MeshError::TooManyTriangles {
+                                    limit: limits.max_triangles,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            if is_vertex {
+                mesh.positions.push(p);
+            }
+        }
+    }
+    let n = mesh.positions.len() as u64;
+    mesh.triangles.reserve(faces.len());
+    for f in faces {
+        if let Some(bad) = f.iter().find(|&&i| i >= n) {
+            return Err(syntax(
+                line_no,
+                format!("face index {bad} is out of range: there are {n} vertices"),
+            ));
+        }
+        mesh.triangles.push([f[0] as u32, f[1] as u32, f[2] as u32]);
+    }
+    Ok(mesh)
+}
+
+trait Source {
+    /// Starts the next element (a line in ASCII; nothing in binary).
+    fn start_row(&mut self) -> Result<(), MeshError> {
+        Ok(())
+    }
+    fn read(&mut self, s: Scalar) -> Result<f64, MeshError>;
+    fn error(&self, m: &str) -> MeshError;
+}
+
+struct Binary<'a> {
+    data: &'a [u8],
+    pos: usize,
+    base: u64,
+    big: bool,
+}
+
+impl Source for Binary<'_> {
+    fn read(&mut self, s: Scalar) -> Result<f64, MeshError> {
+        let n = s.size();
+        let b = self
+            .data
+            .get(self.pos..self.pos + n)
+            .ok_or_else(|| self.error("the data ends before the header's counts are met"))?;
+        self.pos += n;
+        let mut a = [0u8; 8];
+        a[..n].copy_from_slice(b);
+        if self.big {
+            a[..n].reverse();
+        }
+        Ok(match s {
+            Scalar::I8 => f64::from(a[0] as i8),
+            Scalar::U8 => f64::from(a[0]),
+            Scalar::I16 => f64::from(i16::from_le_bytes([a[0], a[1]])),
+            Scalar::U16 => f64::from(u16::from_le_bytes([a[0], a[1]])),
+            Scalar::I32 => f64::from(i32::from_le_bytes([a[0], a[1], a[2], a[3]])),
+            Scalar::U32 => f64::from(u32::from_le_bytes([a[0], a[1], a[2], a[3]])),
+            Scalar::F32 => f64::from(f32::from_le_bytes([a[0], a[1], a[2], a[3]])),
+            Scalar::F64 => f64::from_le_bytes(a),
+        })
+    }
+
+    fn error(&self, m: &str) -> MeshError {
+        MeshError::Binary {
+            offset: self.base + self.pos as u64,
+            message: m.into(),
+        }
+    }
+}
+
+/// ASCII PLY, one element per line: values beyond those the header declares
+/// are ignored (some exporters write them), too few is an error.
+struct Ascii<'a> {
+    data: &'a [u8],
+    pos: usize,
+    line: u64,
+    row_end: Option<usize>,
+}
+
+impl Source for Ascii<'_> {
+    fn start_row(&mut self) -> Result<(), MeshError> {
+        if let Some(e) = self.row_end {
+            self.pos = e + 1;
+            self.line += 1;
+        }
+        loop {
+            if self.pos >= self.data.len() {
+                self.row_end = Some(self.data.len());
+                return Err(self.error("the data ends before the header's counts are met"));
+            }
+            let end = self.data[self.pos..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(self.data.len(), |i| self.pos + i);
+            if self.data[self.pos..end].iter().all(u8::is_ascii_whitespace) {
+                self.pos = end + 1;
+                self.line += 1;
+                continue;
+            }
+            self.row_end = Some(end);
+            return Ok(());
+        }
+    }
+
+    fn read(&mut self, s: Scalar) -> Result<f64, MeshError> {
+        let end = self.row_end.unwrap_or(self.data.len());
+        while self.pos < end && self.data[self.pos].is_ascii_whitespace() {
+            self.pos += 1;
+        }
+        let start = self.pos;
+        while self.pos < end && !self.data[self.pos].is_ascii_whitespace() {
+            self.pos += 1;
+        }
+        if start == self.pos {
+            return Err(self.error("the line has fewer values than the header declares"));
+        }
+        let tok = std::str::from_utf8(&self.data[start..self.pos]).unwrap_or("");
+        let v: f64 = tok
+            .parse()
+            .map_err(|_| self.error(&format!("{tok:?} is not a number")))?;
+        if matches!(s, Scalar::F32 | Scalar::F64) || v.fract() == 0.0 {
+            Ok(v)
+        } else {
+            Err(self.error(&format!("{tok:?} is not a whole number")))
+        }
+    }
+
+    fn error(&self, m: &str) -> MeshError {
+        MeshError::Syntax {
+            line: self.line,
+            message: m.into(),
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! STL, binary and ASCII.
+
+use crate::{Limits, Mesh, MeshError, lines, parse_f32};
+
+/// A binary STL is exactly 84 + 50·n bytes for the n its header declares; one
+/// stray trailing byte is tolerated (some exporters write it).
+pub fn binary_size_matches(data: &[u8]) -> bool {
+    if data.len() < 84 {
+        return false;
+    }
+    let n = u32::from_le_bytes([data[80], data[81], data[82], data[83]]) as u64;
+    let want = 84 + 50 * n;
+    let len = data.len() as u64;
+    len == want || len == want + 1
+}
+
+pub fn read_binary(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
+    if !binary_size_matches(data) {
+        return Err(MeshError::Binary {
+            offset: 80,
+            message: "the triangle count does not match the file size (84 + 50 bytes per triangle)".into(),
+        });
+    }
+    // The count is now bounded by the bytes actually present.
+    let n = ((data.len() - 84) / 50) as u64;
+    if n > limits.max_triangles {
+        return Err(MeshError::TooManyTriangles {
+            limit: limits.max_triangles,
+        });
+    }
+    let n = n as usize;
+    let mut mesh = Mesh {
+        positions: Vec::with_capacity(n * 3),
+        triangles: Vec::with_capacity(n),
+    };
+    for (i, rec) in data[84..84 + n * 50].chunks_exact(50).enumerate() {
+        let mut v = [[0f32; 3]; 3];
+        for (k, vert) in v.iter_mut().enumerate() {
+            for (c, slot) in vert.iter_mut().enumerate() {
+                let o = 12 + k * 12 + c * 4;
+                *slot = f32::from_le_bytes([rec[o], rec[o + 1], rec[o + 2], rec[o + 3]]);
+            }
+        }
+        if v.iter().flatten().any(|x| !x.is_finite()) {
+            return Err(MeshError::Binary {
+                offset: 84 + i as u64 * 50,
+                message: "a vertex coordinate is not a finite number".into(),
+            });
+        }
+        let base = (i * 3) as u32;
+        mesh.positions.extend_from_slice(&v);
+        mesh.triangles.push([base, base + 1, base + 2]);
+    }
+    Ok(mesh)
+}
+
+/// ASCII STL: any number of `solid` blocks, keywords in any case, any
+/// indentation, CRLF or LF, scientific notation. Facets with more than three
+/// vertices are fan-triangulated; fewer than three is an error.
+pub fn read_ascii(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
+    let mut mesh = Mesh::default();
+    let mut facet: Vec<[f32; 3]> = Vec::with_capacity(3);
+    let mut in_facet = false;
+    let mut facet_line = 0;
+    for l in lines(data, limits.max_line_bytes) {
+        let (line, text) = l?;
+        let mut toks = text.split(|b| b.is_ascii_whitespace()).filter(|t| !t.is_empty());
+        let Some(kw) = toks.next() else { continue };
+        let kw = kw.to_ascii_lowercase();
+        match kw.as_slice() {
+            b"facet" => {
+                in_facet = true;
+                facet_line = line;
+                facet.clear();
+            }
+            b"vertex" => {
+                if !in_facet {
+                    return Err(MeshError::Syntax {
+                        line,
+                        message: "`vertex` outside a facet".into(),
+                    });
+                }
+                let mut v = [0f32; 3];
+                for slot in &mut v {
+                    let t = toks.next().ok_or_else(|| MeshError::Syntax {
+                        line,
+                        message: "`vertex` needs three coordinates".into(),
+                    })?;
+                    *slot = parse_f32(t, line)?;
+                }
+                if facet.len() >= 64 {
+                    return Err(MeshError::Syntax {
+                        line,
+                        message: "a facet with more than 64 vertices".into(),
+                    });
+                }
+                facet.push(v);
+            }
+            b"endfacet" => {
+                if facet.len() < 3 {
+                    return Err(MeshError::Syntax {
+                        line: facet_line,
+                        message: format!("a facet needs three vertices, this one has {}", facet.len()),
+                    });
+                }
+                let base = mesh.positions.len() as u32;
+                mesh.positions.extend_from_slice(&facet);
+                for k in 1..facet.len() as u32 - 1 {
+                    mesh.triangles.push([base, base + k, base + k + 1]);
+                }
+                if mesh.triangles.len() as u64 > limits.max_triangles {
+                    return Err(MeshError::TooManyTriangles {
+                        limit: limits.max_triangles,
+                    });
+                }
+                in_facet = false;
+            }
+            _ => {}
+        }
+    }
+    if in_facet {
+        return Err(MeshError::Syntax {
+            line: facet_line,
+            message: "the file ends inside a facet".into(),
+        });
+    }
+    Ok(mesh)
+}
