@@ -255,19 +255,84 @@ async fn repeated_failures_slow_sign_in_then_let_the_owner_back() {
 }
 
 #[tokio::test]
+async fn throttling_treats_known_and_unknown_addresses_alike() {
+    let app = TestApp::new().await;
+    let owner = app.register("ada@smile-clinic.example", "clinic").await;
+    let mut answers = Vec::new();
+    for email in [owner.email.as_str(), "nobody@smile-clinic.example"] {
+        let mut statuses = Vec::new();
+        for _ in 0..6 {
+            let r = app
+                .post_json(
+                    "/api/v1/auth/login",
+                    &json!({"email": email, "password": "wrong-guess-123"}),
+                )
+                .await;
+            statuses.push(r.status().as_u16());
+        }
+        answers.push(statuses);
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "the same sequence for an address with and without an account"
+    );
+    assert_eq!(answers[0].last(), Some(&429));
+}
+
+#[tokio::test]
+async fn a_password_reset_lifts_the_wait() {
+    let app = TestApp::new().await;
+    let owner = app.register("ada@smile-clinic.example", "clinic").await;
+    for _ in 0..6 {
+        app.post_json(
+            "/api/v1/auth/login",
+            &json!({"email": owner.email, "password": "wrong-guess-123"}),
+        )
+        .await;
+    }
+    app.post_json("/api/v1/auth/password-reset", &json!({"email": owner.email}))
+        .await;
+    let token = token_in(&app.mail_to(&owner.email, "Reset your Dentex password").await);
+    let r = app
+        .post_json(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": token, "new_password": "zirconia crown shade A2"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    app.sign_in(&owner.email, "zirconia crown shade A2").await;
+}
+
+#[tokio::test]
 async fn strangers_elsewhere_cannot_lock_the_owner_out() {
     let app = TestApp::new().await;
     let owner = app.register("ada@smile-clinic.example", "clinic").await;
-    let uid: uuid::Uuid = owner.user_id.parse().unwrap();
+    let acct = dentex_accounts::throttle::account(&owner.email);
     // 200 failures for this account from 200 other addresses.
     for i in 0..200 {
-        let keys = dentex_accounts::throttle::keys(Some(uid), Some(&format!("203.0.113.{i}")));
+        let keys = dentex_accounts::throttle::keys(Some(&acct), Some(&format!("203.0.113.{i}")));
         dentex_accounts::throttle::record_failure(&app.state.db, &keys)
             .await
             .unwrap();
     }
-    // From the owner's own address the wait is at most a minute.
-    let keys = dentex_accounts::throttle::keys(Some(uid), Some("127.0.0.1"));
+    // The owner signed in from 127.0.0.1 before (registration's sign-in): that
+    // address is proven, so the account-wide block does not apply to it.
+    let keys = dentex_accounts::throttle::keys(Some(&acct), Some("127.0.0.1"));
+    assert_eq!(
+        dentex_accounts::throttle::blocked(&app.state.db, &keys).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        app.post_json(
+            "/api/v1/auth/login",
+            &json!({"email": owner.email, "password": owner.password})
+        )
+        .await
+        .status(),
+        200
+    );
+    // A new address is held back by at most a minute.
+    let keys = dentex_accounts::throttle::keys(Some(&acct), Some("198.51.100.7"));
     let wait = dentex_accounts::throttle::blocked(&app.state.db, &keys)
         .await
         .unwrap()
@@ -656,4 +721,53 @@ async fn account_flows_log_no_addresses_passwords_tokens_or_codes() {
     ] {
         assert!(!logs.contains(planted), "logs contain {planted:?}");
     }
+}
+
+#[tokio::test]
+async fn staff_accounts_cannot_join_an_organisation() {
+    let app = TestApp::new().await;
+    let owner = app.register("owner@clinic.example", "clinic").await;
+    app.create_staff(
+        "support@dentex.example",
+        dentex_domain::StaffRole::Support,
+        "helpdesk rota 2026 thursday",
+    )
+    .await;
+    let r = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/organizations/{}/invitations", owner.org_id),
+            Some(&owner.token),
+            Some(&json!({"email": "support@dentex.example", "role": "admin"})),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "the inviter learns nothing about the address");
+    let token = token_in(&app.mail_to("support@dentex.example", "You are invited").await);
+    let r = app
+        .post_json("/api/v1/invitations/accept", &json!({"token": token}))
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(problem(r).await["code"], "staff_cannot_join");
+}
+
+#[tokio::test]
+async fn a_suspended_organisation_loses_access_at_once() {
+    let app = TestApp::new().await;
+    let owner = app.register("owner@clinic.example", "clinic").await;
+    let org = format!("/api/v1/organizations/{}", owner.org_id);
+    assert_eq!(app.get_authed(&org, &owner.token).await.status(), 200);
+    use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+    let o = dentex_db::entities::organization::Entity::find_by_id(owner.org_id.parse::<uuid::Uuid>().unwrap())
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut am = o.into_active_model();
+    am.suspended_at = Set(Some(dentex_db::now()));
+    am.update(&app.state.db).await.unwrap();
+    assert_eq!(app.get_authed(&org, &owner.token).await.status(), 404);
+    assert_eq!(
+        app.get_authed(&format!("{org}/members"), &owner.token).await.status(),
+        404
+    );
 }

@@ -36,12 +36,18 @@ async fn staff_log_in_and_their_session_works_until_logout() {
     let me: Value = app.get_authed("/api/v1/me", &token).await.json().await.unwrap();
     assert_eq!(me["id"], id.to_string());
 
-    // A second login gets a different token; both work.
-    let token2 = app.login("support.lead@dentex.example", PASSWORD).await;
-    assert_ne!(token, token2);
-    assert_eq!(app.get_authed("/api/v1/me", &token2).await.status(), 200);
+    // That password-only session was the one allowed for enrolment: a second
+    // password-only sign-in gets no session at all.
+    let r = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": "support.lead@dentex.example", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(problem(r).await["code"], "mfa_enrollment_required");
 
-    // Logout revokes this session on the server, and only this one.
+    // Logout revokes the session on the server.
     let r = app
         .client
         .post(app.url("/api/v1/auth/logout"))
@@ -53,7 +59,24 @@ async fn staff_log_in_and_their_session_works_until_logout() {
     let r = app.get_authed("/api/v1/me", &token).await;
     assert_eq!(r.status(), 401);
     assert_eq!(problem(r).await["code"], "unauthenticated");
-    assert_eq!(app.get_authed("/api/v1/me", &token2).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_second_session_gets_a_new_token_and_logout_ends_only_its_own() {
+    let app = TestApp::new().await;
+    let owner = app.register("ada@smile-clinic.example", "clinic").await;
+    let second = app.sign_in(&owner.email, &owner.password).await;
+    assert_ne!(owner.token, second.token);
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(app.get_authed("/api/v1/me", &owner.token).await.status(), 401);
+    assert_eq!(app.get_authed("/api/v1/me", &second.token).await.status(), 200);
 }
 
 #[tokio::test]

@@ -19,6 +19,8 @@ enum Who {
     Member,
     ForeignOwner,
     Anonymous,
+    /// Platform support staff with two-step sign-in on.
+    Support,
 }
 
 struct Row {
@@ -27,8 +29,8 @@ struct Row {
     body: Option<Value>,
     /// A raw (non-JSON) body instead.
     raw: Option<Vec<u8>>,
-    /// Expected status for Owner, Admin, Member, ForeignOwner, Anonymous.
-    want: [u16; 5],
+    /// Expected status for Owner, Admin, Member, ForeignOwner, Anonymous, Support.
+    want: [u16; 6],
 }
 
 #[tokio::test]
@@ -41,6 +43,7 @@ async fn every_route_every_role_own_and_foreign() {
     let d2 = app.invite_and_join(&owner, "d2@clinic.example", "member").await;
     let d3 = app.invite_and_join(&owner, "d3@clinic.example", "member").await;
     let foreign = app.register("owner@lab.example", "dental_lab").await;
+    let support = app.support_agent("support@dentex.example").await;
     let org = &owner.org_id;
     let unknown = uuid::Uuid::now_v7();
 
@@ -79,155 +82,156 @@ async fn every_route_every_role_own_and_foreign() {
             path: "/api/v1/me".into(),
             body: None,
             raw: None,
-            want: [200, 200, 200, 200, 401],
+            want: [200, 200, 200, 200, 401, 200],
         },
         Row {
             method: Method::GET,
             path: format!("/api/v1/organizations/{org}"),
             body: None,
             raw: None,
-            want: [200, 200, 200, 404, 401],
+            want: [200, 200, 200, 404, 401, 200],
         },
         Row {
             method: Method::GET,
             path: format!("/api/v1/organizations/{unknown}"),
             body: None,
             raw: None,
-            want: [404, 404, 404, 404, 401],
+            want: [404, 404, 404, 404, 401, 404],
         },
         Row {
             method: Method::GET,
             path: "/api/v1/organizations/not-a-uuid".into(),
             body: None,
             raw: None,
-            want: [404, 404, 404, 404, 401],
+            want: [404, 404, 404, 404, 401, 404],
         },
         Row {
             method: Method::GET,
             path: format!("/api/v1/organizations/{org}/members"),
             body: None,
             raw: None,
-            want: [200, 200, 200, 404, 401],
+            want: [200, 200, 200, 404, 401, 200],
         },
         Row {
             method: Method::GET,
             path: format!("/api/v1/organizations/{unknown}/members"),
             body: None,
             raw: None,
-            want: [404, 404, 404, 404, 401],
+            want: [404, 404, 404, 404, 401, 404],
         },
         Row {
             method: Method::POST,
             path: format!("/api/v1/organizations/{org}/invitations"),
             body: invite(),
             raw: None,
-            want: [201, 201, 403, 404, 401],
+            want: [201, 201, 403, 404, 401, 403],
         },
         Row {
             method: Method::POST,
             path: format!("/api/v1/organizations/{org}/members"),
             body: invite(),
             raw: None,
-            want: [201, 201, 403, 404, 401],
+            want: [201, 201, 403, 404, 401, 403],
         },
         Row {
             method: Method::POST,
             path: format!("/api/v1/organizations/{unknown}/invitations"),
             body: invite(),
             raw: None,
-            want: [404, 404, 404, 404, 401],
+            want: [404, 404, 404, 404, 401, 403],
         },
         Row {
             method: Method::PATCH,
             path: format!("/api/v1/organizations/{org}/members/{}", member.user_id),
             body: Some(json!({"role": "member"})),
             raw: None,
-            want: [200, 200, 403, 404, 401],
+            want: [200, 200, 403, 404, 401, 403],
         },
         Row {
             method: Method::PATCH,
             path: format!("/api/v1/organizations/{org}/members/{}", foreign.user_id),
             body: Some(json!({"role": "member"})),
             raw: None,
-            want: [404, 404, 404, 404, 401],
+            want: [404, 404, 404, 404, 401, 404],
         },
         Row {
             method: Method::PATCH,
             path: format!("/api/v1/organizations/{}/members/{}", foreign.org_id, foreign.user_id),
             body: Some(json!({"role": "admin"})),
             raw: None,
-            want: [404, 404, 404, 409, 401],
+            want: [404, 404, 404, 409, 401, 403],
         },
         Row {
             method: Method::PATCH,
             path: format!("/api/v1/organizations/{org}"),
             body: Some(json!({"name": "Renamed Clinic"})),
             raw: None,
-            want: [200, 200, 403, 404, 401],
+            want: [200, 200, 403, 404, 401, 403],
         },
         Row {
             method: Method::GET,
             path: format!("/api/v1/organizations/{org}/credentials"),
             body: None,
             raw: None,
-            want: [200, 200, 200, 404, 401],
+            want: [200, 200, 200, 404, 401, 200],
         },
         Row {
             method: Method::POST,
             path: format!("/api/v1/organizations/{org}/credentials"),
             body: Some(cred_body.clone()),
             raw: None,
-            want: [201, 201, 403, 404, 401],
+            want: [201, 201, 403, 404, 401, 403],
         },
         Row {
             method: Method::POST,
             path: format!("/api/v1/organizations/{org}/credentials/{cred}/document"),
             body: None,
             raw: Some(pdf.clone()),
-            want: [200, 200, 403, 404, 401],
+            want: [200, 200, 403, 404, 401, 403],
         },
         Row {
             method: Method::GET,
             path: format!("/api/v1/organizations/{org}/credentials/{cred}/document"),
             body: None,
             raw: None,
-            want: [200, 200, 403, 404, 401],
+            want: [200, 200, 403, 404, 401, 200],
         },
         Row {
             method: Method::GET,
             path: format!("/api/v1/organizations/{}/credentials/{cred}/document", foreign.org_id),
             body: None,
             raw: None,
-            want: [404, 404, 404, 404, 401],
+            want: [404, 404, 404, 404, 401, 404],
         },
         Row {
             method: Method::GET,
             path: "/api/v1/support/credentials".into(),
             body: None,
             raw: None,
-            want: [403, 403, 403, 403, 401],
+            want: [403, 403, 403, 403, 401, 200],
         },
         Row {
             method: Method::POST,
             path: format!("/api/v1/support/credentials/{cred}/decision"),
             body: Some(json!({"decision": "approve", "reason": "self-approval attempt"})),
             raw: None,
-            want: [403, 403, 403, 403, 401],
+            want: [403, 403, 403, 403, 401, 200],
         },
         Row {
             method: Method::GET,
             path: "/api/v1/labs".into(),
             body: None,
             raw: None,
-            want: [200, 200, 200, 200, 401],
+            want: [200, 200, 200, 200, 401, 200],
         },
     ];
-    let actors: [(Who, Option<&Actor>); 5] = [
+    let actors: [(Who, Option<&Actor>); 6] = [
         (Who::Owner, Some(&owner)),
         (Who::Admin, Some(&admin)),
         (Who::Member, Some(&member)),
         (Who::ForeignOwner, Some(&foreign)),
         (Who::Anonymous, None),
+        (Who::Support, Some(&support)),
     ];
     let mut failures = Vec::new();
     for row in &rows {
@@ -270,12 +274,13 @@ async fn every_route_every_role_own_and_foreign() {
 
     // Removal, each with its own target so one does not disturb the next.
     let del = |target: &Actor| format!("/api/v1/organizations/{org}/members/{}", target.user_id);
-    let cases: [(&str, Option<&Actor>, &Actor, u16); 5] = [
+    let cases: [(&str, Option<&Actor>, &Actor, u16); 6] = [
         ("owner removes", Some(&owner), &d1, 204),
         ("admin removes", Some(&admin), &d2, 204),
         ("member removes another", Some(&member), &d3, 403),
         ("foreign owner removes", Some(&foreign), &d3, 404),
         ("anonymous removes", None, &d3, 401),
+        ("support removes", Some(&support), &d3, 403),
     ];
     for (what, actor, target, want) in cases {
         let got = app

@@ -209,15 +209,45 @@ async fn documents_are_checked_by_content_and_size_and_nothing_is_kept_on_refusa
         .await
         .unwrap();
     assert!(list["items"][0]["document"].is_null(), "no document recorded");
-    let key = format!("eu/{}/credentials/{id}", owner.org_id);
-    assert_eq!(app.state.store.head(&key).await.unwrap(), None, "no object stored");
+    use sea_orm::EntityTrait;
+    let row = dentex_db::entities::credential::Entity::find_by_id(id.parse::<uuid::Uuid>().unwrap())
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.document_key, None, "no object recorded");
 
     // A small PNG is fine.
     let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
     png.extend_from_slice(&[0u8; 100]);
-    let r = upload(&app, &owner, id, png, "image/png").await;
+    let r = upload(&app, &owner, id, png.clone(), "image/png").await;
     assert_eq!(r.status(), 200);
-    assert!(app.state.store.head(&key).await.unwrap().is_some());
+    let key = |app: &TestApp| {
+        let id = id.to_owned();
+        let db = app.state.db.clone();
+        async move {
+            dentex_db::entities::credential::Entity::find_by_id(id.parse::<uuid::Uuid>().unwrap())
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+                .document_key
+                .unwrap()
+        }
+    };
+    let first = key(&app).await;
+    // Keys are built from ids only.
+    assert!(
+        first.starts_with(&format!("eu/{}/credentials/{id}/", owner.org_id)),
+        "{first}"
+    );
+    assert!(app.state.store.head(&first).await.unwrap().is_some());
+    // Replacing the document of a pending credential removes the old object.
+    assert_eq!(upload(&app, &owner, id, png, "image/png").await.status(), 200);
+    let second = key(&app).await;
+    assert_ne!(first, second);
+    assert!(app.state.store.head(&second).await.unwrap().is_some());
+    assert_eq!(app.state.store.head(&first).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -267,9 +297,32 @@ async fn who_may_touch_credentials() {
         .list_for_org(Some(owner.org_id.parse().unwrap()), 100)
         .await
         .unwrap();
+    assert!(rows.iter().any(|r| r.action == "access.refused"
+        && r.outcome == "denied"
+        && r.actor_id == Some(member.user_id.parse().unwrap())));
+    // Support's reads are on the record of the organisation they looked at.
+    assert_eq!(app.get_authed(&list, &staff.token).await.status(), 200);
+    let rows = app
+        .state
+        .audit
+        .list_for_org(Some(owner.org_id.parse().unwrap()), 100)
+        .await
+        .unwrap();
     assert!(
         rows.iter()
-            .any(|r| r.action == "credential.document_read" && r.outcome == "denied")
+            .any(|r| r.action == "support.access" && r.actor_kind == "staff")
+    );
+    // A foreign owner's probe is recorded in the prober's own trail, not the clinic's.
+    let foreign_rows = app
+        .state
+        .audit
+        .list_for_org(Some(foreign.org_id.parse().unwrap()), 100)
+        .await
+        .unwrap();
+    assert!(
+        foreign_rows
+            .iter()
+            .any(|r| r.action == "access.refused" && r.resource_id.as_deref() == Some(owner.org_id.as_str()))
     );
 }
 

@@ -54,6 +54,22 @@ pub fn require_full_session(p: &Principal) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Whether `p` may turn two-step sign-in off: everyone but platform staff.
+pub fn may_disable_mfa(p: &Principal) -> Result<(), ApiError> {
+    if p.staff_role.is_some() {
+        Err(ApiError::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "mfa_required_for_staff",
+            "Platform staff always sign in with two steps.",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Case submission (clinics) and quoting (labs) need a verified organisation.
+pub use crate::verification::require_verified;
+
 /// Support decisions on credentials: platform staff with MFA only.
 pub fn authorize_support(p: &Principal) -> Result<(), ApiError> {
     require_full_session(p)?;

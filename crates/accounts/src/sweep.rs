@@ -11,7 +11,7 @@ use dentex_db::now;
 use dentex_domain::{Email, OrgId, OrgRole};
 use dentex_jobs::{EnqueueOptions, Queue};
 use dentex_mail::{OutgoingMail, templates};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
 
 /// Job kind of the daily sweep.
 pub const JOB_KIND: &str = "credentials.expiry_sweep";
@@ -66,6 +66,8 @@ pub async fn run(
         let Some(org) = organization::Entity::find_by_id(c.org_id).one(db).await? else {
             continue;
         };
+        // The status change and the mail it announces commit together.
+        let txn = db.begin().await?;
         if c.expires_on < today {
             // Expired: mark it (only if still approved, so a racing sweep does it once).
             let r = credential::Entity::update_many()
@@ -73,18 +75,19 @@ pub async fn run(
                 .col_expr(credential::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now()))
                 .filter(credential::Column::Id.eq(c.id))
                 .filter(credential::Column::Status.eq(APPROVED))
-                .exec(db)
+                .exec(&txn)
                 .await?;
             if r.rows_affected != 1 {
                 continue;
             }
-            let still = verification::status(db, &org, today).await?.verified;
-            let mails = managers(db, org.id)
+            let still = verification::status(&txn, &org, today).await?.verified;
+            let mails = managers(&txn, org.id)
                 .await?
                 .into_iter()
                 .map(|to| templates::credential_expired(to, &org.name, &c.kind, still))
                 .collect();
-            mail_all(db, mails).await?;
+            mail_all(&txn, mails).await?;
+            txn.commit().await?;
             let mut ev = AuditEvent::new("credential.expire", "credential", Outcome::Success);
             ev.org_id = Some(OrgId(org.id));
             ev.resource_id = Some(c.id.to_string());
@@ -106,18 +109,19 @@ pub async fn run(
                 )
                 .filter(credential::Column::Id.eq(c.id))
                 .filter(credential::Column::ExpiryNoticeSentAt.is_null())
-                .exec(db)
+                .exec(&txn)
                 .await?;
             if r.rows_affected != 1 {
                 continue;
             }
             let date = c.expires_on.format("%Y-%m-%d").to_string();
-            let mails = managers(db, org.id)
+            let mails = managers(&txn, org.id)
                 .await?
                 .into_iter()
                 .map(|to| templates::credential_expiring(to, &org.name, &c.kind, &date))
                 .collect();
-            mail_all(db, mails).await?;
+            mail_all(&txn, mails).await?;
+            txn.commit().await?;
             report.notices_sent += 1;
         }
     }

@@ -1,19 +1,23 @@
 //! Sign-in throttling that slows guessing without letting a stranger lock a
 //! real user out.
 //!
-//! Failures are counted under three keys. Past a threshold inside a 15-minute
-//! window, each further failure doubles a wait during which that key is refused
-//! (HTTP 429 with `Retry-After`):
+//! Failures are counted under three keys, all built from the address *as
+//! submitted* (hashed), so an address with an account and one without behave
+//! exactly alike and throttling reveals nothing. Past a threshold inside a
+//! 15-minute window, each further failure doubles a wait during which that key
+//! is refused (HTTP 429 with `Retry-After`):
 //!
 //! | key | threshold | longest wait | why |
 //! |---|---|---|---|
-//! | account + address | 5 | 15 min | guessing one account from one place |
-//! | address | 30 | 15 min | spraying many accounts from one place |
-//! | account | 50 | 60 s | guessing one account from many places; short, so that it cannot be used to lock the owner out |
+//! | account + client address | 5 | 15 min | guessing one account from one place |
+//! | client address | 30 | 15 min | spraying many accounts from one place |
+//! | account | 50 | 60 s | guessing one account from many places |
 //!
-//! A success clears the account + address key. The owner, signing in from their
-//! usual address, is therefore slowed only by their own mistakes or, at worst,
-//! by a minute at a time.
+//! A success clears the account + client-address key and marks that client
+//! address as proven for the account for 30 days; the account-wide key is not
+//! applied to proven addresses. So a stranger elsewhere cannot keep the owner
+//! out: the owner's usual address is blocked only by the owner's own mistakes.
+//! A password reset clears the account's keys.
 
 use chrono::{DateTime, Duration, Utc};
 use dentex_db::entities::login_throttle as lt;
@@ -28,7 +32,12 @@ pub struct Rule {
 
 pub const WINDOW_MINUTES: i64 = 15;
 
-pub fn keys(user_id: Option<uuid::Uuid>, addr: Option<&str>) -> Vec<(String, Rule)> {
+/// The account part of a key: a hash of the normalised address as submitted.
+pub fn account(email: &str) -> String {
+    crate::sessions::token_hash(&format!("throttle\n{}", email.trim().to_lowercase()))[..32].to_owned()
+}
+
+pub fn keys(account: Option<&str>, addr: Option<&str>) -> Vec<(String, Rule)> {
     let mut k = Vec::new();
     let addr = addr.unwrap_or("unknown");
     k.push((
@@ -38,7 +47,7 @@ pub fn keys(user_id: Option<uuid::Uuid>, addr: Option<&str>) -> Vec<(String, Rul
             max_wait: Duration::minutes(15),
         },
     ));
-    if let Some(u) = user_id {
+    if let Some(u) = account {
         k.push((
             format!("acct-addr:{u}:{addr}"),
             Rule {
@@ -57,6 +66,10 @@ pub fn keys(user_id: Option<uuid::Uuid>, addr: Option<&str>) -> Vec<(String, Rul
     k
 }
 
+fn proven_key(account: &str, addr: &str) -> String {
+    format!("proven:{account}:{addr}")
+}
+
 /// How long the caller must still wait, if any key is blocked.
 pub async fn blocked<C: ConnectionTrait>(
     db: &C,
@@ -64,7 +77,20 @@ pub async fn blocked<C: ConnectionTrait>(
 ) -> Result<Option<std::time::Duration>, DbErr> {
     let t = now();
     let mut wait: Option<DateTime<Utc>> = None;
+    // A client address that signed in to this account recently skips the account-wide key.
+    let mut proven = false;
+    if let Some((k, _)) = keys.iter().find(|(k, _)| k.starts_with("acct-addr:"))
+        && let Some((acct, addr)) = k["acct-addr:".len()..].split_once(':')
+    {
+        proven = lt::Entity::find_by_id(proven_key(acct, addr))
+            .one(db)
+            .await?
+            .is_some_and(|r| t - r.window_started_at < Duration::days(30));
+    }
     for (k, _) in keys {
+        if proven && k.starts_with("acct:") {
+            continue;
+        }
         if let Some(row) = lt::Entity::find_by_id(k.clone()).one(db).await?
             && let Some(until) = row.blocked_until
             && until > t
@@ -124,8 +150,41 @@ pub async fn record_failure<C: ConnectionTrait>(db: &C, keys: &[(String, Rule)])
     Ok(())
 }
 
-/// A successful sign-in clears the account + address counter.
-pub async fn record_success<C: ConnectionTrait>(db: &C, user_id: uuid::Uuid, addr: Option<&str>) -> Result<(), DbErr> {
-    let k = format!("acct-addr:{user_id}:{}", addr.unwrap_or("unknown"));
-    lt::Entity::delete_by_id(k).exec(db).await.map(|_| ())
+/// A successful sign-in clears the account + address counter and marks the
+/// address as proven for the account.
+pub async fn record_success<C: ConnectionTrait>(db: &C, account: &str, addr: Option<&str>) -> Result<(), DbErr> {
+    let addr = addr.unwrap_or("unknown");
+    lt::Entity::delete_by_id(format!("acct-addr:{account}:{addr}"))
+        .exec(db)
+        .await?;
+    let t = now();
+    let key = proven_key(account, addr);
+    lt::Entity::delete_by_id(key.clone()).exec(db).await?;
+    let am = lt::ActiveModel {
+        key: Set(key),
+        failures: Set(0),
+        window_started_at: Set(t),
+        blocked_until: Set(None),
+        updated_at: Set(t),
+    };
+    if let Err(e) = lt::Entity::insert(am).exec_without_returning(db).await
+        && !dentex_db::is_unique_violation(&e)
+    {
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Clears every failure counter of an account (after a password reset).
+pub async fn clear_account<C: ConnectionTrait>(db: &C, account: &str) -> Result<(), DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    lt::Entity::delete_many()
+        .filter(
+            sea_orm::Condition::any()
+                .add(lt::Column::Key.eq(format!("acct:{account}")))
+                .add(lt::Column::Key.starts_with(format!("acct-addr:{account}:"))),
+        )
+        .exec(db)
+        .await
+        .map(|_| ())
 }

@@ -204,12 +204,16 @@ impl Application {
 
         let state_data = web::Data::new(state.clone());
         let accounts_data = web::Data::new(accounts);
+        let ip_source = web::Data::new(dentex_http::ClientIpSource {
+            header: config.http.client_ip_header.clone().map(|h| h.to_ascii_lowercase()),
+        });
         let json_limit = config.http.json_limit_bytes;
         let origins = config.http.cors_allowed_origins.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state_data.clone())
                 .app_data(accounts_data.clone())
+                .app_data(ip_source.clone())
                 .app_data(
                     web::JsonConfig::default()
                         .limit(json_limit)

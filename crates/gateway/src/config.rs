@@ -57,6 +57,9 @@ pub struct HttpConfig {
     pub shutdown_timeout_secs: u64,
     /// HTTP worker threads; 0 means one per CPU.
     pub workers: usize,
+    /// Header a trusted reverse proxy sets with the client address (e.g.
+    /// `x-forwarded-for`); unset means the TCP peer is the client.
+    pub client_ip_header: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -68,6 +71,7 @@ impl Default for HttpConfig {
             cors_allowed_origins: Vec::new(),
             shutdown_timeout_secs: 30,
             workers: 0,
+            client_ip_header: None,
         }
     }
 }

@@ -18,12 +18,35 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// Where the client address comes from. Behind a reverse proxy every peer is
+/// the proxy, so an operator names the header the proxy sets; it is trusted
+/// only when configured (otherwise anyone could forge it).
+#[derive(Debug, Clone, Default)]
+pub struct ClientIpSource {
+    /// e.g. `x-forwarded-for`: its right-most entry is the address the proxy saw.
+    pub header: Option<String>,
+}
+
+/// The client address of a request.
+pub fn client_addr(req: &HttpRequest) -> Option<String> {
+    let header = req
+        .app_data::<actix_web::web::Data<ClientIpSource>>()
+        .and_then(|s| s.header.clone());
+    if let Some(h) = header
+        && let Some(v) = req.headers().get(h.as_str()).and_then(|v| v.to_str().ok())
+        && let Some(last) = v.rsplit(',').map(str::trim).find(|s| !s.is_empty())
+        && let Ok(ip) = last.parse::<std::net::IpAddr>()
+    {
+        return Some(ip.to_string());
+    }
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
 /// The request id and client address of a request, for audit rows.
 pub fn request_context(req: &HttpRequest) -> (Option<String>, Option<String>) {
     use actix_web::HttpMessage;
     let rid = req.extensions().get::<RequestId>().map(|r| r.0.clone());
-    let addr = req.peer_addr().map(|a| a.ip().to_string());
-    (rid, addr)
+    (rid, client_addr(req))
 }
 
 #[derive(Debug)]

@@ -401,7 +401,8 @@ pub async fn login(
         .one(&state.db)
         .await?;
     let (_, addr) = request_context(&req);
-    let keys = throttle::keys(found.as_ref().map(|u| u.id), addr.as_deref());
+    let account = throttle::account(email.as_str());
+    let keys = throttle::keys(Some(&account), addr.as_deref());
     if let Some(wait) = throttle::blocked(&state.db, &keys).await? {
         let mut ev = event(&req, "auth.login", "user", Outcome::Denied);
         ev.actor_kind = ActorKind::Anonymous;
@@ -412,7 +413,7 @@ pub async fn login(
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
-            format!("Too many failed sign-ins. Try again in {secs} seconds, or reset your password."),
+            format!("Too many failed sign-ins. Try again in {secs} seconds; a password reset also lifts the wait."),
         )
         .with_header(header::RETRY_AFTER, secs.to_string()));
     }
@@ -450,6 +451,25 @@ pub async fn login(
             "Confirm your e-mail address first: follow the link we sent you.",
         ));
     }
+    // Staff may sign in once with a password alone, to enrol; never again.
+    if u.staff_role.is_some() && u.mfa_enabled_at.is_none() {
+        use sea_orm::PaginatorTrait;
+        let earlier = dentex_db::entities::session::Entity::find()
+            .filter(dentex_db::entities::session::Column::UserId.eq(u.id))
+            .count(&state.db)
+            .await?;
+        if earlier > 0 {
+            ev.outcome = Outcome::Denied;
+            ev.reason = Some("staff without two-step sign-in after the first sign-in".into());
+            record(&state, ev).await?;
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "mfa_enrollment_required",
+                "Platform staff sign in with two steps. The one sign-in allowed for enrolment was used; \
+                 ask a platform admin to reset your account.",
+            ));
+        }
+    }
     if u.mfa_enabled_at.is_some() {
         if body.totp_code.is_none() && body.recovery_code.is_none() {
             ev.outcome = Outcome::Denied;
@@ -474,7 +494,7 @@ pub async fn login(
             }
         }
     }
-    throttle::record_success(&state.db, u.id, addr.as_deref()).await?;
+    throttle::record_success(&state.db, &account, addr.as_deref()).await?;
     let s = sessions::issue(&state.db, u.id, state.sessions).await?;
     record(&state, ev).await?;
     tracing::info!(user.id = %u.id, session.id = %s.id, "login succeeded");
@@ -655,6 +675,7 @@ pub async fn password_reset_confirm(
     am.updated_at = Set(t);
     am.update(&txn).await?;
     let revoked = sessions::revoke_all(&txn, user_id).await?;
+    throttle::clear_account(&txn, &throttle::account(email.as_str())).await?;
     queue_mail(&txn, &templates::password_changed(email)).await?;
     txn.commit().await?;
     state.queue.wake();

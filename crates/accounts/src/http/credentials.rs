@@ -2,7 +2,7 @@
 //! document; support reviews them; approved, unexpired ones of a fitting kind
 //! make the organisation verified.
 
-use super::{AccountsState, Principal, event_by, queue_mail, record};
+use super::{AccountsState, Principal, authorize, event_by, queue_mail, record};
 use crate::policy::{self, Action};
 use crate::sweep::managers;
 use crate::verification::{APPROVED, PENDING, REJECTED};
@@ -88,11 +88,12 @@ fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
 
 async fn org_for(
     state: &AccountsState,
+    req: &HttpRequest,
     p: &Principal,
     org: OrgId,
     action: Action,
 ) -> Result<organization::Model, ApiError> {
-    policy::authorize(p, action, org)?;
+    authorize(state, req, p, action, org).await?;
     organization::Entity::find_by_id(org.0)
         .one(&state.db)
         .await?
@@ -114,12 +115,13 @@ async fn credential_of(state: &AccountsState, org: OrgId, raw: &str) -> Result<c
     responses((status = 200, body = CredentialList), (status = 404, body = dentex_http::Problem, content_type = "application/problem+json")))]
 #[get("/api/v1/organizations/{org}/credentials")]
 pub async fn list(
+    req: HttpRequest,
     p: Principal,
     state: web::Data<AccountsState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgId = parse_id(&path)?;
-    org_for(&state, &p, org, Action::ViewCredentials).await?;
+    org_for(&state, &req, &p, org, Action::ViewCredentials).await?;
     let items = credential::Entity::find()
         .filter(credential::Column::OrgId.eq(org.0))
         .order_by_desc(credential::Column::CreatedAt)
@@ -178,7 +180,7 @@ pub async fn submit(
     body: web::Json<NewCredential>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgId = parse_id(&path)?;
-    org_for(&state, &p, org, Action::SubmitCredential).await?;
+    org_for(&state, &req, &p, org, Action::SubmitCredential).await?;
     let b = body.into_inner();
     let mut errs = Vec::new();
     let kind = b
@@ -286,7 +288,7 @@ pub async fn upload_document(
 ) -> Result<HttpResponse, ApiError> {
     let (raw_org, raw_cred) = path.into_inner();
     let org: OrgId = parse_id(&raw_org)?;
-    let o = org_for(&state, &p, org, Action::SubmitCredential).await?;
+    let o = org_for(&state, &req, &p, org, Action::SubmitCredential).await?;
     let c = credential_of(&state, org, &raw_cred).await?;
     if c.status != PENDING {
         return Err(ApiError::conflict(
@@ -333,8 +335,9 @@ pub async fn upload_document(
     let first: Bytes = head.freeze();
     let body =
         futures_util::stream::once(async move { Ok::<Bytes, actix_web::error::PayloadError>(first) }).chain(payload);
-    // Keys come from ids only; no client file name reaches storage.
-    let key = format!("{}/{}/credentials/{}", o.region, o.id, c.id);
+    // Keys come from ids only; no client file name reaches storage. Each upload
+    // gets its own object, so the bytes support approved can never be replaced.
+    let key = format!("{}/{}/credentials/{}/{}", o.region, o.id, c.id, Uuid::now_v7());
     let stored = state
         .store
         .put_stream(&key, content_type, Box::pin(body), max)
@@ -346,13 +349,45 @@ pub async fn upload_document(
             }
             other => ApiError::from(other),
         })?;
-    let mut am: credential::ActiveModel = c.into();
-    am.document_key = Set(Some(key));
-    am.document_sha256 = Set(Some(stored.sha256));
-    am.document_size = Set(Some(i64::try_from(stored.size).unwrap_or(i64::MAX)));
-    am.document_content_type = Set(Some(content_type.into()));
-    am.updated_at = Set(now());
-    let c = am.update(&state.db).await?;
+    // Only while still pending: a decision that landed during the upload wins.
+    let previous = c.document_key.clone();
+    let r = credential::Entity::update_many()
+        .col_expr(
+            credential::Column::DocumentKey,
+            sea_orm::sea_query::Expr::value(key.clone()),
+        )
+        .col_expr(
+            credential::Column::DocumentSha256,
+            sea_orm::sea_query::Expr::value(stored.sha256),
+        )
+        .col_expr(
+            credential::Column::DocumentSize,
+            sea_orm::sea_query::Expr::value(i64::try_from(stored.size).unwrap_or(i64::MAX)),
+        )
+        .col_expr(
+            credential::Column::DocumentContentType,
+            sea_orm::sea_query::Expr::value(content_type),
+        )
+        .col_expr(credential::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now()))
+        .filter(credential::Column::Id.eq(c.id))
+        .filter(credential::Column::Status.eq(PENDING))
+        .exec(&state.db)
+        .await?;
+    if r.rows_affected != 1 {
+        state.store.delete(&key).await?;
+        return Err(ApiError::conflict(
+            "credential_decided",
+            "This credential was reviewed while the upload ran; submit a new one instead.",
+        ));
+    }
+    // The replaced document of a pending credential is not kept.
+    if let Some(old) = previous {
+        state.store.delete(&old).await?;
+    }
+    let c = credential::Entity::find_by_id(c.id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let mut ev = event_by(&req, &p, "credential.document_upload", "credential", Outcome::Success);
     ev.org_id = Some(org);
     ev.resource_id = Some(c.id.to_string());
@@ -376,18 +411,7 @@ pub async fn read_document(
 ) -> Result<HttpResponse, ApiError> {
     let (raw_org, raw_cred) = path.into_inner();
     let org: OrgId = parse_id(&raw_org)?;
-    if let Err(e) = org_for(&state, &p, org, Action::ReadCredentialDocument).await {
-        let mut ev = event_by(&req, &p, "credential.document_read", "credential", Outcome::Denied);
-        // A refusal for a foreign organisation is recorded on the caller's side.
-        ev.org_id = if e.status == StatusCode::NOT_FOUND {
-            p.memberships.first().map(|(o, _)| *o)
-        } else {
-            Some(org)
-        };
-        ev.resource_id = Some(raw_cred.chars().take(36).collect());
-        record(&state, ev).await?;
-        return Err(e);
-    }
+    org_for(&state, &req, &p, org, Action::ReadCredentialDocument).await?;
     let c = credential_of(&state, org, &raw_cred).await?;
     let (Some(key), Some(ct)) = (c.document_key.clone(), c.document_content_type.clone()) else {
         return Err(ApiError::not_found());

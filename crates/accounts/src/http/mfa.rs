@@ -170,18 +170,25 @@ pub async fn disable(
     state: web::Data<AccountsState>,
     body: web::Json<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if p.staff_role.is_some() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "mfa_required_for_staff",
-            "Platform staff always sign in with two steps.",
-        ));
-    }
+    crate::policy::may_disable_mfa(&p)?;
     let u = load(&state, &p).await?;
     let Some(secret) = u.mfa_secret.clone().filter(|_| u.mfa_enabled_at.is_some()) else {
         return Err(ApiError::conflict("mfa_not_enabled", "Two-step sign-in is not on."));
     };
+    // Guesses are throttled like sign-in attempts, per account and address.
+    let account = crate::throttle::account(&u.email);
+    let (_, addr) = dentex_http::request_context(&req);
+    let keys = crate::throttle::keys(Some(&account), addr.as_deref());
+    if let Some(wait) = crate::throttle::blocked(&state.db, &keys).await? {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!("Too many wrong codes. Try again in {} seconds.", wait.as_secs().max(1)),
+        )
+        .with_header(actix_web::http::header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
+    }
     let Some(step) = mfa::check(&secret, &body.code, u.mfa_last_step) else {
+        crate::throttle::record_failure(&state.db, &keys).await?;
         record(&state, event_by(&req, &p, "auth.mfa_disable", "user", Outcome::Failure)).await?;
         return Err(bad_code());
     };
@@ -191,12 +198,29 @@ pub async fn disable(
         .filter(recovery_code::Column::UserId.eq(u.id))
         .exec(&txn)
         .await?;
-    let mut am: user::ActiveModel = u.into();
-    am.mfa_secret = Set(None);
-    am.mfa_enabled_at = Set(None);
-    am.mfa_last_step = Set(Some(step));
-    am.updated_at = Set(now());
-    am.update(&txn).await?;
+    // Conditional on the step: of two racing requests with one code, one wins.
+    let r = user::Entity::update_many()
+        .col_expr(
+            user::Column::MfaSecret,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            user::Column::MfaEnabledAt,
+            sea_orm::sea_query::Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .col_expr(user::Column::MfaLastStep, sea_orm::sea_query::Expr::value(step))
+        .col_expr(user::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now()))
+        .filter(user::Column::Id.eq(u.id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(user::Column::MfaLastStep.is_null())
+                .add(user::Column::MfaLastStep.lt(step)),
+        )
+        .exec(&txn)
+        .await?;
+    if r.rows_affected != 1 {
+        return Err(bad_code());
+    }
     revoke_others(&txn, &p).await?;
     queue_mail(&txn, &templates::mfa_changed(email, false)).await?;
     txn.commit().await?;

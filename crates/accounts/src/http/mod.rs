@@ -138,11 +138,26 @@ impl FromRequest for Principal {
                 .one(&state.db)
                 .await?
                 .ok_or_else(unauthenticated)?;
-            let memberships = membership::Entity::find()
+            let rows = membership::Entity::find()
                 .filter(membership::Column::UserId.eq(u.id))
                 .all(&state.db)
-                .await?
+                .await?;
+            // A suspended organisation's members lose access to it at once.
+            let suspended: Vec<Uuid> = if rows.is_empty() {
+                Vec::new()
+            } else {
+                dentex_db::entities::organization::Entity::find()
+                    .filter(dentex_db::entities::organization::Column::Id.is_in(rows.iter().map(|m| m.org_id)))
+                    .filter(dentex_db::entities::organization::Column::SuspendedAt.is_not_null())
+                    .all(&state.db)
+                    .await?
+                    .into_iter()
+                    .map(|o| o.id)
+                    .collect()
+            };
+            let memberships = rows
                 .into_iter()
+                .filter(|m| !suspended.contains(&m.org_id))
                 .filter_map(|m| Some((OrgId(m.org_id), m.role.parse().ok()?)))
                 .collect();
             Ok(Principal {
@@ -177,6 +192,43 @@ pub(crate) fn event_by(
     ev.actor_id = Some(p.user_id);
     ev.actor_kind = p.actor_kind();
     ev
+}
+
+/// Asks the policy for `action` on `org`, and audits: every refusal (kept in
+/// the caller's own chain when the organisation is foreign, so probing leaves a
+/// trace without writing into another tenant's trail), and every access by
+/// platform staff.
+pub(crate) async fn authorize(
+    state: &AccountsState,
+    req: &HttpRequest,
+    p: &Principal,
+    action: crate::policy::Action,
+    org: OrgId,
+) -> Result<(), ApiError> {
+    match crate::policy::authorize(p, action, org) {
+        Ok(()) => {
+            if p.staff_role.is_some() {
+                let mut ev = event_by(req, p, "support.access", "organization", Outcome::Success);
+                ev.org_id = Some(org);
+                ev.resource_id = Some(org.to_string());
+                ev.reason = Some(format!("{action:?}"));
+                record(state, ev).await?;
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let mut ev = event_by(req, p, "access.refused", "organization", Outcome::Denied);
+            ev.org_id = if e.status == actix_web::http::StatusCode::NOT_FOUND {
+                p.memberships.first().map(|(o, _)| *o)
+            } else {
+                Some(org)
+            };
+            ev.resource_id = Some(org.to_string());
+            ev.reason = Some(format!("{action:?}: {}", e.code));
+            record(state, ev).await?;
+            Err(e)
+        }
+    }
 }
 
 pub(crate) async fn record(state: &AccountsState, ev: AuditEvent) -> Result<(), ApiError> {

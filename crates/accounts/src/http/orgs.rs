@@ -1,6 +1,6 @@
 //! Organisations, their members, roles and invitations.
 
-use super::{AccountsState, Principal, event, event_by, queue_mail, record};
+use super::{AccountsState, Principal, authorize, event, event_by, queue_mail, record};
 use crate::policy::{self, Action};
 use crate::{password, tokens};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
@@ -12,7 +12,7 @@ use dentex_domain::{Email, FieldError, OrgId, OrgRole, UserId};
 use dentex_http::ApiError;
 use dentex_mail::templates;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
@@ -78,11 +78,12 @@ fn parse_org(raw: &str) -> Result<OrgId, ApiError> {
 /// Loads an organisation after the policy allowed `action` on it.
 async fn authorized_org(
     state: &AccountsState,
+    req: &HttpRequest,
     p: &Principal,
     org: OrgId,
     action: Action,
 ) -> Result<organization::Model, ApiError> {
-    policy::authorize(p, action, org)?;
+    authorize(state, req, p, action, org).await?;
     organization::Entity::find_by_id(org.0)
         .one(&state.db)
         .await?
@@ -95,12 +96,13 @@ async fn authorized_org(
     responses((status = 200, body = Organization), (status = 404, body = dentex_http::Problem, content_type = "application/problem+json")))]
 #[get("/api/v1/organizations/{org}")]
 pub async fn get_organization(
+    req: HttpRequest,
     p: Principal,
     state: web::Data<AccountsState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let org = parse_org(&path)?;
-    let o = authorized_org(&state, &p, org, Action::ViewOrganization).await?;
+    let o = authorized_org(&state, &req, &p, org, Action::ViewOrganization).await?;
     Ok(HttpResponse::Ok().json(organization_view(&state.db, o).await?))
 }
 
@@ -133,7 +135,7 @@ pub async fn update_organization(
     body: web::Json<OrganizationPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let org = parse_org(&path)?;
-    let o = authorized_org(&state, &p, org, Action::EditOrganization).await?;
+    let o = authorized_org(&state, &req, &p, org, Action::EditOrganization).await?;
     let b = body.into_inner();
     let mut errs = Vec::new();
     let mut am: organization::ActiveModel = o.clone().into();
@@ -317,12 +319,13 @@ pub struct MemberList {
     responses((status = 200, body = MemberList), (status = 404, body = dentex_http::Problem, content_type = "application/problem+json")))]
 #[get("/api/v1/organizations/{org}/members")]
 pub async fn list_members(
+    req: HttpRequest,
     p: Principal,
     state: web::Data<AccountsState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let org = parse_org(&path)?;
-    authorized_org(&state, &p, org, Action::ViewMembers).await?;
+    authorized_org(&state, &req, &p, org, Action::ViewMembers).await?;
     let ms = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(org.0))
         .order_by_asc(membership::Column::CreatedAt)
@@ -381,10 +384,10 @@ async fn do_invite(
         .ok();
     let (Some(email), Some(role)) = (email, role) else {
         // Authorise first, so an outsider learns nothing from validation either.
-        policy::authorize(p, Action::ViewOrganization, org)?;
+        authorize(state, req, p, Action::ViewOrganization, org).await?;
         return Err(ApiError::validation(errs));
     };
-    let o = authorized_org(state, p, org, Action::Invite(role)).await?;
+    let o = authorized_org(state, req, p, org, Action::Invite(role)).await?;
     let address = email.as_str().to_lowercase();
     if let Some(u) = user::Entity::find()
         .filter(user::Column::Email.eq(address.clone()))
@@ -480,12 +483,17 @@ pub async fn add_member(
     do_invite(&req, &p, &state, org, body.into_inner()).await
 }
 
+/// Owners of `org`, counted with their rows locked (`FOR UPDATE` on
+/// PostgreSQL; SQLite serialises writers), so two owners demoting or removing
+/// each other at once cannot leave none.
 async fn owners<C: ConnectionTrait>(db: &C, org: OrgId) -> Result<u64, ApiError> {
-    Ok(membership::Entity::find()
+    let mut q = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(org.0))
-        .filter(membership::Column::Role.eq(OrgRole::Owner.as_str()))
-        .count(db)
-        .await?)
+        .filter(membership::Column::Role.eq(OrgRole::Owner.as_str()));
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    Ok(q.all(db).await?.len() as u64)
 }
 
 fn last_owner() -> ApiError {
@@ -497,12 +505,13 @@ fn last_owner() -> ApiError {
 
 async fn target_membership(
     state: &AccountsState,
+    req: &HttpRequest,
     p: &Principal,
     org: OrgId,
     raw_user: &str,
 ) -> Result<membership::Model, ApiError> {
     // An outsider must not learn whether the organisation or the user exists.
-    policy::authorize(p, Action::ViewMembers, org)?;
+    authorize(state, req, p, Action::ViewMembers, org).await?;
     let user_id: Uuid = raw_user.parse().map_err(|_| ApiError::not_found())?;
     membership::Entity::find()
         .filter(membership::Column::OrgId.eq(org.0))
@@ -537,7 +546,7 @@ pub async fn change_member(
 ) -> Result<HttpResponse, ApiError> {
     let (raw_org, raw_user) = path.into_inner();
     let org = parse_org(&raw_org)?;
-    let m = target_membership(&state, &p, org, &raw_user).await?;
+    let m = target_membership(&state, &req, &p, org, &raw_user).await?;
     let to: OrgRole = body
         .role
         .parse()
@@ -546,7 +555,7 @@ pub async fn change_member(
         .role
         .parse()
         .map_err(|e: String| ApiError::internal(anyhow::anyhow!(e)))?;
-    policy::authorize(&p, Action::ChangeRole { from, to }, org)?;
+    authorize(&state, &req, &p, Action::ChangeRole { from, to }, org).await?;
     let txn = state.db.begin().await?;
     if from == OrgRole::Owner && to != OrgRole::Owner && owners(&txn, org).await? <= 1 {
         return Err(last_owner());
@@ -589,19 +598,22 @@ pub async fn remove_member(
 ) -> Result<HttpResponse, ApiError> {
     let (raw_org, raw_user) = path.into_inner();
     let org = parse_org(&raw_org)?;
-    let m = target_membership(&state, &p, org, &raw_user).await?;
+    let m = target_membership(&state, &req, &p, org, &raw_user).await?;
     let role: OrgRole = m
         .role
         .parse()
         .map_err(|e: String| ApiError::internal(anyhow::anyhow!(e)))?;
-    policy::authorize(
+    authorize(
+        &state,
+        &req,
         &p,
         Action::RemoveMember {
             role,
             is_self: m.user_id == p.user_id.0,
         },
         org,
-    )?;
+    )
+    .await?;
     let txn = state.db.begin().await?;
     if role == OrgRole::Owner && owners(&txn, org).await? <= 1 {
         return Err(last_owner());
@@ -666,6 +678,12 @@ pub async fn accept_invitation(
         .filter(user::Column::Email.eq(address.clone()))
         .one(&state.db)
         .await?;
+    if existing.as_ref().is_some_and(|u| u.staff_role.is_some()) {
+        return Err(ApiError::conflict(
+            "staff_cannot_join",
+            "Platform staff accounts belong to no organisation.",
+        ));
+    }
     let mut new_hash = None;
     let mut display_name = String::new();
     if existing.is_none() {
