@@ -771,3 +771,82 @@ async fn a_suspended_organisation_loses_access_at_once() {
         404
     );
 }
+
+#[tokio::test]
+async fn changing_the_password_signs_out_the_other_sessions() {
+    let app = TestApp::new().await;
+    let owner = app.register("ada@smile-clinic.example", "clinic").await;
+    let other = app.sign_in(&owner.email, &owner.password).await;
+    let r = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/password",
+            Some(&owner.token),
+            Some(&json!({"current_password": "not it at all", "new_password": "zirconia crown shade A2"})),
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(problem(r).await["errors"][0]["field"], "current_password");
+    let r = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/password",
+            Some(&owner.token),
+            Some(&json!({"current_password": owner.password, "new_password": "password1234"})),
+        )
+        .await;
+    assert_eq!(problem(r).await["errors"][0]["code"], "password_too_common");
+    let r = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/password",
+            Some(&owner.token),
+            Some(&json!({"current_password": owner.password, "new_password": "zirconia crown shade A2"})),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        app.get_authed("/api/v1/me", &owner.token).await.status(),
+        200,
+        "this session goes on"
+    );
+    assert_eq!(
+        app.get_authed("/api/v1/me", &other.token).await.status(),
+        401,
+        "others end"
+    );
+    app.mail_to(&owner.email, "password was changed").await;
+    app.sign_in(&owner.email, "zirconia crown shade A2").await;
+}
+
+#[tokio::test]
+async fn reset_mails_are_capped_per_hour() {
+    let app = TestApp::new().await;
+    let owner = app.register("ada@smile-clinic.example", "clinic").await;
+    for _ in 0..6 {
+        let r = app
+            .post_json("/api/v1/auth/password-reset", &json!({"email": owner.email}))
+            .await;
+        assert_eq!(r.status(), 202);
+    }
+    let count = |app: &TestApp| {
+        app.smtp
+            .received()
+            .iter()
+            .filter(|m| {
+                m.header("Subject")
+                    .is_some_and(|s| s.contains("Reset your Dentex password"))
+            })
+            .count()
+    };
+    for _ in 0..400 {
+        if count(&app) >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // Give any surplus message time to arrive before counting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let resets = count(&app);
+    assert_eq!(resets, 3);
+}

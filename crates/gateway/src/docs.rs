@@ -29,6 +29,7 @@ use utoipa::{Modify, OpenApi};
         dentex_accounts::http::auth::me,
         dentex_accounts::http::auth::password_reset,
         dentex_accounts::http::auth::password_reset_confirm,
+        dentex_accounts::http::auth::change_password,
         dentex_accounts::http::mfa::enrol,
         dentex_accounts::http::mfa::confirm,
         dentex_accounts::http::mfa::disable,

@@ -590,7 +590,21 @@ pub async fn password_reset(
         .await?;
     let mut ev = event(&req, "auth.password_reset_request", "user", Outcome::Success);
     ev.actor_kind = ActorKind::Anonymous;
-    if let Some(u) = found {
+    // At most three reset mails an hour per account: the endpoint cannot be
+    // used to flood someone's inbox. The answer stays the same.
+    let recent = match &found {
+        Some(u) => {
+            use sea_orm::PaginatorTrait;
+            dentex_db::entities::one_time_token::Entity::find()
+                .filter(dentex_db::entities::one_time_token::Column::UserId.eq(u.id))
+                .filter(dentex_db::entities::one_time_token::Column::Purpose.eq(tokens::PASSWORD_RESET))
+                .filter(dentex_db::entities::one_time_token::Column::CreatedAt.gt(now() - chrono::Duration::hours(1)))
+                .count(&state.db)
+                .await?
+        }
+        None => 0,
+    };
+    if let Some(u) = found.filter(|_| recent < 3) {
         let txn = state.db.begin().await?;
         tokens::void_for_user(&txn, tokens::PASSWORD_RESET, u.id).await?;
         let token = tokens::issue(
@@ -613,7 +627,14 @@ pub async fn password_reset(
         ev.resource_id = Some(u.id.to_string());
     } else {
         ev.outcome = Outcome::Failure;
-        ev.reason = Some("unknown address".into());
+        ev.reason = Some(
+            if recent >= 3 {
+                "hourly limit reached"
+            } else {
+                "unknown address"
+            }
+            .into(),
+        );
     }
     record(&state, ev).await?;
     Ok(accepted)
@@ -689,4 +710,88 @@ pub async fn password_reset_confirm(
         status: "password_changed",
         detail: "Your password is changed and every session was signed out. Sign in with the new password.",
     }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Changes the signed-in user's password; every other session is signed out.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", security(("bearer" = [])), request_body = PasswordChange, responses(
+    (status = 204, description = "Changed; other sessions are signed out"),
+    (status = 401, description = "`invalid_credentials`: the current password is wrong", body = dentex_http::Problem, content_type = "application/problem+json"),
+    (status = 422, body = dentex_http::Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/auth/password")]
+#[tracing::instrument(skip_all)]
+pub async fn change_password(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AccountsState>,
+    body: web::Json<PasswordChange>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let u = user::Entity::find_by_id(p.user_id.0)
+        .one(&state.db)
+        .await?
+        .ok_or_else(super::unauthenticated)?;
+    password::check_new("new_password", &body.new_password, &[&u.email, &u.display_name])
+        .map_err(|e| ApiError::validation(vec![e]))?;
+    let account = throttle::account(&u.email);
+    let (_, addr) = request_context(&req);
+    let keys = throttle::keys(Some(&account), addr.as_deref());
+    if let Some(wait) = throttle::blocked(&state.db, &keys).await? {
+        let secs = wait.as_secs().max(1);
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!("Too many wrong passwords. Try again in {secs} seconds."),
+        )
+        .with_header(header::RETRY_AFTER, secs.to_string()));
+    }
+    if !password::verify(body.current_password, Some(u.password_hash.clone())).await {
+        throttle::record_failure(&state.db, &keys).await?;
+        record(
+            &state,
+            event_by(&req, &p, "auth.password_change", "user", Outcome::Failure),
+        )
+        .await?;
+        let mut e = ApiError::unauthorized("invalid_credentials", "The current password is wrong.");
+        e.errors = vec![FieldError::new(
+            "current_password",
+            "invalid_credentials",
+            "Wrong password.",
+        )];
+        return Err(e);
+    }
+    let hash = password::hash(body.new_password).await.map_err(ApiError::internal)?;
+    let email = Email::parse(&u.email).map_err(ApiError::internal)?;
+    let t = now();
+    let txn = state.db.begin().await?;
+    let mut am: user::ActiveModel = u.into();
+    am.password_hash = Set(hash);
+    am.password_changed_at = Set(Some(t));
+    am.updated_at = Set(t);
+    am.update(&txn).await?;
+    // Every other session ends; this one goes on.
+    let r = dentex_db::entities::session::Entity::update_many()
+        .col_expr(
+            dentex_db::entities::session::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(t),
+        )
+        .filter(dentex_db::entities::session::Column::UserId.eq(p.user_id.0))
+        .filter(dentex_db::entities::session::Column::Id.ne(p.session_id))
+        .filter(dentex_db::entities::session::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    queue_mail(&txn, &templates::password_changed(email)).await?;
+    txn.commit().await?;
+    state.queue.wake();
+    let mut ev = event_by(&req, &p, "auth.password_change", "user", Outcome::Success);
+    ev.reason = Some(format!("{} other session(s) revoked", r.rows_affected));
+    record(&state, ev).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(auth::me)
         .service(auth::password_reset)
         .service(auth::password_reset_confirm)
+        .service(auth::change_password)
         .service(mfa::enrol)
         .service(mfa::confirm)
         .service(mfa::disable)
