@@ -56,6 +56,29 @@ pub enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Inspect a 3D scan (STL, PLY, OBJ) or draw its preview.
+    #[command(subcommand)]
+    Mesh(MeshCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MeshCommand {
+    /// Print the analysis of a scan: counts, bounds, area, volume, watertightness, bodies, units.
+    Inspect {
+        file: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Draw a shaded PNG preview of a scan.
+    Thumbnail {
+        file: PathBuf,
+        #[arg(short, long, value_name = "PNG")]
+        output: PathBuf,
+        /// Width and height in pixels.
+        #[arg(long, default_value_t = 512)]
+        size: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,8 +188,66 @@ async fn open_db(config: &Config, migrate: bool) -> anyhow::Result<sea_orm::Data
     Ok(db)
 }
 
+fn mesh_command(cmd: MeshCommand) -> anyhow::Result<i32> {
+    let file = match &cmd {
+        MeshCommand::Inspect { file, .. } | MeshCommand::Thumbnail { file, .. } => file.clone(),
+    };
+    let data = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let (format, mesh) = match dentex_mesh::read(&data, &dentex_mesh::Limits::default()) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            return Ok(2);
+        }
+    };
+    match cmd {
+        MeshCommand::Inspect { json, .. } => {
+            let r = dentex_mesh::analyze(&mesh);
+            if json {
+                let mut v = serde_json::to_value(&r)?;
+                v["format"] = serde_json::to_value(format)?;
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                let f3 = |a: [f64; 3]| format!("{:.6} {:.6} {:.6}", a[0], a[1], a[2]);
+                println!("{:<22}{:?}", "format", format);
+                println!("{:<22}{}", "triangles", r.triangles);
+                println!("{:<22}{}", "vertices (merged)", r.vertices);
+                println!("{:<22}{}", "bounds min", f3(r.bbox_min));
+                println!("{:<22}{}", "bounds max", f3(r.bbox_max));
+                println!("{:<22}{:.6}", "area", r.area);
+                match r.volume {
+                    Some(v) => println!("{:<22}{v:.6}", "volume"),
+                    None => println!("{:<22}— (not watertight)", "volume"),
+                }
+                println!("{:<22}{}", "watertight", r.watertight);
+                println!("{:<22}{}", "winding consistent", r.winding_consistent);
+                println!("{:<22}{}", "bodies", r.bodies);
+                println!("{:<22}{}", "degenerate triangles", r.degenerate_triangles);
+                println!(
+                    "{:<22}{:?} ({:?} confidence): {}",
+                    "units", r.units.unit, r.units.confidence, r.units.reason
+                );
+            }
+            Ok(0)
+        }
+        MeshCommand::Thumbnail { output, size, .. } => {
+            let png = match dentex_mesh::thumbnail::png(&mesh, size) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(2);
+                }
+            };
+            std::fs::write(&output, png).with_context(|| format!("writing {}", output.display()))?;
+            println!("wrote {} ({size}x{size})", output.display());
+            Ok(0)
+        }
+    }
+}
+
 async fn run(cmd: Command, config: Config) -> anyhow::Result<i32> {
     match cmd {
+        Command::Mesh(m) => mesh_command(m),
         Command::Serve { .. } => serve(config).await,
         Command::Migrate => {
             open_db(&config, true).await?;

@@ -308,3 +308,67 @@ async fn without_smtp_mail_is_written_as_eml_files_in_the_data_dir() {
         "{text}"
     );
 }
+
+fn corpus(file: &str) -> String {
+    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/meshes")
+        .join(file);
+    assert!(
+        p.is_file(),
+        "the shared mesh corpus must sit beside the repository: {}",
+        p.display()
+    );
+    p.display().to_string()
+}
+
+#[tokio::test]
+async fn mesh_inspect_prints_a_table_or_json() {
+    let env = Env::new().await;
+    let file = corpus("trimesh/unit_cube.STL");
+    let (code, out, err) = env.run(&["mesh", "inspect", &file], None);
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "triangles             12",
+        "vertices (merged)     8",
+        "watertight            true",
+        "volume",
+    ] {
+        assert!(out.contains(want), "{want:?} missing:\n{out}");
+    }
+    let (code, out, _) = env.run(&["mesh", "inspect", "--json", &file], None);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["triangles"], 12);
+    assert_eq!(v["format"], "stl_binary");
+    assert!((v["volume"].as_f64().unwrap() - 1.0).abs() < 1e-9);
+    // Not a mesh: a clear error and exit status 2.
+    let junk = env.data().join("notes.txt");
+    std::fs::write(&junk, "just some notes\n").unwrap();
+    let (code, _, err) = env.run(&["mesh", "inspect", junk.to_str().unwrap()], None);
+    assert_eq!(code, 2);
+    assert!(err.contains("not a mesh"), "{err}");
+}
+
+#[tokio::test]
+async fn mesh_thumbnail_writes_a_png() {
+    let env = Env::new().await;
+    let out = env.data().join("teapot.png");
+    let (code, stdout, err) = env.run(
+        &[
+            "mesh",
+            "thumbnail",
+            &corpus("trimesh/teapot.stl"),
+            "-o",
+            out.to_str().unwrap(),
+            "--size",
+            "128",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("128x128"));
+    let png = std::fs::read(&out).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    // Width and height in the IHDR chunk.
+    assert_eq!(u32::from_be_bytes([png[16], png[17], png[18], png[19]]), 128);
+}

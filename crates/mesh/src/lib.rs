@@ -14,6 +14,7 @@ mod analysis;
 mod obj;
 mod ply;
 mod stl;
+pub mod thumbnail;
 pub mod units;
 
 pub use analysis::{Report, analyze};
