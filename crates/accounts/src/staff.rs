@@ -21,6 +21,34 @@ pub enum StaffError {
     Audit(#[from] dentex_audit::AuditError),
 }
 
+/// A new user row: `verified` says whether the address is already proven
+/// (an operator vouched for it, or an e-mailed link was followed).
+pub(crate) fn new_user(
+    id: UserId,
+    email: &str,
+    display_name: &str,
+    password_hash: String,
+    staff_role: Option<StaffRole>,
+    verified: bool,
+) -> user::ActiveModel {
+    let t = now();
+    user::ActiveModel {
+        id: Set(id.0),
+        email: Set(email.to_lowercase()),
+        display_name: Set(display_name.trim().to_owned()),
+        password_hash: Set(password_hash),
+        staff_role: Set(staff_role.map(|r| r.as_str().to_owned())),
+        created_at: Set(t),
+        updated_at: Set(t),
+        email_verified_at: Set(verified.then_some(t)),
+        password_changed_at: Set(Some(t)),
+        mfa_secret: Set(None),
+        mfa_pending_secret: Set(None),
+        mfa_enabled_at: Set(None),
+        mfa_last_step: Set(None),
+    }
+}
+
 pub async fn create_staff(
     db: &DatabaseConnection,
     audit: &AuditLog,
@@ -34,25 +62,9 @@ pub async fn create_staff(
         .map_err(|e| StaffError::Invalid(format!("password: {}", e.message)))?;
     let hash = crate::password::hash(password).await?;
     let id = UserId::new();
-    let t = now();
-    let res = user::ActiveModel {
-        id: Set(id.0),
-        email: Set(email.as_str().to_lowercase()),
-        display_name: Set(display_name.trim().to_owned()),
-        password_hash: Set(hash),
-        staff_role: Set(Some(role.as_str().to_owned())),
-        created_at: Set(t),
-        updated_at: Set(t),
-        // Created by an operator who vouches for the address.
-        email_verified_at: Set(Some(t)),
-        password_changed_at: Set(Some(t)),
-        mfa_secret: Set(None),
-        mfa_pending_secret: Set(None),
-        mfa_enabled_at: Set(None),
-        mfa_last_step: Set(None),
-    }
-    .insert(db)
-    .await;
+    let res = new_user(id, email.as_str(), display_name, hash, Some(role), true)
+        .insert(db)
+        .await;
     match res {
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => return Err(StaffError::Exists),

@@ -154,23 +154,9 @@ pub async fn register(
     let user_id = UserId::new();
     let org_id = OrgId::new();
     let txn = state.db.begin().await?;
-    user::ActiveModel {
-        id: Set(user_id.0),
-        email: Set(address.clone()),
-        display_name: Set(r.display_name.clone()),
-        password_hash: Set(hash),
-        staff_role: Set(None),
-        created_at: Set(t),
-        updated_at: Set(t),
-        email_verified_at: Set(None),
-        password_changed_at: Set(Some(t)),
-        mfa_secret: Set(None),
-        mfa_pending_secret: Set(None),
-        mfa_enabled_at: Set(None),
-        mfa_last_step: Set(None),
-    }
-    .insert(&txn)
-    .await?;
+    crate::staff::new_user(user_id, &address, &r.display_name, hash, None, false)
+        .insert(&txn)
+        .await?;
     organization::ActiveModel {
         id: Set(org_id.0),
         name: Set(r.org_name),

@@ -2,7 +2,7 @@
 //! document; support reviews them; approved, unexpired ones of a fitting kind
 //! make the organisation verified.
 
-use super::{AccountsState, Principal, authorize, event_by, queue_mail, record};
+use super::{AccountsState, Principal, authorized_org, event_by, queue_mail, record};
 use crate::policy::{self, Action};
 use crate::sweep::managers;
 use crate::verification::{APPROVED, PENDING, REJECTED};
@@ -86,20 +86,6 @@ fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found())
 }
 
-async fn org_for(
-    state: &AccountsState,
-    req: &HttpRequest,
-    p: &Principal,
-    org: OrgId,
-    action: Action,
-) -> Result<organization::Model, ApiError> {
-    authorize(state, req, p, action, org).await?;
-    organization::Entity::find_by_id(org.0)
-        .one(&state.db)
-        .await?
-        .ok_or_else(ApiError::not_found)
-}
-
 async fn credential_of(state: &AccountsState, org: OrgId, raw: &str) -> Result<credential::Model, ApiError> {
     let id: Uuid = parse_id(raw)?;
     credential::Entity::find_by_id(id)
@@ -121,7 +107,7 @@ pub async fn list(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgId = parse_id(&path)?;
-    org_for(&state, &req, &p, org, Action::ViewCredentials).await?;
+    authorized_org(&state, &req, &p, org, Action::ViewCredentials).await?;
     let items = credential::Entity::find()
         .filter(credential::Column::OrgId.eq(org.0))
         .order_by_desc(credential::Column::CreatedAt)
@@ -180,7 +166,7 @@ pub async fn submit(
     body: web::Json<NewCredential>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgId = parse_id(&path)?;
-    org_for(&state, &req, &p, org, Action::SubmitCredential).await?;
+    authorized_org(&state, &req, &p, org, Action::SubmitCredential).await?;
     let b = body.into_inner();
     let mut errs = Vec::new();
     let kind = b
@@ -288,7 +274,7 @@ pub async fn upload_document(
 ) -> Result<HttpResponse, ApiError> {
     let (raw_org, raw_cred) = path.into_inner();
     let org: OrgId = parse_id(&raw_org)?;
-    let o = org_for(&state, &req, &p, org, Action::SubmitCredential).await?;
+    let o = authorized_org(&state, &req, &p, org, Action::SubmitCredential).await?;
     let c = credential_of(&state, org, &raw_cred).await?;
     if c.status != PENDING {
         return Err(ApiError::conflict(
@@ -411,7 +397,7 @@ pub async fn read_document(
 ) -> Result<HttpResponse, ApiError> {
     let (raw_org, raw_cred) = path.into_inner();
     let org: OrgId = parse_id(&raw_org)?;
-    org_for(&state, &req, &p, org, Action::ReadCredentialDocument).await?;
+    authorized_org(&state, &req, &p, org, Action::ReadCredentialDocument).await?;
     let c = credential_of(&state, org, &raw_cred).await?;
     let (Some(key), Some(ct)) = (c.document_key.clone(), c.document_content_type.clone()) else {
         return Err(ApiError::not_found());

@@ -232,6 +232,22 @@ pub(crate) async fn authorize(
     }
 }
 
+/// Loads an organisation after the policy allowed `action` on it (audited as
+/// [`authorize`] does).
+pub(crate) async fn authorized_org(
+    state: &AccountsState,
+    req: &HttpRequest,
+    p: &Principal,
+    org: OrgId,
+    action: crate::policy::Action,
+) -> Result<dentex_db::entities::organization::Model, ApiError> {
+    authorize(state, req, p, action, org).await?;
+    dentex_db::entities::organization::Entity::find_by_id(org.0)
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
 pub(crate) async fn record(state: &AccountsState, ev: AuditEvent) -> Result<(), ApiError> {
     state.audit.record(ev).await.map(|_| ()).map_err(ApiError::internal)
 }

@@ -1,6 +1,6 @@
 //! Organisations, their members, roles and invitations.
 
-use super::{AccountsState, Principal, authorize, event, event_by, queue_mail, record};
+use super::{AccountsState, Principal, authorize, authorized_org, event, event_by, queue_mail, record};
 use crate::policy::{self, Action};
 use crate::{password, tokens};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
@@ -73,21 +73,6 @@ impl From<organization::Model> for Organization {
 
 fn parse_org(raw: &str) -> Result<OrgId, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found())
-}
-
-/// Loads an organisation after the policy allowed `action` on it.
-async fn authorized_org(
-    state: &AccountsState,
-    req: &HttpRequest,
-    p: &Principal,
-    org: OrgId,
-    action: Action,
-) -> Result<organization::Model, ApiError> {
-    authorize(state, req, p, action, org).await?;
-    organization::Entity::find_by_id(org.0)
-        .one(&state.db)
-        .await?
-        .ok_or_else(ApiError::not_found)
 }
 
 /// One organisation. Members and platform staff only; anyone else gets 404.
@@ -722,21 +707,14 @@ pub async fn accept_invitation(
         Some(u) => (u.id, false),
         None => {
             let id = UserId::new().0;
-            user::ActiveModel {
-                id: Set(id),
-                email: Set(address.clone()),
-                display_name: Set(display_name),
-                password_hash: Set(new_hash.unwrap_or_default()),
-                staff_role: Set(None),
-                created_at: Set(t),
-                updated_at: Set(t),
-                email_verified_at: Set(Some(t)),
-                password_changed_at: Set(Some(t)),
-                mfa_secret: Set(None),
-                mfa_pending_secret: Set(None),
-                mfa_enabled_at: Set(None),
-                mfa_last_step: Set(None),
-            }
+            crate::staff::new_user(
+                UserId(id),
+                &address,
+                &display_name,
+                new_hash.unwrap_or_default(),
+                None,
+                true,
+            )
             .insert(&txn)
             .await?;
             (id, true)
