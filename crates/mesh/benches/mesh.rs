@@ -121,6 +121,10 @@ fn main() {
     let n = t.len() as f64;
     let mb = stl.len() as f64 / 1e6;
     println!("binary STL: {} triangles, {:.1} MB", t.len(), mb);
+    if let Ok(path) = std::env::var("DENTEX_BENCH_WRITE_STL") {
+        std::fs::write(&path, &stl).unwrap();
+        println!("wrote {path} for side-by-side runs");
+    }
 
     // Baseline: touch every byte once (sum as f32 words).
     let raw = best(5, || {
@@ -130,6 +134,7 @@ fn main() {
             .sum::<f32>()
     });
     let parse = best(5, || read(&stl, &limits).unwrap());
+    let stats = best(5, || dentex_mesh::binary_stats(&stl).unwrap());
     let (_, mesh) = read(&stl, &limits).unwrap();
     let analysis = best(3, || analyze(&mesh));
     let full = best(3, || analyze(&read(&stl, &limits).unwrap().1));
@@ -152,6 +157,12 @@ fn main() {
         "{:<44}{:>9.2} GB/s",
         "parse binary STL",
         stl.len() as f64 / parse.as_secs_f64() / 1e9
+    );
+    println!(
+        "{:<44}{:>9.2} GB/s ({:.0} % of baseline)",
+        "streaming stats (bounds, area, volume)",
+        stl.len() as f64 / stats.as_secs_f64() / 1e9,
+        raw.as_secs_f64() / stats.as_secs_f64() * 100.0
     );
     println!(
         "{:<44}{:>9.2} M tri/s",

@@ -27,6 +27,21 @@ pub struct Mesh {
     pub triangles: Vec<[u32; 3]>,
 }
 
+/// What a single streaming pass gives: no merge, no topology.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Stats {
+    pub triangles: u64,
+    pub bbox_min: [f64; 3],
+    pub bbox_max: [f64; 3],
+    pub area: f64,
+    /// The divergence integral (the enclosed volume when the mesh is closed
+    /// and consistently wound).
+    pub signed_volume: f64,
+}
+
+/// Bounds, area and volume of a binary STL in one pass and constant memory.
+pub use stl::binary_stats;
+
 /// The file formats understood, decided from content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -126,3 +126,52 @@ pub fn read_ascii(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
     }
     Ok(mesh)
 }
+
+/// Bounds, area and volume of a binary STL, computed in one pass over the
+/// bytes in constant memory (no mesh is built). `None` when `data` is not a
+/// binary STL of the right size.
+pub fn binary_stats(data: &[u8]) -> Option<crate::Stats> {
+    if !binary_size_matches(data) {
+        return None;
+    }
+    let n = (data.len() - 84) / 50;
+    let mut lo = [f32::INFINITY; 3];
+    let mut hi = [f32::NEG_INFINITY; 3];
+    let mut area = 0.0f64;
+    let mut volume = 0.0f64;
+    // Accumulate in f32 within a block (fast, vectorisable), in f64 across blocks.
+    for block in data[84..84 + n * 50].chunks(50 * 1024) {
+        let mut a = 0.0f32;
+        let mut v = 0.0f32;
+        for rec in block.chunks_exact(50) {
+            let f = |o: usize| f32::from_le_bytes([rec[o], rec[o + 1], rec[o + 2], rec[o + 3]]);
+            let p = [[f(12), f(16), f(20)], [f(24), f(28), f(32)], [f(36), f(40), f(44)]];
+            for q in &p {
+                for c in 0..3 {
+                    lo[c] = lo[c].min(q[c]);
+                    hi[c] = hi[c].max(q[c]);
+                }
+            }
+            let e1 = [p[1][0] - p[0][0], p[1][1] - p[0][1], p[1][2] - p[0][2]];
+            let e2 = [p[2][0] - p[0][0], p[2][1] - p[0][1], p[2][2] - p[0][2]];
+            let cx = e1[1] * e2[2] - e1[2] * e2[1];
+            let cy = e1[2] * e2[0] - e1[0] * e2[2];
+            let cz = e1[0] * e2[1] - e1[1] * e2[0];
+            a += (cx * cx + cy * cy + cz * cz).sqrt();
+            v += cx * (p[0][0] + p[1][0] + p[2][0]);
+        }
+        area += f64::from(a) * 0.5;
+        volume += f64::from(v) / 6.0;
+    }
+    if n == 0 {
+        lo = [0.0; 3];
+        hi = [0.0; 3];
+    }
+    Some(crate::Stats {
+        triangles: n as u64,
+        bbox_min: lo.map(f64::from),
+        bbox_max: hi.map(f64::from),
+        area,
+        signed_volume: volume,
+    })
+}

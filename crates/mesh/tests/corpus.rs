@@ -126,3 +126,37 @@ fn units_are_guessed_right_for_the_labelled_files() {
         assert_eq!(r.units.unit, unit, "{file}: {}", r.units.reason);
     }
 }
+
+#[test]
+fn streaming_statistics_match_the_full_analysis_on_every_binary_stl() {
+    let dir = corpus();
+    let mut seen = 0;
+    for line in std::fs::read_to_string(dir.join("expected.jsonl")).unwrap().lines() {
+        let want: Value = serde_json::from_str(line).unwrap();
+        let data = std::fs::read(dir.join(want["file"].as_str().unwrap())).unwrap();
+        let Some(s) = dentex_mesh::binary_stats(&data) else {
+            continue;
+        };
+        let r = analyze(&read(&data, &Limits::default()).unwrap().1);
+        assert_eq!(s.triangles, r.triangles);
+        assert!(
+            close(s.area, r.area, 1e-5) || r.area == 0.0,
+            "{}: {} vs {}",
+            want["file"],
+            s.area,
+            r.area
+        );
+        assert!(
+            close(s.signed_volume, r.signed_volume, 1e-4) || r.signed_volume.abs() < 1e-12,
+            "{}: {} vs {}",
+            want["file"],
+            s.signed_volume,
+            r.signed_volume
+        );
+        for c in 0..3 {
+            assert!((s.bbox_min[c] - r.bbox_min[c]).abs() < 1e-9 && (s.bbox_max[c] - r.bbox_max[c]).abs() < 1e-9);
+        }
+        seen += 1;
+    }
+    assert!(seen >= 15, "{seen} binary STL files");
+}
