@@ -155,31 +155,44 @@ pub fn read(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
         }
     }
     let body = &data[pos..];
-    let mut src: Box<dyn Source + '_> = match format {
-        Format::PlyAscii => Box::new(Ascii {
-            data: body,
-            pos: 0,
-            line: line_no + 1,
-            row_end: None,
-        }),
-        Format::PlyBinaryBigEndian => Box::new(Binary {
-            data: body,
-            pos: 0,
-            base: pos as u64,
-            big: true,
-        }),
-        _ => Box::new(Binary {
-            data: body,
-            pos: 0,
-            base: pos as u64,
-            big: false,
-        }),
-    };
+    match format {
+        Format::PlyAscii => read_body(
+            &mut Ascii {
+                data: body,
+                pos: 0,
+                line: line_no + 1,
+                row_end: None,
+            },
+            &elements,
+            limits,
+            line_no,
+        ),
+        _ => read_body(
+            &mut Binary {
+                data: body,
+                pos: 0,
+                base: pos as u64,
+                big: format == Format::PlyBinaryBigEndian,
+            },
+            &elements,
+            limits,
+            line_no,
+        ),
+    }
+}
 
+/// Reads the elements from `src` (one concrete source per call, so every
+/// value read is a direct call).
+fn read_body<'a, S: Source<'a>>(
+    src: &mut S,
+    elements: &[Element],
+    limits: &Limits,
+    line_no: u64,
+) -> Result<Mesh, MeshError> {
     let mut mesh = Mesh::default();
     let mut faces: Vec<[u64; 3]> = Vec::new();
     let mut poly: Vec<u64> = Vec::with_capacity(8);
-    for e in &elements {
+    for e in elements {
         let is_vertex = e.name == "vertex";
         let is_face = e.name == "face";
         let xyz: [Option<usize>; 3] = ["x", "y", "z"].map(|n| {
@@ -189,6 +202,86 @@ pub fn read(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
         });
         if is_vertex && xyz.iter().any(Option::is_none) {
             return Err(syntax(line_no, "the vertex element lacks x, y or z"));
+        }
+        if is_vertex && let Some((rows, big)) = src.fixed_rows(e)? {
+            // Binary, no lists: every row has the same size; decode x, y, z in place.
+            let stride: usize = e
+                .props
+                .iter()
+                .map(|p| if let Prop::Scalar(_, s) = p { s.size() } else { 0 })
+                .sum();
+            let field = |k: usize| {
+                let off: usize = e.props[..k]
+                    .iter()
+                    .map(|p| if let Prop::Scalar(_, s) = p { s.size() } else { 0 })
+                    .sum();
+                let ty = if let Prop::Scalar(_, s) = &e.props[k] {
+                    *s
+                } else {
+                    Scalar::F32
+                };
+                (off, ty)
+            };
+            let cols = [xyz[0].map(field), xyz[1].map(field), xyz[2].map(field)];
+            mesh.positions.reserve(rows.len() / stride.max(1));
+            for row in rows.chunks_exact(stride) {
+                let mut p = [0f32; 3];
+                for (c, col) in cols.iter().enumerate() {
+                    if let Some((off, ty)) = col {
+                        let v = decode(*ty, &row[*off..*off + ty.size()], big);
+                        if !v.is_finite() {
+                            return Err(src.error("a vertex coordinate is not a finite number"));
+                        }
+                        p[c] = v as f32;
+                    }
+                }
+                mesh.positions.push(p);
+            }
+            continue;
+        }
+        // Binary faces in the usual layout (one list: uchar count, int or uint
+        // indices): a tight loop straight into triangles.
+        if is_face
+            && let [Prop::List(name, Scalar::U8, item @ (Scalar::I32 | Scalar::U32))] = e.props.as_slice()
+            && (name == "vertex_indices" || name == "vertex_index")
+            && let Some((data, big)) = src.rest()
+        {
+            let word = |b: &[u8]| {
+                let a = [b[0], b[1], b[2], b[3]];
+                if big {
+                    u32::from_be_bytes(a)
+                } else {
+                    u32::from_le_bytes(a)
+                }
+            };
+            let mut at = 0usize;
+            for _ in 0..e.count {
+                let Some(&k) = data.get(at) else {
+                    src.skip(at);
+                    return Err(src.error("the data ends before the header's counts are met"));
+                };
+                let k = usize::from(k);
+                let Some(idx) = data.get(at + 1..at + 1 + 4 * k) else {
+                    src.skip(at);
+                    return Err(src.error("the data ends inside a face"));
+                };
+                let v = |j: usize| u64::from(word(&idx[4 * j..4 * j + 4]));
+                if *item == Scalar::I32 && (0..k).any(|j| v(j) > i32::MAX as u64) {
+                    src.skip(at);
+                    return Err(src.error("a vertex index must be a whole number ≥ 0"));
+                }
+                for j in 1..k.saturating_sub(1) {
+                    faces.push([v(0), v(j), v(j + 1)]);
+                }
+                at += 1 + 4 * k;
+                if faces.len() as u64 > limits.max_triangles {
+                    return Err(MeshError::TooManyTriangles {
+                        limit: limits.max_triangles,
+                    });
+                }
+            }
+            src.skip(at);
+            continue;
         }
         let mut i = 0u64;
         while i < e.count {
@@ -255,13 +348,44 @@ pub fn read(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
     Ok(mesh)
 }
 
-trait Source {
+trait Source<'a> {
     /// Starts the next element (a line in ASCII; nothing in binary).
     fn start_row(&mut self) -> Result<(), MeshError> {
         Ok(())
     }
+    /// For binary data and an element without lists: all its rows as one
+    /// bounds-checked slice, consumed. `None` where rows differ in size.
+    fn fixed_rows(&mut self, _e: &Element) -> Result<Option<(&'a [u8], bool)>, MeshError> {
+        Ok(None)
+    }
+    /// Binary only: the bytes not read yet, and the byte order.
+    fn rest(&self) -> Option<(&'a [u8], bool)> {
+        None
+    }
+    /// Binary only: marks `n` more bytes as read.
+    fn skip(&mut self, _n: usize) {}
     fn read(&mut self, s: Scalar) -> Result<f64, MeshError>;
     fn error(&self, m: &str) -> MeshError;
+}
+
+/// Decodes one value of type `s` from its `s.size()` bytes.
+fn decode(s: Scalar, b: &[u8], big: bool) -> f64 {
+    let mut a = [0u8; 8];
+    let n = s.size();
+    a[..n].copy_from_slice(&b[..n]);
+    if big {
+        a[..n].reverse();
+    }
+    match s {
+        Scalar::I8 => f64::from(a[0] as i8),
+        Scalar::U8 => f64::from(a[0]),
+        Scalar::I16 => f64::from(i16::from_le_bytes([a[0], a[1]])),
+        Scalar::U16 => f64::from(u16::from_le_bytes([a[0], a[1]])),
+        Scalar::I32 => f64::from(i32::from_le_bytes([a[0], a[1], a[2], a[3]])),
+        Scalar::U32 => f64::from(u32::from_le_bytes([a[0], a[1], a[2], a[3]])),
+        Scalar::F32 => f64::from(f32::from_le_bytes([a[0], a[1], a[2], a[3]])),
+        Scalar::F64 => f64::from_le_bytes(a),
+    }
 }
 
 struct Binary<'a> {
@@ -271,29 +395,42 @@ struct Binary<'a> {
     big: bool,
 }
 
-impl Source for Binary<'_> {
+impl<'a> Source<'a> for Binary<'a> {
+    fn rest(&self) -> Option<(&'a [u8], bool)> {
+        let data: &'a [u8] = self.data;
+        Some((&data[self.pos..], self.big))
+    }
+
+    fn skip(&mut self, n: usize) {
+        self.pos += n;
+    }
+
+    fn fixed_rows(&mut self, e: &Element) -> Result<Option<(&'a [u8], bool)>, MeshError> {
+        if e.props.iter().any(|p| matches!(p, Prop::List(..))) {
+            return Ok(None);
+        }
+        let stride: u64 = e
+            .props
+            .iter()
+            .map(|p| if let Prop::Scalar(_, s) = p { s.size() as u64 } else { 0 })
+            .sum();
+        let need = stride
+            .checked_mul(e.count)
+            .filter(|&n| n <= (self.data.len() - self.pos) as u64)
+            .ok_or_else(|| self.error("the data ends before the header's counts are met"))? as usize;
+        let start = self.pos;
+        self.pos += need;
+        let data: &'a [u8] = self.data;
+        Ok(Some((&data[start..start + need], self.big)))
+    }
+
     fn read(&mut self, s: Scalar) -> Result<f64, MeshError> {
         let n = s.size();
-        let b = self
-            .data
-            .get(self.pos..self.pos + n)
-            .ok_or_else(|| self.error("the data ends before the header's counts are met"))?;
+        let Some(b) = self.data.get(self.pos..self.pos + n) else {
+            return Err(self.error("the data ends before the header's counts are met"));
+        };
         self.pos += n;
-        let mut a = [0u8; 8];
-        a[..n].copy_from_slice(b);
-        if self.big {
-            a[..n].reverse();
-        }
-        Ok(match s {
-            Scalar::I8 => f64::from(a[0] as i8),
-            Scalar::U8 => f64::from(a[0]),
-            Scalar::I16 => f64::from(i16::from_le_bytes([a[0], a[1]])),
-            Scalar::U16 => f64::from(u16::from_le_bytes([a[0], a[1]])),
-            Scalar::I32 => f64::from(i32::from_le_bytes([a[0], a[1], a[2], a[3]])),
-            Scalar::U32 => f64::from(u32::from_le_bytes([a[0], a[1], a[2], a[3]])),
-            Scalar::F32 => f64::from(f32::from_le_bytes([a[0], a[1], a[2], a[3]])),
-            Scalar::F64 => f64::from_le_bytes(a),
-        })
+        Ok(decode(s, b, self.big))
     }
 
     fn error(&self, m: &str) -> MeshError {
@@ -313,7 +450,7 @@ struct Ascii<'a> {
     row_end: Option<usize>,
 }
 
-impl Source for Ascii<'_> {
+impl<'a> Source<'a> for Ascii<'a> {
     fn start_row(&mut self) -> Result<(), MeshError> {
         if let Some(e) = self.row_end {
             self.pos = e + 1;
