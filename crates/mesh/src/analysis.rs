@@ -2,11 +2,12 @@
 //! scaled to the model (so CAD exports with -2.7e-16 beside 0.0 close up),
 //! edges counted by sorting packed keys, bodies by union-find.
 
+use crate::Fx;
 use crate::Mesh;
 use crate::units::{self, Guess};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -32,27 +33,6 @@ pub struct Report {
     /// The tolerance used to merge vertices, in file units.
     pub merge_tolerance: f64,
     pub units: Guess,
-}
-
-/// A small multiplicative hasher for integer keys (the FxHash scheme).
-#[derive(Default)]
-struct Fx(u64);
-
-impl Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_i64(&mut self, i: i64) {
-        self.write_u64(i as u64);
-    }
 }
 
 fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {

@@ -136,6 +136,35 @@ pub fn read(data: &[u8], limits: &Limits) -> Result<(Format, Mesh), MeshError> {
     Ok((format, mesh))
 }
 
+use std::hash::Hasher;
+
+/// A small multiplicative hasher for integer keys (the FxHash scheme).
+#[derive(Default)]
+pub(crate) struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.write_u64(i as u64);
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
 /// Splits text into lines (LF or CRLF), enforcing the line-length limit and
 /// yielding 1-based line numbers.
 pub(crate) fn lines(data: &[u8], max: usize) -> impl Iterator<Item = Result<(u64, &[u8]), MeshError>> {
