@@ -39,13 +39,13 @@ pub async fn edge(
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
     let span = tracing::info_span!("http", request_id = %rid, method = %method, route = tracing::field::Empty, status = tracing::field::Empty);
 
-    let res = next.call(req).instrument(span.clone()).await;
-    let res = match res {
+    let res = match next.call(req).instrument(span.clone()).await {
         Ok(r) => r.map_into_boxed_body(),
-        Err(e) => {
-            // An error that escaped as Err: render it here so it gets our headers too.
-            return Err(e);
-        }
+        // The request is consumed by routing (actix panics if it was cloned),
+        // so an error escaping as `Err` cannot be decorated here; actix renders
+        // it as it is. None of our inner layers returns one: handlers, extractors
+        // and CORS all answer with responses, which get the treatment below.
+        Err(e) => return Err(e),
     };
 
     let status = res.status();

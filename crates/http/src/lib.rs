@@ -251,7 +251,11 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
             api.detail = "The JSON body does not have the expected shape; see errors.".into();
             api
         }
-        J::Payload(actix_web::error::PayloadError::Overflow) => ApiError::payload_too_large(0),
+        J::Payload(actix_web::error::PayloadError::Overflow) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The request body is larger than this address accepts.",
+        ),
         _ => ApiError::bad_request("unreadable_body", "The request body could not be read."),
     };
     actix_web::error::InternalError::from_response(err, api.error_response()).into()
