@@ -193,16 +193,17 @@ fn mesh_command(cmd: MeshCommand) -> anyhow::Result<i32> {
         MeshCommand::Inspect { file, .. } | MeshCommand::Thumbnail { file, .. } => file.clone(),
     };
     let data = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-    let (format, mesh) = match dentex_mesh::read(&data, &dentex_mesh::Limits::default()) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("error: {}: {e}", file.display());
-            return Ok(2);
-        }
+    let limits = dentex_mesh::Limits::default();
+    let fail = |e: dentex_mesh::MeshError| {
+        eprintln!("error: {}: {e}", file.display());
+        Ok(2)
     };
     match cmd {
         MeshCommand::Inspect { json, .. } => {
-            let r = dentex_mesh::analyze(&mesh);
+            let (format, r) = match dentex_mesh::inspect(&data, &limits) {
+                Ok(x) => x,
+                Err(e) => return fail(e),
+            };
             if json {
                 let mut v = serde_json::to_value(&r)?;
                 v["format"] = serde_json::to_value(format)?;
@@ -231,6 +232,10 @@ fn mesh_command(cmd: MeshCommand) -> anyhow::Result<i32> {
             Ok(0)
         }
         MeshCommand::Thumbnail { output, size, .. } => {
+            let mesh = match dentex_mesh::read(&data, &limits) {
+                Ok((_, m)) => m,
+                Err(e) => return fail(e),
+            };
             let png = match dentex_mesh::thumbnail::png(&mesh, size) {
                 Ok(p) => p,
                 Err(e) => {

@@ -6,93 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark fails loudly")]
 
-use dentex_mesh::{Limits, analyze, read};
-use std::fmt::Write as _;
+mod common;
+
+use common::{ascii_stl, binary_stl, obj, ply_binary, torus};
+use dentex_mesh::{Limits, analyze, analyze_binary_stl, read};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-
-fn torus(n: usize) -> (Vec<[f32; 3]>, Vec<[u32; 3]>) {
-    let (big, small) = (30.0f32, 8.0f32);
-    let mut p = Vec::with_capacity(n * n);
-    for i in 0..n {
-        let u = i as f32 / n as f32 * std::f32::consts::TAU;
-        for j in 0..n {
-            let v = j as f32 / n as f32 * std::f32::consts::TAU;
-            let r = big + small * v.cos();
-            p.push([r * u.cos(), r * u.sin(), small * v.sin()]);
-        }
-    }
-    let idx = |i: usize, j: usize| ((i % n) * n + (j % n)) as u32;
-    let mut t = Vec::with_capacity(2 * n * n);
-    for i in 0..n {
-        for j in 0..n {
-            t.push([idx(i, j), idx(i + 1, j), idx(i + 1, j + 1)]);
-            t.push([idx(i, j), idx(i + 1, j + 1), idx(i, j + 1)]);
-        }
-    }
-    (p, t)
-}
-
-fn binary_stl(p: &[[f32; 3]], t: &[[u32; 3]]) -> Vec<u8> {
-    let mut v = vec![0u8; 80];
-    v.extend_from_slice(&(t.len() as u32).to_le_bytes());
-    for tri in t {
-        v.extend_from_slice(&[0u8; 12]);
-        for &i in tri {
-            for c in p[i as usize] {
-                v.extend_from_slice(&c.to_le_bytes());
-            }
-        }
-        v.extend_from_slice(&[0u8; 2]);
-    }
-    v
-}
-
-fn ascii_stl(p: &[[f32; 3]], t: &[[u32; 3]]) -> Vec<u8> {
-    let mut s = String::from("solid torus\n");
-    for tri in t {
-        s.push_str("  facet normal 0 0 0\n    outer loop\n");
-        for &i in tri {
-            let q = p[i as usize];
-            let _ = writeln!(s, "      vertex {:e} {:e} {:e}", q[0], q[1], q[2]);
-        }
-        s.push_str("    endloop\n  endfacet\n");
-    }
-    s.push_str("endsolid torus\n");
-    s.into_bytes()
-}
-
-fn obj(p: &[[f32; 3]], t: &[[u32; 3]]) -> Vec<u8> {
-    let mut s = String::new();
-    for q in p {
-        let _ = writeln!(s, "v {} {} {}", q[0], q[1], q[2]);
-    }
-    for tri in t {
-        let _ = writeln!(s, "f {} {} {}", tri[0] + 1, tri[1] + 1, tri[2] + 1);
-    }
-    s.into_bytes()
-}
-
-fn ply_binary(p: &[[f32; 3]], t: &[[u32; 3]]) -> Vec<u8> {
-    let mut v = format!(
-        "ply\nformat binary_little_endian 1.0\nelement vertex {}\nproperty float x\nproperty float y\nproperty float z\nelement face {}\nproperty list uchar int vertex_indices\nend_header\n",
-        p.len(),
-        t.len()
-    )
-    .into_bytes();
-    for q in p {
-        for c in q {
-            v.extend_from_slice(&c.to_le_bytes());
-        }
-    }
-    for tri in t {
-        v.push(3);
-        for &i in tri {
-            v.extend_from_slice(&(i as i32).to_le_bytes());
-        }
-    }
-    v
-}
 
 /// Best of `n` runs.
 fn best<T>(n: usize, mut f: impl FnMut() -> T) -> Duration {
@@ -114,8 +33,54 @@ fn hwm_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-fn main() {
+/// Runs this binary again to analyse `file` one way and report the growth
+/// of its peak resident memory over the file's bytes.
+fn child_peak(mode: &str, file: &std::path::Path) -> u64 {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("DENTEX_BENCH_MEMORY", format!("{mode}:{}", file.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+}
+
+fn memory_child(spec: &str) {
+    let (mode, path) = spec.split_once(':').unwrap();
+    let data = std::fs::read(path).unwrap();
     let limits = Limits::default();
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let before = hwm_bytes();
+    let r = match mode {
+        "parse" => analyze(&read(&data, &limits).unwrap().1),
+        _ => analyze_binary_stl(&data, &limits).unwrap(),
+    };
+    let grew = hwm_bytes().saturating_sub(before);
+    assert!(r.watertight && r.bodies == 1);
+    println!("{grew}");
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var("DENTEX_BENCH_MEMORY") {
+        return memory_child(&spec);
+    }
+    let limits = Limits::default();
+    // The text formats first: glibc raises its mmap threshold after the large
+    // buffers below are freed, which makes later growing vectors (as these
+    // parsers use) copy more; measured first, each parser runs as it would
+    // in a fresh worker.
+    let (sp, st) = torus(300);
+    for (name, bytes) in [
+        ("ASCII STL", ascii_stl(&sp, &st)),
+        ("OBJ", obj(&sp, &st)),
+        ("PLY binary", ply_binary(&sp, &st)),
+    ] {
+        let d = best(3, || read(&bytes, &limits).unwrap());
+        println!(
+            "{:<44}{:>9.0} MB/s",
+            format!("parse {name} ({:.1} MB)", bytes.len() as f64 / 1e6),
+            bytes.len() as f64 / d.as_secs_f64() / 1e6
+        );
+    }
     let (p, t) = torus(800);
     let stl = binary_stl(&p, &t);
     let n = t.len() as f64;
@@ -138,14 +103,28 @@ fn main() {
     let (_, mesh) = read(&stl, &limits).unwrap();
     let analysis = best(3, || analyze(&mesh));
     let full = best(3, || analyze(&read(&stl, &limits).unwrap().1));
+    let direct = best(3, || analyze_binary_stl(&stl, &limits).unwrap());
+    // The same triangles in random order: no locality for the merge's ids.
+    let mut shuffled_t = t.clone();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for i in (1..shuffled_t.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        shuffled_t.swap(i, (seed % (i as u64 + 1)) as usize);
+    }
+    let shuffled = binary_stl(&p, &shuffled_t);
+    let random_order = best(3, || analyze_binary_stl(&shuffled, &limits).unwrap());
     let thumb = best(3, || dentex_mesh::thumbnail::render(&mesh, 512).unwrap());
 
-    // Peak memory of read + analysis, over the input bytes already held.
-    std::fs::write("/proc/self/clear_refs", "5").ok();
-    let before = hwm_bytes();
-    let r = analyze(&read(&stl, &limits).unwrap().1);
-    let peak = hwm_bytes().saturating_sub(before);
-    assert!(r.watertight && r.bodies == 1);
+    // Peak memory, each measured in a fresh process that holds nothing but
+    // the file's bytes: memory freed earlier in this one would be reused
+    // without showing as growth.
+    let file = std::env::temp_dir().join(format!("dentex-bench-{}.stl", std::process::id()));
+    std::fs::write(&file, &stl).unwrap();
+    let peak = child_peak("parse", &file);
+    let peak_direct = child_peak("bytes", &file);
+    std::fs::remove_file(&file).ok();
 
     println!("{:<44}{:>12}", "what", "figure");
     println!(
@@ -179,24 +158,30 @@ fn main() {
         "parse + analysis, 1.28 M triangles",
         full.as_secs_f64() * 1e3
     );
+    println!(
+        "{:<44}{:>9.2} M tri/s",
+        "full analysis straight from STL bytes",
+        n / direct.as_secs_f64() / 1e6
+    );
+    println!(
+        "{:<44}{:>9.1} ms",
+        "  the same, 1.28 M triangles",
+        direct.as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<44}{:>9.2} M tri/s",
+        "  the same, triangles in random order",
+        n / random_order.as_secs_f64() / 1e6
+    );
     println!("{:<44}{:>9.1} ms", "thumbnail 512 px", thumb.as_secs_f64() * 1e3);
     println!(
         "{:<44}{:>9.1} B/tri",
         "peak memory growth, parse + analysis",
         peak as f64 / n
     );
-
-    let (sp, st) = torus(300);
-    for (name, bytes) in [
-        ("ASCII STL", ascii_stl(&sp, &st)),
-        ("OBJ", obj(&sp, &st)),
-        ("PLY binary", ply_binary(&sp, &st)),
-    ] {
-        let d = best(3, || read(&bytes, &limits).unwrap());
-        println!(
-            "{:<44}{:>9.0} MB/s",
-            format!("parse {name} ({:.1} MB)", bytes.len() as f64 / 1e6),
-            bytes.len() as f64 / d.as_secs_f64() / 1e6
-        );
-    }
+    println!(
+        "{:<44}{:>9.1} B/tri",
+        "peak memory growth, analysis from STL bytes",
+        peak_direct as f64 / n
+    );
 }

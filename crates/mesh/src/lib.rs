@@ -17,7 +17,7 @@ mod stl;
 pub mod thumbnail;
 pub mod units;
 
-pub use analysis::{Report, analyze};
+pub use analysis::{Report, analyze, analyze_binary_stl};
 
 /// A triangle mesh: positions and triangles indexing them. Polygons are
 /// fan-triangulated by the readers.
@@ -119,6 +119,17 @@ fn skip_ws(data: &[u8]) -> &[u8] {
     &data[n..]
 }
 
+/// Reads and analyses a mesh of any supported format; a binary STL is
+/// analysed straight from its bytes (less time and memory than
+/// [`read`] then [`analyze`]).
+pub fn inspect(data: &[u8], limits: &Limits) -> Result<(Format, Report), MeshError> {
+    if detect(data) == Some(Format::StlBinary) {
+        return Ok((Format::StlBinary, analyze_binary_stl(data, limits)?));
+    }
+    let (format, mesh) = read(data, limits)?;
+    Ok((format, analyze(&mesh)))
+}
+
 /// Reads a mesh of any supported format.
 pub fn read(data: &[u8], limits: &Limits) -> Result<(Format, Mesh), MeshError> {
     if data.len() as u64 > limits.max_bytes {
@@ -136,47 +147,48 @@ pub fn read(data: &[u8], limits: &Limits) -> Result<(Format, Mesh), MeshError> {
     Ok((format, mesh))
 }
 
-use std::hash::Hasher;
-
-/// A small multiplicative hasher for integer keys (the FxHash scheme).
-#[derive(Default)]
-pub(crate) struct Fx(u64);
-
-impl Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
+/// Splits text into lines (LF or CRLF), enforcing the line-length limit and
+/// yielding 1-based line numbers. A line is searched for its end no further
+/// than the limit, so a gigabyte without a newline fails at once.
+pub(crate) fn lines(data: &[u8], max: usize) -> impl Iterator<Item = Result<(u64, &[u8]), MeshError>> {
+    let mut pos = 0usize;
+    let mut line = 0u64;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
         }
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_i64(&mut self, i: i64) {
-        self.write_u64(i as u64);
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
-    }
+        line += 1;
+        let Some(end) = line_end(data, pos, max) else {
+            done = true;
+            return Some(Err(MeshError::LineTooLong { line, limit: max }));
+        };
+        let raw = &data[pos..end];
+        if end == data.len() {
+            done = true;
+        } else {
+            pos = end + 1;
+        }
+        let l = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if l.len() > max {
+            done = true;
+            return Some(Err(MeshError::LineTooLong { line, limit: max }));
+        }
+        Some(Ok((line, l)))
+    })
 }
 
-/// Splits text into lines (LF or CRLF), enforcing the line-length limit and
-/// yielding 1-based line numbers.
-pub(crate) fn lines(data: &[u8], max: usize) -> impl Iterator<Item = Result<(u64, &[u8]), MeshError>> {
-    data.split(|&b| b == b'\n').enumerate().map(move |(i, l)| {
-        let line = i as u64 + 1;
-        let l = l.strip_suffix(b"\r").unwrap_or(l);
-        if l.len() > max {
-            Err(MeshError::LineTooLong { line, limit: max })
-        } else {
-            Ok((line, l))
-        }
-    })
+/// Where the line starting at `pos` ends (its newline, or the end of the
+/// data), looking at most `max` + 2 bytes ahead (room for CR LF); `None`
+/// when the line is longer than that.
+pub(crate) fn line_end(data: &[u8], pos: usize, max: usize) -> Option<usize> {
+    let rest = &data[pos.min(data.len())..];
+    let window = &rest[..rest.len().min(max.saturating_add(2))];
+    match window.iter().position(|&b| b == b'\n') {
+        Some(i) => Some(pos + i),
+        None if rest.len() == window.len() => Some(data.len()),
+        None => None,
+    }
 }
 
 pub(crate) fn parse_f32(tok: &[u8], line: u64) -> Result<f32, MeshError> {

@@ -83,14 +83,16 @@ pub fn read(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
     let mut format = None;
     let mut elements: Vec<Element> = Vec::new();
     loop {
-        let end = data[pos..]
-            .iter()
-            .take(limits.max_line_bytes + 1)
-            .position(|&b| b == b'\n')
-            .ok_or_else(|| syntax(line_no + 1, "the header does not end with `end_header`"))?;
         line_no += 1;
-        let raw = &data[pos..pos + end];
-        pos += end + 1;
+        let end = crate::line_end(data, pos, limits.max_line_bytes).ok_or(MeshError::LineTooLong {
+            line: line_no,
+            limit: limits.max_line_bytes,
+        })?;
+        if end == data.len() {
+            return Err(syntax(line_no, "the header does not end with `end_header`"));
+        }
+        let raw = &data[pos..end];
+        pos = end + 1;
         let l = String::from_utf8_lossy(raw.strip_suffix(b"\r").unwrap_or(raw)).into_owned();
         let mut t = l.split_whitespace();
         match t.next() {
@@ -159,6 +161,7 @@ pub fn read(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
         Format::PlyAscii => read_body(
             &mut Ascii {
                 data: body,
+                max_line: limits.max_line_bytes,
                 pos: 0,
                 line: line_no + 1,
                 row_end: None,
@@ -445,6 +448,7 @@ impl<'a> Source<'a> for Binary<'a> {
 /// are ignored (some exporters write them), too few is an error.
 struct Ascii<'a> {
     data: &'a [u8],
+    max_line: usize,
     pos: usize,
     line: u64,
     row_end: Option<usize>,
@@ -461,10 +465,10 @@ impl<'a> Source<'a> for Ascii<'a> {
                 self.row_end = Some(self.data.len());
                 return Err(self.error("the data ends before the header's counts are met"));
             }
-            let end = self.data[self.pos..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(self.data.len(), |i| self.pos + i);
+            let end = crate::line_end(self.data, self.pos, self.max_line).ok_or(MeshError::LineTooLong {
+                line: self.line,
+                limit: self.max_line,
+            })?;
             if self.data[self.pos..end].iter().all(u8::is_ascii_whitespace) {
                 self.pos = end + 1;
                 self.line += 1;

@@ -14,6 +14,36 @@ pub fn binary_size_matches(data: &[u8]) -> bool {
     len == want || len == want + 1
 }
 
+/// The triangle records (50 bytes each) of a binary STL whose size matches
+/// its count and whose count is within the limit.
+pub fn binary_records<'a>(data: &'a [u8], limits: &Limits) -> Result<&'a [u8], MeshError> {
+    if data.len() as u64 > limits.max_bytes {
+        return Err(MeshError::TooLarge {
+            limit: limits.max_bytes,
+        });
+    }
+    if !binary_size_matches(data) {
+        return Err(MeshError::Binary {
+            offset: 80,
+            message: "the triangle count does not match the file size (84 + 50 bytes per triangle)".into(),
+        });
+    }
+    let n = (data.len() - 84) / 50;
+    if n as u64 > limits.max_triangles {
+        return Err(MeshError::TooManyTriangles {
+            limit: limits.max_triangles,
+        });
+    }
+    Ok(&data[84..84 + n * 50])
+}
+
+pub(crate) fn not_finite(triangle: usize) -> MeshError {
+    MeshError::Binary {
+        offset: 84 + triangle as u64 * 50,
+        message: "a vertex coordinate is not a finite number".into(),
+    }
+}
+
 pub fn read_binary(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
     if !binary_size_matches(data) {
         return Err(MeshError::Binary {
@@ -42,10 +72,7 @@ pub fn read_binary(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
             }
         }
         if v.iter().flatten().any(|x| !x.is_finite()) {
-            return Err(MeshError::Binary {
-                offset: 84 + i as u64 * 50,
-                message: "a vertex coordinate is not a finite number".into(),
-            });
+            return Err(not_finite(i));
         }
         let base = (i * 3) as u32;
         mesh.positions.extend_from_slice(&v);

@@ -108,8 +108,16 @@ fn corrupted_corpus_files_never_panic() {
             let start = Instant::now();
             let outcome = std::panic::catch_unwind(|| {
                 if let Ok((_, mesh)) = read(&m, &limits) {
-                    analyze(&mesh);
+                    let r = analyze(&mesh);
                     let _ = dentex_mesh::thumbnail::render(&mesh, 48);
+                    // The path that skips building a mesh agrees with it.
+                    let (_, fast) = dentex_mesh::inspect(&m, &limits).unwrap();
+                    assert_eq!(
+                        (fast.triangles, fast.vertices, fast.watertight, fast.bodies),
+                        (r.triangles, r.vertices, r.watertight, r.bodies)
+                    );
+                } else {
+                    assert!(dentex_mesh::inspect(&m, &limits).is_err());
                 }
             });
             slowest = slowest.max(start.elapsed());

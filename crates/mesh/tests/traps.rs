@@ -154,3 +154,37 @@ fn ascii_stl_errors_name_the_line() {
     .unwrap_err();
     assert!(e.to_string().contains("finite"), "{e}");
 }
+
+#[test]
+fn a_one_gigabyte_line_is_refused_in_every_text_format() {
+    // One buffer of 10^9 bytes without a newline after a short prefix, under
+    // the default limits (1 GiB per file, 64 KiB per line): each text reader
+    // refuses it by line number, having looked no further than the limit.
+    let mut data = vec![b'7'; 1_000_000_000];
+    let limits = Limits::default();
+    let max = limits.max_line_bytes;
+    for (prefix, line) in [
+        (&b"solid gigaline\nfacet normal 0 0 "[..], 2),
+        (&b"v 1 2 "[..], 1),
+        (&b"ply\nformat ascii 1.0\ncomment "[..], 3),
+        (
+            &b"ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\nproperty float z\nend_header\n1 2 "[..],
+            8,
+        ),
+    ] {
+        data[..prefix.len()].copy_from_slice(prefix);
+        assert_eq!(
+            read(&data, &limits).unwrap_err(),
+            MeshError::LineTooLong { line, limit: max },
+            "{}",
+            String::from_utf8_lossy(prefix)
+        );
+        data[..prefix.len()].fill(b'7');
+    }
+    // The same line in a file over the size limit is refused by size first.
+    let small = Limits {
+        max_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    assert_eq!(read(&data, &small).unwrap_err(), MeshError::TooLarge { limit: 1 << 20 });
+}

@@ -9,4 +9,6 @@ fuzz_target!(|data: &[u8]| {
         let _ = dentex_mesh::analyze(&mesh);
         let _ = dentex_mesh::thumbnail::render(&mesh, 32);
     }
+    // And the analysis straight from binary STL bytes.
+    let _ = dentex_mesh::inspect(data, &limits);
 });
