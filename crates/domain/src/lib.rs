@@ -9,6 +9,7 @@ mod credentials;
 mod email;
 mod ids;
 mod roles;
+pub mod rx;
 
 pub use country::CountryCode;
 pub use credentials::{CredentialKind, SERVICES};
