@@ -14,6 +14,7 @@ mod m20261122_000006_add_user_security_columns;
 mod m20261122_000007_create_one_time_tokens;
 mod m20261122_000008_add_mfa_last_step;
 mod m20261122_000009_create_credentials;
+mod m20261122_000010_create_cases;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_create_one_time_tokens::Migration),
             Box::new(m20261122_000008_add_mfa_last_step::Migration),
             Box::new(m20261122_000009_create_credentials::Migration),
+            Box::new(m20261122_000010_create_cases::Migration),
         ]
     }
 }

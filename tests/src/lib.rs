@@ -400,3 +400,71 @@ impl TestApp {
         who
     }
 }
+
+impl TestApp {
+    /// Registers an organisation of `kind` and has `staff` approve a
+    /// credential that fits it, so it is verified. Labs also declare
+    /// `services` and take new work.
+    pub async fn verified_org(&self, staff: &Actor, email: &str, kind: &str, services: &[&str]) -> Actor {
+        let who = self.register(email, kind).await;
+        let credential = if kind == "clinic" {
+            "dental_licence"
+        } else {
+            "lab_registration"
+        };
+        let expires = (chrono::Utc::now().date_naive() + chrono::Duration::days(365))
+            .format("%Y-%m-%d")
+            .to_string();
+        let r = self
+            .send(
+                reqwest::Method::POST,
+                &format!("/api/v1/organizations/{}/credentials", who.org_id),
+                Some(&who.token),
+                Some(&serde_json::json!({
+                    "kind": credential, "number": "REG-1", "issuing_authority": "Chamber",
+                    "country": "DE", "expires_on": expires
+                })),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "credential for {email}");
+        let id = r.json::<Value>().await.expect("credential")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let mut pdf = b"%PDF-1.7\n% registration\n".to_vec();
+        pdf.extend_from_slice(b"\n%%EOF\n");
+        let r = self
+            .client
+            .post(self.url(&format!(
+                "/api/v1/organizations/{}/credentials/{id}/document",
+                who.org_id
+            )))
+            .bearer_auth(&who.token)
+            .body(pdf)
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(r.status(), 200, "credential document for {email}");
+        let r = self
+            .send(
+                reqwest::Method::POST,
+                &format!("/api/v1/support/credentials/{id}/decision"),
+                Some(&staff.token),
+                Some(&serde_json::json!({"decision": "approve", "reason": "Checked against the register"})),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "approve {email}");
+        if kind != "clinic" {
+            let r = self
+                .send(
+                    reqwest::Method::PATCH,
+                    &format!("/api/v1/organizations/{}", who.org_id),
+                    Some(&who.token),
+                    Some(&serde_json::json!({"services": services, "accepts_new_work": true})),
+                )
+                .await;
+            assert_eq!(r.status(), 200, "services of {email}");
+        }
+        who
+    }
+}

@@ -112,8 +112,20 @@ impl Core {
 }
 
 /// The handlers of every job kind this process can run.
-pub fn job_registry(mailer: Mailer, db: sea_orm::DatabaseConnection, notice_days: i64) -> Registry {
+pub fn job_registry(
+    mailer: Mailer,
+    db: sea_orm::DatabaseConnection,
+    store: dentex_storage::ObjectStore,
+    config: &Config,
+) -> Registry {
+    let notice_days = config.credentials.expiry_notice_days;
+    let mesh_limits = case_limits(config).mesh;
     let mut r = Registry::new();
+    let (analysis_db, analysis_store) = (db.clone(), store);
+    r.register(dentex_cases::ANALYZE_JOB, move |ctx| {
+        let (db, store) = (analysis_db.clone(), analysis_store.clone());
+        async move { dentex_cases::analysis::run(&db, &store, mesh_limits, ctx.payload).await }
+    });
     let audit = AuditLog::new(db.clone());
     r.register(dentex_accounts::sweep::JOB_KIND, move |_ctx| {
         let (db, audit) = (db.clone(), audit.clone());
@@ -136,6 +148,19 @@ pub fn job_registry(mailer: Mailer, db: sea_orm::DatabaseConnection, notice_days
         }
     });
     r
+}
+
+pub fn case_limits(config: &Config) -> dentex_cases::CaseLimits {
+    dentex_cases::CaseLimits {
+        upload_max_bytes: config.cases.upload_max_bytes,
+        photo_max_bytes: config.cases.photo_max_bytes,
+        org_quota_bytes: config.cases.org_quota_bytes,
+        stream_downloads: config.cases.stream_downloads,
+        mesh: dentex_mesh::Limits {
+            max_bytes: config.cases.upload_max_bytes,
+            ..dentex_mesh::Limits::default()
+        },
+    }
 }
 
 pub fn worker_config(config: &Config) -> WorkerConfig {
@@ -179,6 +204,13 @@ impl Application {
             },
         };
 
+        let cases = dentex_cases::CasesState {
+            db: core.db.clone(),
+            audit: AuditLog::new(core.db.clone()),
+            queue: queue.clone(),
+            store: core.store.clone(),
+            limits: case_limits(&config),
+        };
         let shutdown = CancellationToken::new();
         if config.jobs.workers > 0 {
             tokio::spawn(schedule_daily(
@@ -195,7 +227,8 @@ impl Application {
                 Arc::new(job_registry(
                     core.mailer.clone(),
                     core.db.clone(),
-                    config.credentials.expiry_notice_days,
+                    core.store.clone(),
+                    &config,
                 )),
                 worker_config(&config),
                 shutdown.clone(),
@@ -204,6 +237,7 @@ impl Application {
 
         let state_data = web::Data::new(state.clone());
         let accounts_data = web::Data::new(accounts);
+        let cases_data = web::Data::new(cases);
         let ip_source = web::Data::new(dentex_http::ClientIpSource {
             header: config.http.client_ip_header.clone().map(|h| h.to_ascii_lowercase()),
         });
@@ -213,6 +247,7 @@ impl Application {
             App::new()
                 .app_data(state_data.clone())
                 .app_data(accounts_data.clone())
+                .app_data(cases_data.clone())
                 .app_data(ip_source.clone())
                 .app_data(
                     web::JsonConfig::default()
@@ -232,6 +267,7 @@ impl Application {
                 .service(docs::openapi_json)
                 .service(docs::docs_page)
                 .configure(dentex_accounts::configure)
+                .configure(dentex_cases::configure)
                 .default_service(web::to(fallback))
         })
         .disable_signals()

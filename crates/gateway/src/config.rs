@@ -24,6 +24,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub auth: AuthConfig,
     pub credentials: CredentialsConfig,
+    pub cases: CasesConfig,
 }
 
 impl Default for Config {
@@ -38,6 +39,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             auth: AuthConfig::default(),
             credentials: CredentialsConfig::default(),
+            cases: CasesConfig::default(),
         }
     }
 }
@@ -243,6 +245,31 @@ impl Default for CredentialsConfig {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CasesConfig {
+    /// Largest single case file (scans, photos, documents).
+    pub upload_max_bytes: u64,
+    /// Largest photo (held whole in memory while its metadata is removed).
+    pub photo_max_bytes: u64,
+    /// All case files of one organisation together.
+    pub org_quota_bytes: u64,
+    /// Serve file downloads through the gateway instead of a redirect to a
+    /// presigned URL (for stores clients cannot reach).
+    pub stream_downloads: bool,
+}
+
+impl Default for CasesConfig {
+    fn default() -> Self {
+        Self {
+            upload_max_bytes: 500 * 1024 * 1024,
+            photo_max_bytes: 40 * 1024 * 1024,
+            org_quota_bytes: 50 * 1024 * 1024 * 1024,
+            stream_downloads: false,
+        }
+    }
+}
+
 /// Variables with the `DENTEX_` prefix that are not configuration keys.
 const NOT_CONFIG: [&str; 3] = ["test_postgres_url", "config", "bench_postgres_url"];
 
@@ -360,6 +387,9 @@ impl Config {
         }
         if !(1..=365).contains(&self.credentials.expiry_notice_days) {
             errs.push("credentials.expiry_notice_days: must be between 1 and 365".into());
+        }
+        if self.cases.upload_max_bytes < 1024 || self.cases.photo_max_bytes < 1024 {
+            errs.push("cases.upload_max_bytes, cases.photo_max_bytes: must be at least 1024".into());
         }
         if self.credentials.sweep_hour_utc > 23 {
             errs.push("credentials.sweep_hour_utc: must be between 0 and 23".into());

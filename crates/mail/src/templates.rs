@@ -148,6 +148,20 @@ pub fn credential_expired(to: Email, org_name: &str, kind: &str, still_verified:
     }
 }
 
+/// To a lab's owners and admins: a case sent to it was cancelled. The case
+/// id only: no patient reference, no reason (free text may hold patient data).
+pub fn case_cancelled(to: Email, case_id: &str) -> OutgoingMail {
+    OutgoingMail {
+        to,
+        to_name: None,
+        subject: "A case sent to your lab was cancelled".into(),
+        text: format!(
+            "The clinic cancelled case {case_id} before awarding it. There is nothing more to do for it.\n\n\
+             Its files and prescription are no longer available to your lab.\n"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,9 @@
 
 pub mod audit_event;
 pub mod audit_head;
+pub mod case;
+pub mod case_file;
+pub mod case_lab;
 pub mod credential;
 pub mod job;
 pub mod login_throttle;

@@ -1,0 +1,1309 @@
+//! The case and file routes (`/api/v1/cases…`).
+
+use crate::access::{self, LAB_KINDS, Viewer};
+use crate::files::{self, Kind};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use bytes::{Bytes, BytesMut};
+use chrono::{DateTime, NaiveDate, Utc};
+use dentex_accounts::{Principal, policy};
+use dentex_audit::{AuditEvent, AuditLog, Outcome};
+use dentex_db::entities::{audit_event, case, case_file, case_lab, membership, organization, user};
+use dentex_db::now;
+use dentex_domain::rx::{Rx, RxInput};
+use dentex_domain::{FieldError, OrgId};
+use dentex_http::{ApiError, request_context};
+use dentex_jobs::{EnqueueOptions, Queue};
+use dentex_storage::{ObjectStore, StorageError};
+use futures_util::StreamExt;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Set, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// The wording of the consent attestation a clinic confirms.
+pub const CONSENT_VERSION: &str = "2026-11";
+const PATIENT_REF_MAX: usize = 64;
+const REASON_MAX: usize = 1000;
+const FILE_NAME_MAX: usize = 255;
+
+#[derive(Debug, Clone, Copy)]
+pub struct CaseLimits {
+    /// Largest single upload.
+    pub upload_max_bytes: u64,
+    /// Photos are held whole while their metadata is removed.
+    pub photo_max_bytes: u64,
+    /// All files of one organisation together.
+    pub org_quota_bytes: u64,
+    /// Serve downloads through the gateway instead of a presigned redirect.
+    pub stream_downloads: bool,
+    pub mesh: dentex_mesh::Limits,
+}
+
+#[derive(Clone)]
+pub struct CasesState {
+    pub db: DatabaseConnection,
+    pub audit: AuditLog,
+    pub queue: Queue,
+    pub store: ObjectStore,
+    pub limits: CaseLimits,
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_case)
+        .service(list_cases)
+        .service(get_case)
+        .service(update_case)
+        .service(submit_case)
+        .service(cancel_case)
+        .service(upload_file)
+        .service(list_files)
+        .service(get_file)
+        .service(delete_file)
+        .service(file_content)
+        .service(file_thumbnail)
+        .service(access_log);
+}
+
+// ---------------------------------------------------------------- wire types
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentInput {
+    /// The clinic confirms it holds the patient's consent to share this case.
+    pub patient_consent: bool,
+}
+
+/// A draft, or the fields of a draft to change.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseInput {
+    /// The clinic to draft for; needed only when you belong to several.
+    pub organization: Option<Uuid>,
+    /// Your own reference for the patient (not their name). Shown only to
+    /// your clinic and, after award, the lab; never logged or mailed.
+    pub patient_ref: Option<String>,
+    /// `{tooth_notation?: fdi|universal, items: [{teeth, pontics?, restoration,
+    /// material, shade, notes}], notes}`.
+    #[schema(value_type = Object)]
+    pub rx: Option<serde_json::Value>,
+    pub due_date: Option<NaiveDate>,
+    pub consent: Option<ConsentInput>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Consent {
+    pub by: Uuid,
+    pub at: DateTime<Utc>,
+    pub statement_version: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Target {
+    pub open: bool,
+    pub labs: Vec<Uuid>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseView {
+    pub id: Uuid,
+    pub clinic_id: Uuid,
+    /// `draft`, `submitted` or `cancelled`.
+    pub status: String,
+    /// Only for the clinic.
+    pub patient_ref: Option<String>,
+    #[schema(value_type = Object)]
+    pub rx: Rx,
+    pub due_date: Option<NaiveDate>,
+    pub consent: Option<Consent>,
+    /// Where the case was sent (only for the clinic).
+    pub target: Option<Target>,
+    pub cancel_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseList {
+    pub items: Vec<CaseView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// `draft`, `submitted` or `cancelled`.
+    pub status: Option<String>,
+    pub cursor: Option<String>,
+    /// 1–200, default 50.
+    pub limit: Option<u64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitTarget {
+    /// Send to these labs by id.
+    pub labs: Option<Vec<Uuid>>,
+    /// Or open it to every verified lab that offers the services in your region.
+    pub open: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitInput {
+    pub target: SubmitTarget,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelInput {
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FileView {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    /// `scan`, `photo` or `document`.
+    pub kind: String,
+    pub content_type: String,
+    /// For scans: `stl_binary`, `stl_ascii`, `ply_ascii`, `ply_binary_little_endian`, `ply_binary_big_endian`, `obj`.
+    pub format: Option<String>,
+    pub size_bytes: i64,
+    pub sha256: String,
+    /// The name it was uploaded with (only for the clinic).
+    pub name: Option<String>,
+    /// `pending`, `done` or `failed` for scans; `not_applicable` otherwise.
+    pub analysis_status: String,
+    pub analysis_error: Option<String>,
+    /// The mesh report (single-file view only).
+    #[schema(value_type = Option<Object>)]
+    pub analysis: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FileList {
+    pub items: Vec<FileView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccessEntry {
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<Uuid>,
+    /// The organisation the reader acted for, when it was not the clinic.
+    pub on_behalf_of: Option<String>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub outcome: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccessLog {
+    pub items: Vec<AccessEntry>,
+}
+
+// ------------------------------------------------------------------ helpers
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found())
+}
+
+fn event(req: &HttpRequest, p: &Principal, action: &str, resource_type: &str, outcome: Outcome) -> AuditEvent {
+    let (request_id, client_addr) = request_context(req);
+    let mut ev = AuditEvent::new(action, resource_type, outcome);
+    ev.request_id = request_id;
+    ev.client_addr = client_addr;
+    ev.actor_id = Some(p.user_id);
+    ev.actor_kind = p.actor_kind();
+    ev
+}
+
+async fn record(state: &CasesState, ev: AuditEvent) -> Result<(), ApiError> {
+    state.audit.record(ev).await.map(|_| ()).map_err(ApiError::internal)
+}
+
+/// Audits an action on a case (or one of its files: `file`), in the clinic's
+/// chain, naming the lab the reader acted for.
+async fn audit_case(
+    state: &CasesState,
+    req: &HttpRequest,
+    p: &Principal,
+    c: &case::Model,
+    viewer: Viewer,
+    action: &str,
+    file: Option<Uuid>,
+) -> Result<(), ApiError> {
+    let (ty, id) = match file {
+        Some(f) => ("case_file", format!("{}/{f}", c.id)),
+        None => ("case", c.id.to_string()),
+    };
+    let mut ev = event(req, p, action, ty, Outcome::Success);
+    ev.org_id = Some(OrgId(c.clinic_org_id));
+    ev.resource_id = Some(id);
+    if let Viewer::Lab { org } = viewer {
+        ev.reason = Some(format!("lab {org}"));
+    }
+    record(state, ev).await
+}
+
+/// Loads a case the caller may see, or answers 404 (and audits the refusal
+/// in the caller's own chain: probing leaves a trace, the other tenant's
+/// trail is not written).
+async fn load_case(
+    state: &CasesState,
+    req: &HttpRequest,
+    p: &Principal,
+    raw: &str,
+    what: &str,
+) -> Result<(case::Model, Viewer), ApiError> {
+    policy::require_full_session(p)?;
+    let found = match Uuid::parse_str(raw) {
+        Ok(id) => case::Entity::find_by_id(id).one(&state.db).await?,
+        Err(_) => None,
+    };
+    let viewer = match &found {
+        Some(c) => access::viewer(&state.db, p, c, today()).await?,
+        None => None,
+    };
+    match (found, viewer) {
+        (Some(c), Some(v)) => Ok((c, v)),
+        _ => {
+            let mut ev = event(req, p, "access.refused", "case", Outcome::Denied);
+            ev.org_id = p.memberships.first().map(|(o, _)| *o);
+            ev.resource_id = Uuid::parse_str(raw).ok().map(|u| u.to_string());
+            ev.reason = Some(format!("{what}: not_found"));
+            record(state, ev).await?;
+            Err(ApiError::not_found())
+        }
+    }
+}
+
+/// The clinic's own changes need the clinic; labs get 404 for them as for
+/// anything they may not see... except that they may see the case, so they
+/// are told plainly.
+fn require_clinic(v: Viewer) -> Result<(), ApiError> {
+    if v.is_clinic() {
+        Ok(())
+    } else {
+        Err(policy::forbidden("Only the clinic that owns the case may do this."))
+    }
+}
+
+fn require_draft(c: &case::Model) -> Result<(), ApiError> {
+    if c.status == "draft" {
+        Ok(())
+    } else {
+        Err(ApiError::conflict(
+            "case_not_draft",
+            format!(
+                "The case is {}; only drafts change. Use the case's chat for later changes.",
+                c.status
+            ),
+        ))
+    }
+}
+
+fn view(c: case::Model, viewer: Viewer, labs: Vec<Uuid>) -> CaseView {
+    let clinic = viewer.is_clinic();
+    let consent = match (c.consent_by, c.consent_at, c.consent_version) {
+        (Some(by), Some(at), Some(v)) => Some(Consent {
+            by,
+            at,
+            statement_version: v,
+        }),
+        _ => None,
+    };
+    CaseView {
+        id: c.id,
+        clinic_id: c.clinic_org_id,
+        status: c.status,
+        patient_ref: clinic.then_some(c.patient_ref),
+        rx: serde_json::from_str(&c.rx).unwrap_or_default(),
+        due_date: c.due_date,
+        consent,
+        target: clinic.then_some(Target {
+            open: c.open_to_all,
+            labs,
+        }),
+        cancel_reason: c.cancel_reason,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+        submitted_at: c.submitted_at,
+        cancelled_at: c.cancelled_at,
+    }
+}
+
+async fn named_labs(state: &CasesState, case: Uuid) -> Result<Vec<Uuid>, ApiError> {
+    Ok(case_lab::Entity::find()
+        .filter(case_lab::Column::CaseId.eq(case))
+        .order_by_asc(case_lab::Column::LabOrgId)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|l| l.lab_org_id)
+        .collect())
+}
+
+/// Checks and applies the fields of a draft; every problem at once.
+fn apply_input(input: CaseInput, p: &Principal, am: &mut case::ActiveModel, creating: bool) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    match input.patient_ref.map(|r| r.trim().to_owned()) {
+        Some(r) if r.is_empty() => errors.push(FieldError::new(
+            "patient_ref",
+            "required",
+            "Give the case your reference for the patient (not the patient's name).",
+        )),
+        Some(r) if r.chars().count() > PATIENT_REF_MAX => errors.push(FieldError::new(
+            "patient_ref",
+            "too_long",
+            format!("At most {PATIENT_REF_MAX} characters."),
+        )),
+        Some(r) => am.patient_ref = Set(r),
+        None if creating => errors.push(FieldError::new(
+            "patient_ref",
+            "required",
+            "Give the case your reference for the patient (not the patient's name).",
+        )),
+        None => {}
+    }
+    if let Some(v) = input.rx {
+        match serde_json::from_value::<RxInput>(v) {
+            Ok(raw) => match raw.parse("rx") {
+                Ok(rx) => am.rx = Set(serde_json::to_string(&rx).map_err(ApiError::internal)?),
+                Err(e) => errors.extend(e),
+            },
+            Err(e) => errors.push(FieldError::new("rx", "invalid", format!("The Rx is malformed: {e}"))),
+        }
+    }
+    if let Some(d) = input.due_date {
+        if d <= today() {
+            errors.push(FieldError::new(
+                "due_date",
+                "not_in_future",
+                "The due date must be after today.",
+            ));
+        } else {
+            am.due_date = Set(Some(d));
+        }
+    }
+    if let Some(c) = input.consent {
+        if c.patient_consent {
+            am.consent_by = Set(Some(p.user_id.0));
+            am.consent_at = Set(Some(now()));
+            am.consent_version = Set(Some(CONSENT_VERSION.to_owned()));
+        } else {
+            am.consent_by = Set(None);
+            am.consent_at = Set(None);
+            am.consent_version = Set(None);
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+// ------------------------------------------------------------------- cases
+
+/// Drafts a case for the caller's clinic.
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", security(("bearer" = [])), request_body = CaseInput,
+    responses((status = 201, body = CaseView), (status = 422, body = dentex_http::Problem)))]
+#[post("/api/v1/cases")]
+pub async fn create_case(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<CasesState>,
+    input: web::Json<CaseInput>,
+) -> Result<HttpResponse, ApiError> {
+    policy::require_full_session(&p)?;
+    let input = input.into_inner();
+    let mine: Vec<Uuid> = p.memberships.iter().map(|(o, _)| o.0).collect();
+    let clinics = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(mine))
+        .filter(organization::Column::Kind.eq("clinic"))
+        .all(&state.db)
+        .await?;
+    let clinic = match input.organization {
+        Some(id) => clinics.into_iter().find(|c| c.id == id).ok_or_else(|| {
+            ApiError::validation(vec![FieldError::new(
+                "organization",
+                "not_your_clinic",
+                "Draft for a clinic you belong to.",
+            )])
+        })?,
+        None => match clinics.len() {
+            1 => clinics.into_iter().next().ok_or_else(ApiError::not_found)?,
+            0 => return Err(policy::forbidden("Only members of a clinic draft cases.")),
+            _ => {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "organization",
+                    "required",
+                    "You belong to several clinics: say which one.",
+                )]));
+            }
+        },
+    };
+    let id = Uuid::now_v7();
+    let t = now();
+    let mut am = case::ActiveModel {
+        id: Set(id),
+        clinic_org_id: Set(clinic.id),
+        region: Set(clinic.region.clone()),
+        status: Set("draft".into()),
+        patient_ref: Set(String::new()),
+        rx: Set(serde_json::to_string(&Rx::default()).map_err(ApiError::internal)?),
+        due_date: Set(None),
+        consent_by: Set(None),
+        consent_at: Set(None),
+        consent_version: Set(None),
+        open_to_all: Set(false),
+        cancel_reason: Set(None),
+        created_by: Set(p.user_id.0),
+        created_at: Set(t),
+        updated_at: Set(t),
+        submitted_at: Set(None),
+        cancelled_at: Set(None),
+    };
+    apply_input(input, &p, &mut am, true)?;
+    let c = am.insert(&state.db).await?;
+    let viewer = Viewer::Clinic {
+        org: clinic.id,
+        role: p.role_in(OrgId(clinic.id)).unwrap_or(dentex_domain::OrgRole::Member),
+    };
+    audit_case(&state, &req, &p, &c, viewer, "case.create", None).await?;
+    Ok(HttpResponse::Created().json(view(c, viewer, Vec::new())))
+}
+
+/// A case the caller may see. Labs never see the patient reference.
+#[utoipa::path(get, path = "/api/v1/cases/{case}", tag = "cases", security(("bearer" = [])),
+    params(("case" = Uuid, Path)), responses((status = 200, body = CaseView), (status = 404, body = dentex_http::Problem)))]
+#[get("/api/v1/cases/{case}")]
+pub async fn get_case(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<CasesState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (c, v) = load_case(&state, &req, &p, &path, "read case").await?;
+    audit_case(&state, &req, &p, &c, v, "case.read", None).await?;
+    let labs = if v.is_clinic() {
+        named_labs(&state, c.id).await?
+    } else {
+        Vec::new()
+    };
+    Ok(HttpResponse::Ok().json(view(c, v, labs)))
+}
+
+/// Changes a draft (the clinic's members only). `rx` replaces the whole Rx.
+#[utoipa::path(patch, path = "/api/v1/cases/{case}", tag = "cases", security(("bearer" = [])),
+    params(("case" = Uuid, Path)), request_body = CaseInput,
+    responses((status = 200, body = CaseView), (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+#[patch("/api/v1/cases/{case}")]
+pub async fn update_case(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<CasesState>,
+    path: web::Path<String>,
+    input: web::Json<CaseInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (c, v) = load_case(&state, &req, &p, &path, "update case").await?;
+    require_clinic(v)?;
+    require_draft(&c)?;
+    let input = input.into_inner();
+    if input.organization.is_some_and(|o| o != c.clinic_org_id) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "organization",
+            "immutable",
+            "A case stays with the clinic that drafted it.",
+        )]));
+    }
+    let id = c.id;
+    let mut am: case::ActiveModel = c.into();
+    apply_input(input, &p, &mut am, false)?;
+    am.updated_at = Set(now());
+    // Only while still a draft: a submission that landed meanwhile wins.
+    let txn = state.db.begin().await?;
+    let still = case::Entity::find_by_id(id)
+        .filter(case::Column::Status.eq("draft"))
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
+    if still.is_none() {
+        return Err(ApiError::conflict(
+            "case_not_draft",
+            "The case was submitted meanwhile.",
+        ));
+    }
+    let c = am.update(&txn).await?;
+    txn.commit().await?;
+    audit_case(&state, &req, &p, &c, v, "case.update", None).await?;
+    let labs = named_labs(&state, c.id).await?;
+    Ok(HttpResponse::Ok().json(view(c, v, labs)))
+}
+
+/// Sends the case: to named labs, or open to every verified lab that offers
+/// the services it needs in the clinic's region. Refuses an incomplete case
+/// with every problem and its field.
+#[utoipa::path(post, path = "/api/v1/cases/{case}/submit", tag = "cases", security(("bearer" = [])),
+    params(("case" = Uuid, Path)), request_body = SubmitInput,
+    responses((status = 200, body = CaseView), (status = 403, body = dentex_http::Problem),
+        (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+#[post("/api/v1/cases/{case}/submit")]
+pub async fn submit_case(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<CasesState>,
+    path: web::Path<String>,
+    input: web::Json<SubmitInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (c, v) = load_case(&state, &req, &p, &path, "submit case").await?;
+    require_clinic(v)?;
+    require_draft(&c)?;
+    let clinic = organization::Entity::find_by_id(c.clinic_org_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    policy::require_verified(&state.db, &clinic, today()).await?;
+
+    let rx: Rx = serde_json::from_str(&c.rx).unwrap_or_default();
+    let mut errors = rx.check_complete("rx");
+    if c.patient_ref.trim().is_empty() {
+        errors.push(FieldError::new(
+            "patient_ref",
+            "required",
+            "Give the patient reference.",
+        ));
+    }
+    match c.due_date {
+        None => errors.push(FieldError::new("due_date", "required", "Give a due date.")),
+        Some(d) if d <= today() => {
+            errors.push(FieldError::new(
+                "due_date",
+                "not_in_future",
+                "The due date must be after today.",
+            ));
+        }
+        Some(_) => {}
+    }
+    if c.consent_at.is_none() {
+        errors.push(FieldError::new(
+            "consent.patient_consent",
+            "required",
+            "Confirm that you hold the patient's consent to share this case.",
+        ));
+    }
+    let scans = case_file::Entity::find()
+        .filter(case_file::Column::CaseId.eq(c.id))
+        .filter(case_file::Column::Kind.eq("scan"))
+        .count(&state.db)
+        .await?;
+    if scans == 0 {
+        errors.push(FieldError::new(
+            "files",
+            "scan_required",
+            "Upload at least one scan (STL, PLY or OBJ).",
+        ));
+    }
+    let target = input.into_inner().target;
+    let open = target.open.unwrap_or(false);
+    let labs = target.labs.unwrap_or_default();
+    match (open, labs.is_empty()) {
+        (true, false) | (false, true) => errors.push(FieldError::new(
+            "target",
+            "one_target",
+            "Either name labs (`labs`) or open the case to all (`open: true`).",
+        )),
+        _ => {}
+    }
+    let mut seen = Vec::new();
+    for (i, lab) in labs.iter().enumerate() {
+        let ok = match organization::Entity::find_by_id(*lab).one(&state.db).await? {
+            Some(o) if LAB_KINDS.contains(&o.kind.as_str()) && o.suspended_at.is_none() => {
+                dentex_accounts::verification::status(&state.db, &o, today())
+                    .await?
+                    .verified
+            }
+            _ => false,
+        };
+        if !ok || seen.contains(lab) {
+            errors.push(FieldError::new(
+                format!("target.labs[{i}]"),
+                "lab_not_available",
+                "Name each verified lab once (see GET /api/v1/labs).",
+            ));
+        }
+        seen.push(*lab);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let txn = state.db.begin().await?;
+    let t = now();
+    let r = case::Entity::update_many()
+        .col_expr(case::Column::Status, Expr::value("submitted"))
+        .col_expr(case::Column::OpenToAll, Expr::value(open))
+        .col_expr(case::Column::SubmittedAt, Expr::value(t))
+        .col_expr(case::Column::UpdatedAt, Expr::value(t))
+        .filter(case::Column::Id.eq(c.id))
+        .filter(case::Column::Status.eq("draft"))
+        .exec(&txn)
+        .await?;
+    if r.rows_affected != 1 {
+        return Err(ApiError::conflict(
+            "case_not_draft",
+            "The case was submitted meanwhile.",
+        ));
+    }
+    for lab in &labs {
+        case_lab::ActiveModel {
+            case_id: Set(c.id),
+            lab_org_id: Set(*lab),
+            created_at: Set(t),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    let c = case::Entity::find_by_id(c.id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    audit_case(&state, &req, &p, &c, v, "case.submit", None).await?;
+    Ok(HttpResponse::Ok().json(view(c, v, labs)))
+}
+
+/// Cancels a case before award, with a reason. Named labs are told by mail
+/// (the case id only, never the patient reference or the reason).
+#[utoipa::path(post, path = "/api/v1/cases/{case}/cancel", tag = "cases", security(("bearer" = [])),
+    params(("case" = Uuid, Path)), request_body = CancelInput,
+    responses((status = 200, body = CaseView), (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+#[post("/api/v1/cases/{case}/cancel")]
+pub async fn cancel_case(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<CasesState>,
+    path: web::Path<String>,
+    input: web::Json<CancelInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (c, v) = load_case(&state, &req, &p, &path, "cancel case").await?;
+    require_clinic(v)?;
+    let reason = input.into_inner().reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > REASON_MAX {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "reason",
+            "required",
+            format!("Say why, in 1–{REASON_MAX} characters."),
+        )]));
+    }
+    if c.status == "cancelled" {
+        return Err(ApiError::conflict("case_cancelled", "The case is already cancelled."));
+    }
+    let labs = named_labs(&state, c.id).await?;
+    let txn = state.db.begin().await?;
+    let t = now();
+    let r = case::Entity::update_many()
+        .col_expr(case::Column::Status, Expr::value("cancelled"))
+        .col_expr(case::Column::CancelReason, Expr::value(reason))
+        .col_expr(case::Column::CancelledAt, Expr::value(t))
+        .col_expr(case::Column::UpdatedAt, Expr::value(t))
+        .filter(case::Column::Id.eq(c.id))
+        .filter(case::Column::Status.is_in(["draft", "submitted"]))
+        .exec(&txn)
+        .await?;
+    if r.rows_affected != 1 {
+        return Err(ApiError::conflict("case_cancelled", "The case changed meanwhile."));
+    }
+    // Owners and admins of each named lab, in the same transaction.
+    if c.status == "submitted" && !labs.is_empty() {
+        let people = membership::Entity::find()
+            .filter(membership::Column::OrgId.is_in(labs.clone()))
+            .filter(membership::Column::Role.is_in(["owner", "admin"]))
+            .all(&txn)
+            .await?;
+        for m in people {
+            let Some(u) = user::Entity::find_by_id(m.user_id).one(&txn).await? else {
+                continue;
+            };
+            let Ok(to) = dentex_domain::Email::parse(&u.email) else {
+                continue;
+            };
+            let mail = dentex_mail::templates::case_cancelled(to, &c.id.to_string());
+            Queue::enqueue_with(&txn, dentex_mail::JOB_KIND, &mail, EnqueueOptions::default())
+                .await
+                .map_err(ApiError::internal)?;
+        }
+    }
+    txn.commit().await?;
+    let c = case::Entity::find_by_id(c.id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    audit_case(&state, &req, &p, &c, v, "case.cancel", None).await?;
+    Ok(HttpResponse::Ok().json(view(c, v, labs)))
+}
+
+/// The cases the caller's organisations may see, newest first: a clinic's
+/// own, and for a lab those open to it. Keyset paging on the id.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = CaseList)))]
+#[get("/api/v1/cases")]
+pub async fn list_cases(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<CasesState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    policy::require_full_session(&p)?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", "limit: between 1 and 200."));
+    }
+    if let Some(s) = &q.status
+        && !["draft", "submitted", "cancelled"].contains(&s.as_str())
+    {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "status: one of draft, submitted, cancelled.",
+        ));
+    }
+    let cursor = match &q.cursor {
+        Some(c) => {
+            Some(Uuid::parse_str(c).map_err(|_| ApiError::bad_request("invalid_query", "cursor: not one we gave."))?)
+        }
+        None => None,
+    };
+    let mine: Vec<Uuid> = p.memberships.iter().map(|(o, _)| o.0).collect();
+    let orgs = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(mine))
+        .all(&state.db)
+        .await?;
+    let clinics: Vec<Uuid> = orgs.iter().filter(|o| o.kind == "clinic").map(|o| o.id).collect();
+    let labs: Vec<&organization::Model> = orgs.iter().filter(|o| LAB_KINDS.contains(&o.kind.as_str())).collect();
+    let lab_ids: Vec<Uuid> = labs.iter().map(|o| o.id).collect();
+    let lab_regions: Vec<String> = labs.iter().map(|o| o.region.clone()).collect();
+
+    let mut visible = Condition::any();
+    if !clinics.is_empty() {
+        visible = visible.add(case::Column::ClinicOrgId.is_in(clinics.clone()));
+    }
+    if !labs.is_empty() {
+        let named = case_lab::Entity::find()
+            .select_only()
+            .column(case_lab::Column::CaseId)
+            .filter(case_lab::Column::LabOrgId.is_in(lab_ids.clone()))
+            .into_query();
+        visible = visible.add(
+            Condition::all().add(case::Column::Status.eq("submitted")).add(
+                Condition::any().add(case::Column::Id.in_subquery(named)).add(
+                    Condition::all()
+                        .add(case::Column::OpenToAll.eq(true))
+                        .add(case::Column::Region.is_in(lab_regions)),
+                ),
+            ),
+        );
+    }
+    let mut items = Vec::new();
+    let mut next_cursor = None;
+    if clinics.is_empty() && labs.is_empty() {
+        return Ok(HttpResponse::Ok().json(CaseList { items, next_cursor }));
+    }
+    let mut after = cursor;
+    // Open cases are checked for each lab's services and verification here,
+    // so a page may need more than one fetch.
+    'pages: loop {
+        let mut query = case::Entity::find().filter(visible.clone());
+        if let Some(s) = &q.status {
+            query = query.filter(case::Column::Status.eq(s.as_str()));
+        }
+        if let Some(a) = after {
+            query = query.filter(case::Column::Id.lt(a));
+        }
+        let batch = query
+            .order_by_desc(case::Column::Id)
+            .limit(limit + 1)
+            .all(&state.db)
+            .await?;
+        let exhausted = batch.len() as u64 <= limit;
+        for c in batch {
+            after = Some(c.id);
+            let viewer = access::viewer(&state.db, &p, &c, today()).await?;
+            if let Some(v) = viewer {
+                if items.len() as u64 == limit {
+                    next_cursor = items.last().map(|i: &CaseView| i.id.to_string());
+                    break 'pages;
+                }
+                let labs = if v.is_clinic() {
+                    named_labs(&state, c.id).await?
+                } else {
+                    Vec::new()
+                };
+                items.push(view(c, v, labs));
+            }
+        }
+        if exhausted {
+            break;
+        }
+    }
+    let mut ev = event(&req, &p, "case.list", "case", Outcome::Success);
+    ev.org_id = p.memberships.first().map(|(o, _)| *o);
+    ev.reason = Some(format!("{} cases", items.len()));
+    record(&state, ev).await?;
+    Ok(HttpResponse::Ok().json(CaseList { items, next_cursor }))
+}
+
+// ------------------------------------------------------------------- files
+
+fn file_view(f: case_file::Model, viewer: Viewer, with_analysis: bool) -> FileView {
+    FileView {
+        id: f.id,
+        case_id: f.case_id,
+        kind: f.kind,
+        content_type: f.content_type,
+        format: f.format,
+        size_bytes: f.size_bytes,
+        sha256: f.sha256,
+        name: if viewer.is_clinic() { f.original_name } else { None },
+        analysis_status: f.analysis_status,
+        analysis_error: f.analysis_error,
+        analysis: if with_analysis {
+            f.analysis.and_then(|a| serde_json::from_str(&a).ok())
+        } else {
+            None
+        },
+        created_at: f.created_at,
+    }
+}
+
+fn too_large(limit: u64, quota: bool) -> ApiError {
+    if quota {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "quota_exceeded",
+            "This upload would take your organisation over its storage quota.",
+        )
+    } else {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("A file may be at most {limit} bytes."),
+        )
+    }
+}
+
+fn unsupported() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "Upload scans as STL, PLY or OBJ, photos as JPEG or PNG, documents as PDF.",
+    )
+}
+
+fn interrupted() -> ApiError {
+    ApiError::bad_request("unreadable_body", "The upload was interrupted; nothing was kept.")
+}
+
+/// The client's file name, kept as metadata: control characters removed,
+/// length bounded. It never reaches a key, a URL or a log.
+fn file_name(req: &HttpRequest) -> Option<String> {
+    let raw = req.headers().get("x-file-name")?;
+    let s = String::from_utf8_lossy(raw.as_bytes());
+    let clean: String = s.chars().filter(|c| !c.is_control()).take(FILE_NAME_MAX).collect();
+    let clean = clean.trim().to_owned();
+    (!clean.is_empty()).then_some(clean)
+}
+
+/// Uploads a file by streaming the body into the object store. The type comes
+/// from the bytes; the size limit and the organisation's quota hold while
+/// streaming (413 at once, nothing kept); photos lose their metadata first.
+#[utoipa::path(post, path = "/api/v1/cases/{case}/files", tag = "cases", security(("bearer" = [])),
+    params(("case" = Uuid, Path), ("X-File-Name" = Option<String>, Header, description = "Your name for the file (metadata only)")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = FileView), (status = 409, body = dentex_http::Problem),
+        (status = 413, body = dentex_http::Problem), (status = 415, body = dentex_http::Problem)))]
+#[post("/api/v1/cases/{case}/files")]
+pub async fn upload_file(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<CasesState>,
+    path: web::Path<String>,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (c, v) = load_case(&state, &req, &p, &path, "upload file").await?;
+    require_clinic(v)?;
+    require_draft(&c)?;
+    let limits = state.limits;
+    // SUM of a bigint is numeric on PostgreSQL: cast it back.
+    let used: i64 = case_file::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT)"), "total")
+        .filter(case_file::Column::OrgId.eq(c.clinic_org_id))
+        .into_tuple::<i64>()
+        .one(&state.db)
+        .await?
+        .unwrap_or(0);
+    let room = limits.org_quota_bytes.saturating_sub(u64::try_from(used).unwrap_or(0));
+    let max = limits.upload_max_bytes.min(room);
+    let quota_bound = room < limits.upload_max_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large(max, quota_bound));
+    }
+    // Enough of the start to know what it is.
+    let mut head = BytesMut::new();
+    let mut ended = false;
+    while head.len() < files::SNIFF_BYTES {
+        match payload.next().await {
+            Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+            Some(Err(_)) => return Err(interrupted()),
+            None => {
+                ended = true;
+                break;
+            }
+        }
+        if head.len() as u64 > max {
+            return Err(too_large(max, quota_bound));
+        }
+    }
+    if head.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_body",
+            "The body is empty: send the file's bytes.",
+        ));
+    }
+    let Some(sniffed) = files::sniff(&head, ended) else {
+        let mut ev = event(&req, &p, "case_file.upload", "case", Outcome::Denied);
+        ev.org_id = Some(OrgId(c.clinic_org_id));
+        ev.resource_id = Some(c.id.to_string());
+        ev.reason = Some("unsupported type".into());
+        record(&state, ev).await?;
+        return Err(unsupported());
+    };
+    let file_id = Uuid::now_v7();
+    // Keys come from ids only; the client's name is metadata.
+    let key = format!("{}/{}/{}/{}", c.region, c.clinic_org_id, c.id, file_id);
+    let head = head.freeze();
+    let stored = if sniffed.kind == Kind::Photo {
+        // Held whole (photos are small) so the metadata can go before storing.
+        let cap = max.min(limits.photo_max_bytes);
+        let mut all = BytesMut::from(&head[..]);
+        if all.len() as u64 > cap {
+            return Err(too_large(cap, quota_bound && cap == max));
+        }
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| interrupted())?;
+            all.extend_from_slice(&chunk);
+            if all.len() as u64 > cap {
+                return Err(too_large(cap, quota_bound && cap == max));
+            }
+        }
+        let clean = match sniffed.content_type {
+            "image/png" => files::strip_png(&all),
+            _ => files::strip_jpeg(&all),
+        }
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable_image", e.0))?;
+        let body = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(Bytes::from(clean)) });
+        state
+            .store
+            .put_stream(&key, sniffed.content_type, Box::pin(body), cap)
+            .await
+    } else {
+        let first = head.clone();
+        let body = futures_util::stream::once(async move { Ok::<Bytes, actix_web::error::PayloadError>(first) })
+            .chain(payload);
+        state
+            .store
+            .put_stream(&key, sniffed.content_type, Box::pin(body), max)
+            .await
+    };
+    let stored = stored.map_err(|e| match e {
+        StorageError::TooLarge { limit } => too_large(limit, quota_bound),
+        StorageError::Source(_) => interrupted(),
+        other => ApiError::from(other),
+    })?;
+    // A binary STL has no signature: its size must fit its triangle count.
+    if sniffed.format == Some(dentex_mesh::Format::StlBinary) && !files::binary_stl_size_ok(&head, stored.size) {
+        remove_object(&state, &key).await;
+        return Err(unsupported());
+    }
+    let is_scan = sniffed.kind == Kind::Scan;
+    let row = case_file::ActiveModel {
+        id: Set(file_id),
+        case_id: Set(c.id),
+        org_id: Set(c.clinic_org_id),
+        kind: Set(sniffed.kind.as_str().into()),
+        content_type: Set(sniffed.content_type.into()),
+        format: Set(sniffed.format.map(|f| files::format_name(f).to_owned())),
+        size_bytes: Set(i64::try_from(stored.size).unwrap_or(i64::MAX)),
+        sha256: Set(stored.sha256.clone()),
+        object_key: Set(key.clone()),
+        original_name: Set(file_name(&req)),
+        analysis_status: Set(if is_scan { "pending" } else { "not_applicable" }.into()),
+        analysis_error: Set(None),
+        analysis: Set(None),
+        thumbnail_key: Set(None),
+        created_by: Set(p.user_id.0),
+        created_at: Set(now()),
+    };
+    let saved: Result<case_file::Model, ApiError> = async {
+        let txn = state.db.begin().await?;
+        // Still a draft, or the file is not kept.
+        let open = case::Entity::find_by_id(c.id)
+            .filter(case::Column::Status.eq("draft"))
+            .count(&txn)
+            .await?;
+        if open == 0 {
+            return Err(ApiError::conflict(
+                "case_not_draft",
+                "The case was submitted meanwhile.",
+            ));
+        }
+        let f = row.insert(&txn).await?;
+        if is_scan {
+            Queue::enqueue_with(
+                &txn,
+                crate::ANALYZE_JOB,
+                &crate::analysis::Payload { file_id },
+                EnqueueOptions::default(),
+            )
+            .await
+            .map_err(ApiError::internal)?;
+        }
+        txn.commit().await?;
+        Ok(f)
+    }
+    .await;
+    let f = match saved {
+        Ok(f) => f,
+        Err(e) => {
+            remove_object(&state, &key).await;
+            return Err(e);
+        }
+    };
+    if is_scan {
+        state.queue.wake();
+    }
+    audit_case(&state, &req, &p, &c, v, "case_file.upload", Some(f.id)).await?;
+    Ok(HttpResponse::Created().json(file_view(f, v, false)))
+}
+
+/// Best effort: an object whose row was never written (or is gone) is
+/// removed now, or by the orphan sweep.
+async fn remove_object(state: &CasesState, key: &str) {
+    if state.store.delete(key).await.is_err() {
+        tracing::warn!("an object without a row could not be removed; the sweep will");
+    }
+}
+
+async fn load_file(state: &CasesState, c: &case::Model, raw: &str) -> Result<case_file::Model, ApiError> {
+    case_file::Entity::find_by_id(parse_id(raw)?)
+        .filter(case_file::Column::CaseId.eq(c.id))
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// The files of a case.
+#[utoipa::path(get, path = "/api/v1/cases/{case}/files", tag = "cases", security(("bearer" = [])),
+    params(("case" = Uuid, Path)), responses((status = 200, body = FileList), (status = 404, body = dentex_http::Problem)))]
+#[get("/api/v1/cases/{case}/files")]
+pub async fn list_files(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<CasesState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (c, v) = load_case(&state, &req, &p, &path, "list files").await?;
+    let rows = case_file::Entity::find()
+        .filter(case_file::Column::CaseId.eq(c.id))
+        .order_by_asc(case_file::Column::Id)
+        .all(&state.db)
+        .await?;
+    audit_case(&state, &req, &p, &c, v, "case_file.list", None).await?;
+    Ok(HttpResponse::Ok().json(FileList {
+        items: rows.into_iter().map(|f| file_view(f, v, false)).collect(),
+    }))
+}
+
+/// One file, with its mesh analysis.
+#[utoipa::path(get, path = "/api/v1/cases/{case}/files/{file}", tag = "cases", security(("bearer" = [])),
+    params(("case" = Uuid, Path), ("file" = Uuid, Path)),
+    responses((status = 200, body = FileView), (status = 404, body = dentex_http::Problem)))]
+#[get("/api/v1/cases/{case}/files/{file}")]
+pub async fn get_file(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<CasesState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (raw_case, raw_file) = path.into_inner();
+    let (c, v) = load_case(&state, &req, &p, &raw_case, "read file").await?;
+    let f = load_file(&state, &c, &raw_file).await?;
+    audit_case(&state, &req, &p, &c, v, "case_file.read", Some(f.id)).await?;
+    Ok(HttpResponse::Ok().json(file_view(f, v, true)))
+}
+
+/// Removes a file from a draft, and its object.
+#[utoipa::path(delete, path = "/api/v1/cases/{case}/files/{file}", tag = "cases", security(("bearer" = [])),
+    params(("case" = Uuid, Path), ("file" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = dentex_http::Problem), (status = 409, body = dentex_http::Problem)))]
+#[delete("/api/v1/cases/{case}/files/{file}")]
+pub async fn delete_file(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<CasesState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (raw_case, raw_file) = path.into_inner();
+    let (c, v) = load_case(&state, &req, &p, &raw_case, "delete file").await?;
+    require_clinic(v)?;
+    require_draft(&c)?;
+    let f = load_file(&state, &c, &raw_file).await?;
+    // The row first: a row must never point at a missing object.
+    case_file::Entity::delete_by_id(f.id).exec(&state.db).await?;
+    remove_object(&state, &f.object_key).await;
+    if let Some(t) = &f.thumbnail_key {
+        remove_object(&state, t).await;
+    }
+    audit_case(&state, &req, &p, &c, v, "case_file.delete", Some(f.id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Hands out an object: a redirect to a URL valid for 5 minutes, or the
+/// bytes through the gateway (configuration).
+async fn hand_out(state: &CasesState, key: &str, content_type: &str, name: &str) -> Result<HttpResponse, ApiError> {
+    if state.limits.stream_downloads {
+        let body = state.store.get_stream(key).await?;
+        let stream = tokio_util::io::ReaderStream::new(body.into_async_read());
+        return Ok(HttpResponse::Ok()
+            .content_type(content_type.to_owned())
+            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .streaming(stream));
+    }
+    let url = state.store.presign_get(key, Duration::from_secs(300)).await?;
+    Ok(HttpResponse::Found()
+        .insert_header((header::LOCATION, url))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+/// The file's bytes: 302 to a presigned URL valid for 5 minutes, or
+/// streamed. Each issuance is audited.
+#[utoipa::path(get, path = "/api/v1/cases/{case}/files/{file}/content", tag = "cases", security(("bearer" = [])),
+    params(("case" = Uuid, Path), ("file" = Uuid, Path)),
+    responses((status = 302, description = "Location: a URL valid for 5 minutes"), (status = 200, description = "The bytes"),
+        (status = 404, body = dentex_http::Problem)))]
+#[get("/api/v1/cases/{case}/files/{file}/content")]
+pub async fn file_content(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<CasesState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (raw_case, raw_file) = path.into_inner();
+    let (c, v) = load_case(&state, &req, &p, &raw_case, "download file").await?;
+    let f = load_file(&state, &c, &raw_file).await?;
+    audit_case(&state, &req, &p, &c, v, "case_file.download", Some(f.id)).await?;
+    let ext = match f.kind.as_str() {
+        "photo" if f.content_type == "image/png" => "png",
+        "photo" => "jpg",
+        "document" => "pdf",
+        _ => match f.format.as_deref() {
+            Some(s) if s.starts_with("ply") => "ply",
+            Some("obj") => "obj",
+            _ => "stl",
+        },
+    };
+    hand_out(&state, &f.object_key, &f.content_type, &format!("{}.{ext}", f.id)).await
+}
+
+/// The scan's preview, once the analysis has drawn it.
+#[utoipa::path(get, path = "/api/v1/cases/{case}/files/{file}/thumbnail.png", tag = "cases", security(("bearer" = [])),
+    params(("case" = Uuid, Path), ("file" = Uuid, Path)),
+    responses((status = 302, description = "Location: a URL valid for 5 minutes"), (status = 200, description = "PNG"),
+        (status = 404, body = dentex_http::Problem)))]
+#[get("/api/v1/cases/{case}/files/{file}/thumbnail.png")]
+pub async fn file_thumbnail(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<CasesState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (raw_case, raw_file) = path.into_inner();
+    let (c, v) = load_case(&state, &req, &p, &raw_case, "thumbnail").await?;
+    let f = load_file(&state, &c, &raw_file).await?;
+    let Some(key) = f.thumbnail_key.clone() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "thumbnail_unavailable",
+            format!("No preview: the analysis is {}.", f.analysis_status),
+        ));
+    };
+    audit_case(&state, &req, &p, &c, v, "case_file.thumbnail", Some(f.id)).await?;
+    hand_out(&state, &key, "image/png", &format!("{}.png", f.id)).await
+}
+
+/// Who read or changed this case and its files, and when (the clinic only).
+#[utoipa::path(get, path = "/api/v1/cases/{case}/access-log", tag = "cases", security(("bearer" = [])),
+    params(("case" = Uuid, Path)), responses((status = 200, body = AccessLog), (status = 404, body = dentex_http::Problem)))]
+#[get("/api/v1/cases/{case}/access-log")]
+pub async fn access_log(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<CasesState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (c, v) = load_case(&state, &req, &p, &path, "access log").await?;
+    require_clinic(v)?;
+    let rows = audit_event::Entity::find()
+        .filter(audit_event::Column::Chain.eq(c.clinic_org_id.to_string()))
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(audit_event::Column::ResourceType.eq("case"))
+                        .add(audit_event::Column::ResourceId.eq(c.id.to_string())),
+                )
+                .add(
+                    Condition::all()
+                        .add(audit_event::Column::ResourceType.eq("case_file"))
+                        .add(audit_event::Column::ResourceId.starts_with(format!("{}/", c.id))),
+                ),
+        )
+        .order_by_desc(audit_event::Column::Seq)
+        .limit(500)
+        .all(&state.db)
+        .await?;
+    audit_case(&state, &req, &p, &c, v, "case.access_log", None).await?;
+    Ok(HttpResponse::Ok().json(AccessLog {
+        items: rows
+            .into_iter()
+            .map(|r| AccessEntry {
+                at: r.occurred_at,
+                actor_id: r.actor_id,
+                on_behalf_of: r.reason.filter(|s| s.starts_with("lab ")),
+                action: r.action,
+                resource_type: r.resource_type,
+                resource_id: r.resource_id,
+                outcome: r.outcome,
+            })
+            .collect(),
+    }))
+}
