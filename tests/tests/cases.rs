@@ -477,68 +477,138 @@ async fn a_clinic_and_two_labs_go_from_draft_to_reading_the_case() {
     app.stop().await;
 }
 
+fn case_routes(case: &str, file: &str) -> Vec<(Method, String, Option<Value>, bool)> {
+    // (method, path, body, a change)
+    vec![
+        (Method::GET, format!("/api/v1/cases/{case}"), None, false),
+        (
+            Method::PATCH,
+            format!("/api/v1/cases/{case}"),
+            Some(json!({"patient_ref": "x"})),
+            true,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/cases/{case}/submit"),
+            Some(json!({"target": {"open": true}})),
+            true,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/cases/{case}/cancel"),
+            Some(json!({"reason": "x"})),
+            true,
+        ),
+        (Method::GET, format!("/api/v1/cases/{case}/files"), None, false),
+        (Method::GET, format!("/api/v1/cases/{case}/files/{file}"), None, false),
+        (Method::DELETE, format!("/api/v1/cases/{case}/files/{file}"), None, true),
+        (
+            Method::GET,
+            format!("/api/v1/cases/{case}/files/{file}/content"),
+            None,
+            false,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/cases/{case}/files/{file}/thumbnail.png"),
+            None,
+            false,
+        ),
+        (Method::GET, format!("/api/v1/cases/{case}/access-log"), None, true),
+        (
+            Method::POST,
+            format!("/api/v1/cases/{case}/files"),
+            Some(json!({"not": "a file"})),
+            true,
+        ),
+    ]
+}
+
+async fn all_404(app: &TestApp, who: &Actor, case: &str, file: &str) {
+    for (m, path, body, _) in case_routes(case, file) {
+        let r = call(app, m.clone(), &path, who, body).await;
+        assert_eq!(r.status(), 404, "{m} {path} as {}", who.email);
+        assert_eq!(problem(r).await["code"], "not_found");
+    }
+    let r = app
+        .get_authed(&format!("/api/v1/cases/{}", uuid::Uuid::now_v7()), &who.token)
+        .await;
+    assert_eq!(r.status(), 404);
+    let list: Value = app.get_authed("/api/v1/cases", &who.token).await.json().await.unwrap();
+    assert!(list["items"].as_array().unwrap().is_empty(), "{}", who.email);
+}
+
 #[tokio::test]
 async fn another_tenant_gets_404_on_every_case_route() {
     let app = TestApp::new().await;
     let staff = app.support_agent("support@dentex.test").await;
     let clinic = app.verified_org(&staff, "owner@clinic.test", "clinic", &[]).await;
     let other_clinic = app.verified_org(&staff, "other@clinic.test", "clinic", &[]).await;
-    let lab = app
-        .verified_org(&staff, "lab@lab.test", "dental_lab", &["crown", "bridge"])
+    let named = app
+        .verified_org(&staff, "named@lab.test", "dental_lab", &["crown", "bridge"])
+        .await;
+    let stranger = app
+        .verified_org(&staff, "stranger@lab.test", "dental_lab", &["crown", "bridge"])
         .await;
     let case = draft(&app, &clinic).await;
     let r = upload(&app, &clinic, &case, cube_stl(), "scan.stl").await;
     let file = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let routes = [
-        (Method::GET, format!("/api/v1/cases/{case}"), None),
-        (
-            Method::PATCH,
-            format!("/api/v1/cases/{case}"),
-            Some(json!({"patient_ref": "x"})),
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/cases/{case}/submit"),
-            Some(json!({"target": {"open": true}})),
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/cases/{case}/cancel"),
-            Some(json!({"reason": "x"})),
-        ),
-        (Method::GET, format!("/api/v1/cases/{case}/files"), None),
-        (Method::GET, format!("/api/v1/cases/{case}/files/{file}"), None),
-        (Method::DELETE, format!("/api/v1/cases/{case}/files/{file}"), None),
-        (Method::GET, format!("/api/v1/cases/{case}/files/{file}/content"), None),
-        (
-            Method::GET,
-            format!("/api/v1/cases/{case}/files/{file}/thumbnail.png"),
-            None,
-        ),
-        (Method::GET, format!("/api/v1/cases/{case}/access-log"), None),
-        (
-            Method::POST,
-            format!("/api/v1/cases/{case}/files"),
-            Some(json!({"not": "a file"})),
-        ),
-    ];
-    for who in [&other_clinic, &lab, &staff] {
-        for (m, path, body) in &routes {
-            let r = call(&app, m.clone(), path, who, body.clone()).await;
-            assert_eq!(r.status(), 404, "{m} {path} as {}", who.email);
-            assert_eq!(problem(r).await["code"], "not_found");
-        }
-        // An unknown id answers the same.
-        let r = app
-            .get_authed(&format!("/api/v1/cases/{}", uuid::Uuid::now_v7()), &who.token)
-            .await;
-        assert_eq!(r.status(), 404);
-        let list: Value = app.get_authed("/api/v1/cases", &who.token).await.json().await.unwrap();
-        assert!(list["items"].as_array().unwrap().is_empty(), "{}", who.email);
+    analysed(&app, &clinic, &case, &file).await;
+
+    // A draft: nobody but the clinic.
+    for who in [&other_clinic, &named, &stranger, &staff] {
+        all_404(&app, who, &case, &file).await;
     }
-    // Anonymous: 401.
     assert_eq!(app.get(&format!("/api/v1/cases/{case}")).await.status(), 401);
-    // The owner still has it all, untouched.
+
+    // Submitted to one lab: still nobody else, whatever the route.
+    let mut fix = draft_body();
+    fix["rx"]["items"][0]["shade"] = json!("A1");
+    assert_eq!(
+        call(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/cases/{case}"),
+            &clinic,
+            Some(fix)
+        )
+        .await
+        .status(),
+        200
+    );
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/cases/{case}/submit"),
+        &clinic,
+        Some(json!({"target": {"labs": [named.org_id]}})),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    for who in [&other_clinic, &stranger, &staff] {
+        all_404(&app, who, &case, &file).await;
+    }
+    // The named lab reads, and is refused every change (403: it can see the case).
+    for (m, path, body, change) in case_routes(&case, &file) {
+        let r = call(&app, m.clone(), &path, &named, body).await;
+        if change {
+            assert_eq!(r.status(), 403, "{m} {path}");
+        } else {
+            assert!(r.status() == 200 || r.status() == 302, "{m} {path}: {}", r.status());
+        }
+    }
+    // The clinic may no longer add or remove files.
+    let r = upload(&app, &clinic, &case, cube_stl(), "late.stl").await;
+    assert_eq!(problem(r).await["code"], "case_not_draft");
+    let r = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/cases/{case}/files/{file}"),
+        &clinic,
+        None,
+    )
+    .await;
+    assert_eq!(problem(r).await["code"], "case_not_draft");
     let files: Value = app
         .get_authed(&format!("/api/v1/cases/{case}/files"), &clinic.token)
         .await
@@ -546,20 +616,49 @@ async fn another_tenant_gets_404_on_every_case_route() {
         .await
         .unwrap();
     assert_eq!(files["items"].as_array().unwrap().len(), 1);
-    // Each refusal left a trace in the prober's own chain, none in the clinic's.
+
+    // Refusals are audited: the named lab's in the clinic's chain (it can see
+    // the case), strangers' in their own; the clinic's log lists the former.
     let log: Value = app
         .get_authed(&format!("/api/v1/cases/{case}/access-log"), &clinic.token)
         .await
         .json()
         .await
         .unwrap();
+    let refused = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "denied")
+        .count();
+    assert!(refused >= 5, "{log}");
     assert!(
         log["items"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|e| e["outcome"] == "success")
+            .filter(|e| e["outcome"] == "denied")
+            .all(|e| e["actor_id"] == named.user_id.as_str()),
+        "a stranger's probe was written into the clinic's trail"
     );
+    let rows = app
+        .state
+        .audit
+        .list_for_org(Some(dentex_domain::OrgId(stranger.org_id.parse().unwrap())), 500)
+        .await
+        .unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.action == "access.refused" && r.resource_type == "case")
+    );
+    // No audit row carries the patient reference.
+    let all = app
+        .state
+        .audit
+        .list_for_org(Some(dentex_domain::OrgId(clinic.org_id.parse().unwrap())), 1000)
+        .await
+        .unwrap();
+    assert!(all.iter().all(|r| !format!("{r:?}").contains("Planted")));
     app.stop().await;
 }
 
@@ -628,9 +727,12 @@ async fn uploads_are_typed_from_their_bytes_and_bounded_while_streaming() {
     assert_eq!(r.status(), 413);
     assert_eq!(problem(r).await["code"], "payload_too_large");
 
-    // Cut off half way: no row, no object.
-    let mut half: Vec<Result<Vec<u8>, std::io::Error>> = cube_stl().chunks(100).map(|c| Ok(c.to_vec())).collect();
-    half.truncate(3);
+    // Cut off half way, after the type was decided and storing began: no
+    // row, no object.
+    let mut partial = cube_stl();
+    partial.resize(240 * 1024, 0);
+    let mut half: Vec<Result<Vec<u8>, std::io::Error>> = partial.chunks(16 * 1024).map(|c| Ok(c.to_vec())).collect();
+    half.truncate(8);
     half.push(Err(std::io::Error::other("connection lost")));
     let r = app
         .client

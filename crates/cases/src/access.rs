@@ -73,8 +73,9 @@ pub async fn viewer<C: ConnectionTrait>(
     {
         return Ok(Some(Viewer::Lab { org: row.lab_org_id }));
     }
-    if case.open_to_all {
-        let services = services_of(case);
+    if case.open_to_all
+        && let Some(services) = services_of(case)
+    {
         for lab in &labs {
             if open_to(db, lab, case, &services, today).await? {
                 return Ok(Some(Viewer::Lab { org: lab.id }));
@@ -84,9 +85,11 @@ pub async fn viewer<C: ConnectionTrait>(
     Ok(None)
 }
 
-/// The services the case's Rx needs.
-pub fn services_of(case: &case::Model) -> Vec<Restoration> {
-    serde_json::from_str::<Rx>(&case.rx).unwrap_or_default().services()
+/// The services the case's Rx needs; `None` (open to nobody) when the stored
+/// Rx cannot be read or names none: eligibility fails closed.
+pub fn services_of(case: &case::Model) -> Option<Vec<Restoration>> {
+    let services = serde_json::from_str::<Rx>(&case.rx).ok()?.services();
+    (!services.is_empty()).then_some(services)
 }
 
 /// Whether a case open to all reaches `lab`.

@@ -110,10 +110,13 @@ pub fn binary_stl_size_ok(head: &[u8], size: u64) -> bool {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Unreadable(pub &'static str);
 
-/// A JPEG without its metadata: APP1 (EXIF, with GPS and camera; XMP), APP3–
-/// APP13 (IPTC and vendor blocks), APP15 and comments go; JFIF (APP0), ICC
-/// colour profiles (APP2) and Adobe's colour transform (APP14) stay, since a
-/// viewer needs them. Everything from the start of scan on is copied as is.
+/// A JPEG without its metadata: APP1 (EXIF, with GPS and camera; XMP), APP2
+/// other than ICC profiles (MPF, which points at embedded copies), APP3–
+/// APP13 (IPTC and vendor blocks), APP15 and comments go, wherever they sit
+/// (also between the scans of a progressive JPEG); JFIF (APP0), ICC colour
+/// profiles and Adobe's colour transform (APP14) stay, since a viewer needs
+/// them. Nothing after the end-of-image marker is kept: phones append
+/// further images (each with its own EXIF) or a motion-photo video there.
 pub fn strip_jpeg(data: &[u8]) -> Result<Vec<u8>, Unreadable> {
     if !data.starts_with(&[0xFF, 0xD8]) {
         return Err(Unreadable("not a JPEG"));
@@ -131,7 +134,7 @@ pub fn strip_jpeg(data: &[u8]) -> Result<Vec<u8>, Unreadable> {
         };
         match marker {
             0xD9 => {
-                out.extend_from_slice(&data[i..i + 2]);
+                out.extend_from_slice(&[0xFF, 0xD9]);
                 return Ok(out);
             }
             // Markers without a length.
@@ -152,9 +155,8 @@ pub fn strip_jpeg(data: &[u8]) -> Result<Vec<u8>, Unreadable> {
         let segment = &data[i..i + 2 + len];
         let payload = &segment[4..];
         let keep = match marker {
-            0xE0 => true,
+            0xE0 | 0xEE => true,
             0xE2 => payload.starts_with(b"ICC_PROFILE\0"),
-            0xEE => true,
             0xE1 | 0xE3..=0xED | 0xEF | 0xFE => false,
             _ => true,
         };
@@ -163,9 +165,18 @@ pub fn strip_jpeg(data: &[u8]) -> Result<Vec<u8>, Unreadable> {
         }
         i += 2 + len;
         if marker == 0xDA {
-            // Start of scan: the entropy-coded data and what follows stay.
-            out.extend_from_slice(&data[i..]);
-            return Ok(out);
+            // Entropy-coded data runs to the next marker that is neither a
+            // stuffed zero nor a restart.
+            let start = i;
+            loop {
+                match (data.get(i), data.get(i + 1)) {
+                    (Some(&0xFF), Some(&(0x00 | 0xD0..=0xD7))) => i += 2,
+                    (Some(&0xFF), Some(_)) => break,
+                    (Some(_), _) => i += 1,
+                    (None, _) => return Err(Unreadable("the JPEG has no end")),
+                }
+            }
+            out.extend_from_slice(&data[start..i]);
         }
     }
 }
@@ -256,6 +267,14 @@ mod tests {
         let mut want = jpeg[..app1].to_vec();
         want.extend_from_slice(&jpeg[app1 + 2 + len..]);
         assert_eq!(clean, want);
+        // An embedded copy after the end (as phones append) goes too, and so
+        // does a comment between the scan and the end.
+        let mut longer = jpeg[..jpeg.len() - 2].to_vec();
+        longer.extend_from_slice(&[0xFF, 0xFE, 0x00, 0x0B]);
+        longer.extend_from_slice(b"Planted\0\0");
+        longer.extend_from_slice(&[0xFF, 0xD9]);
+        longer.extend_from_slice(&jpeg);
+        assert_eq!(strip_jpeg(&longer).unwrap(), clean);
         // Stripping is idempotent, and cut-off files are refused.
         assert_eq!(strip_jpeg(&clean).unwrap(), clean);
         assert!(strip_jpeg(&jpeg[..40]).is_err());

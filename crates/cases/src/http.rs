@@ -18,8 +18,8 @@ use dentex_storage::{ObjectStore, StorageError};
 use futures_util::StreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -31,6 +31,7 @@ pub const CONSENT_VERSION: &str = "2026-11";
 const PATIENT_REF_MAX: usize = 64;
 const REASON_MAX: usize = 1000;
 const FILE_NAME_MAX: usize = 255;
+const MAX_NAMED_LABS: usize = 20;
 
 #[derive(Debug, Clone, Copy)]
 pub struct CaseLimits {
@@ -216,10 +217,6 @@ fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
-fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::not_found())
-}
-
 fn event(req: &HttpRequest, p: &Principal, action: &str, resource_type: &str, outcome: Outcome) -> AuditEvent {
     let (request_id, client_addr) = request_context(req);
     let mut ev = AuditEvent::new(action, resource_type, outcome);
@@ -293,12 +290,22 @@ async fn load_case(
 /// The clinic's own changes need the clinic; labs get 404 for them as for
 /// anything they may not see... except that they may see the case, so they
 /// are told plainly.
-fn require_clinic(v: Viewer) -> Result<(), ApiError> {
+async fn require_clinic(
+    state: &CasesState,
+    req: &HttpRequest,
+    p: &Principal,
+    c: &case::Model,
+    v: Viewer,
+) -> Result<(), ApiError> {
     if v.is_clinic() {
-        Ok(())
-    } else {
-        Err(policy::forbidden("Only the clinic that owns the case may do this."))
+        return Ok(());
     }
+    let mut ev = event(req, p, "access.refused", "case", Outcome::Denied);
+    ev.org_id = Some(OrgId(c.clinic_org_id));
+    ev.resource_id = Some(c.id.to_string());
+    ev.reason = Some(format!("clinic only: lab {}", v.org()));
+    record(state, ev).await?;
+    Err(policy::forbidden("Only the clinic that owns the case may do this."))
 }
 
 fn require_draft(c: &case::Model) -> Result<(), ApiError> {
@@ -311,6 +318,27 @@ fn require_draft(c: &case::Model) -> Result<(), ApiError> {
                 "The case is {}; only drafts change. Use the case's chat for later changes.",
                 c.status
             ),
+        ))
+    }
+}
+
+/// Takes the case's row for this transaction while it is still a draft: a
+/// write to the row, so PostgreSQL holds its lock and SQLite its write lock
+/// until commit. A submission or cancellation that got there first wins
+/// (409), and one that comes later waits and then sees this change.
+async fn lock_draft<C: ConnectionTrait>(txn: &C, id: Uuid) -> Result<(), ApiError> {
+    let r = case::Entity::update_many()
+        .col_expr(case::Column::UpdatedAt, Expr::value(now()))
+        .filter(case::Column::Id.eq(id))
+        .filter(case::Column::Status.eq("draft"))
+        .exec(txn)
+        .await?;
+    if r.rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(ApiError::conflict(
+            "case_not_draft",
+            "The case is no longer a draft; only drafts change.",
         ))
     }
 }
@@ -520,7 +548,7 @@ pub async fn update_case(
     input: web::Json<CaseInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (c, v) = load_case(&state, &req, &p, &path, "update case").await?;
-    require_clinic(v)?;
+    require_clinic(&state, &req, &p, &c, v).await?;
     require_draft(&c)?;
     let input = input.into_inner();
     if input.organization.is_some_and(|o| o != c.clinic_org_id) {
@@ -534,19 +562,8 @@ pub async fn update_case(
     let mut am: case::ActiveModel = c.into();
     apply_input(input, &p, &mut am, false)?;
     am.updated_at = Set(now());
-    // Only while still a draft: a submission that landed meanwhile wins.
     let txn = state.db.begin().await?;
-    let still = case::Entity::find_by_id(id)
-        .filter(case::Column::Status.eq("draft"))
-        .lock_exclusive()
-        .one(&txn)
-        .await?;
-    if still.is_none() {
-        return Err(ApiError::conflict(
-            "case_not_draft",
-            "The case was submitted meanwhile.",
-        ));
-    }
+    lock_draft(&txn, id).await?;
     let c = am.update(&txn).await?;
     txn.commit().await?;
     audit_case(&state, &req, &p, &c, v, "case.update", None).await?;
@@ -570,7 +587,7 @@ pub async fn submit_case(
     input: web::Json<SubmitInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (c, v) = load_case(&state, &req, &p, &path, "submit case").await?;
-    require_clinic(v)?;
+    require_clinic(&state, &req, &p, &c, v).await?;
     require_draft(&c)?;
     let clinic = organization::Entity::find_by_id(c.clinic_org_id)
         .one(&state.db)
@@ -578,6 +595,53 @@ pub async fn submit_case(
         .ok_or_else(ApiError::not_found)?;
     policy::require_verified(&state.db, &clinic, today()).await?;
 
+    // The target first (it does not depend on the draft).
+    let mut target_errors = Vec::new();
+    let target = input.into_inner().target;
+    let open = target.open.unwrap_or(false);
+    let labs = target.labs.unwrap_or_default();
+    match (open, labs.is_empty()) {
+        (true, false) | (false, true) => target_errors.push(FieldError::new(
+            "target",
+            "one_target",
+            "Either name labs (`labs`) or open the case to all (`open: true`).",
+        )),
+        _ => {}
+    }
+    if labs.len() > MAX_NAMED_LABS {
+        target_errors.push(FieldError::new(
+            "target.labs",
+            "too_many",
+            format!("Name at most {MAX_NAMED_LABS} labs, or open the case to all."),
+        ));
+    }
+    let mut seen = Vec::new();
+    for (i, lab) in labs.iter().enumerate().take(MAX_NAMED_LABS) {
+        let ok = match organization::Entity::find_by_id(*lab).one(&state.db).await? {
+            Some(o) if LAB_KINDS.contains(&o.kind.as_str()) && o.suspended_at.is_none() => {
+                dentex_accounts::verification::status(&state.db, &o, today())
+                    .await?
+                    .verified
+            }
+            _ => false,
+        };
+        if !ok || seen.contains(lab) {
+            target_errors.push(FieldError::new(
+                format!("target.labs[{i}]"),
+                "lab_not_available",
+                "Name each verified lab once (see GET /api/v1/labs).",
+            ));
+        }
+        seen.push(*lab);
+    }
+    // Then the draft, checked under its lock: an edit, upload or delete
+    // cannot slip in between the checks and the change of status.
+    let txn = state.db.begin().await?;
+    lock_draft(&txn, c.id).await?;
+    let c = case::Entity::find_by_id(c.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let rx: Rx = serde_json::from_str(&c.rx).unwrap_or_default();
     let mut errors = rx.check_complete("rx");
     if c.patient_ref.trim().is_empty() {
@@ -608,7 +672,7 @@ pub async fn submit_case(
     let scans = case_file::Entity::find()
         .filter(case_file::Column::CaseId.eq(c.id))
         .filter(case_file::Column::Kind.eq("scan"))
-        .count(&state.db)
+        .count(&txn)
         .await?;
     if scans == 0 {
         errors.push(FieldError::new(
@@ -617,56 +681,19 @@ pub async fn submit_case(
             "Upload at least one scan (STL, PLY or OBJ).",
         ));
     }
-    let target = input.into_inner().target;
-    let open = target.open.unwrap_or(false);
-    let labs = target.labs.unwrap_or_default();
-    match (open, labs.is_empty()) {
-        (true, false) | (false, true) => errors.push(FieldError::new(
-            "target",
-            "one_target",
-            "Either name labs (`labs`) or open the case to all (`open: true`).",
-        )),
-        _ => {}
-    }
-    let mut seen = Vec::new();
-    for (i, lab) in labs.iter().enumerate() {
-        let ok = match organization::Entity::find_by_id(*lab).one(&state.db).await? {
-            Some(o) if LAB_KINDS.contains(&o.kind.as_str()) && o.suspended_at.is_none() => {
-                dentex_accounts::verification::status(&state.db, &o, today())
-                    .await?
-                    .verified
-            }
-            _ => false,
-        };
-        if !ok || seen.contains(lab) {
-            errors.push(FieldError::new(
-                format!("target.labs[{i}]"),
-                "lab_not_available",
-                "Name each verified lab once (see GET /api/v1/labs).",
-            ));
-        }
-        seen.push(*lab);
-    }
+    errors.extend(target_errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let txn = state.db.begin().await?;
     let t = now();
-    let r = case::Entity::update_many()
+    case::Entity::update_many()
         .col_expr(case::Column::Status, Expr::value("submitted"))
         .col_expr(case::Column::OpenToAll, Expr::value(open))
         .col_expr(case::Column::SubmittedAt, Expr::value(t))
         .col_expr(case::Column::UpdatedAt, Expr::value(t))
         .filter(case::Column::Id.eq(c.id))
-        .filter(case::Column::Status.eq("draft"))
         .exec(&txn)
         .await?;
-    if r.rows_affected != 1 {
-        return Err(ApiError::conflict(
-            "case_not_draft",
-            "The case was submitted meanwhile.",
-        ));
-    }
     for lab in &labs {
         case_lab::ActiveModel {
             case_id: Set(c.id),
@@ -699,7 +726,7 @@ pub async fn cancel_case(
     input: web::Json<CancelInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (c, v) = load_case(&state, &req, &p, &path, "cancel case").await?;
-    require_clinic(v)?;
+    require_clinic(&state, &req, &p, &c, v).await?;
     let reason = input.into_inner().reason.trim().to_owned();
     if reason.is_empty() || reason.chars().count() > REASON_MAX {
         return Err(ApiError::validation(vec![FieldError::new(
@@ -708,26 +735,34 @@ pub async fn cancel_case(
             format!("Say why, in 1–{REASON_MAX} characters."),
         )]));
     }
-    if c.status == "cancelled" {
-        return Err(ApiError::conflict("case_cancelled", "The case is already cancelled."));
-    }
     let labs = named_labs(&state, c.id).await?;
     let txn = state.db.begin().await?;
     let t = now();
+    // Take the row first, then read its status under the lock: whether the
+    // labs are told depends on what it was at this moment.
     let r = case::Entity::update_many()
-        .col_expr(case::Column::Status, Expr::value("cancelled"))
-        .col_expr(case::Column::CancelReason, Expr::value(reason))
-        .col_expr(case::Column::CancelledAt, Expr::value(t))
         .col_expr(case::Column::UpdatedAt, Expr::value(t))
         .filter(case::Column::Id.eq(c.id))
         .filter(case::Column::Status.is_in(["draft", "submitted"]))
         .exec(&txn)
         .await?;
     if r.rows_affected != 1 {
-        return Err(ApiError::conflict("case_cancelled", "The case changed meanwhile."));
+        return Err(ApiError::conflict("case_cancelled", "The case is already cancelled."));
     }
+    let was = case::Entity::find_by_id(c.id)
+        .one(&txn)
+        .await?
+        .map(|m| m.status)
+        .unwrap_or_default();
+    case::Entity::update_many()
+        .col_expr(case::Column::Status, Expr::value("cancelled"))
+        .col_expr(case::Column::CancelReason, Expr::value(reason))
+        .col_expr(case::Column::CancelledAt, Expr::value(t))
+        .filter(case::Column::Id.eq(c.id))
+        .exec(&txn)
+        .await?;
     // Owners and admins of each named lab, in the same transaction.
-    if c.status == "submitted" && !labs.is_empty() {
+    if was == "submitted" && !labs.is_empty() {
         let people = membership::Entity::find()
             .filter(membership::Column::OrgId.is_in(labs.clone()))
             .filter(membership::Column::Role.is_in(["owner", "admin"]))
@@ -822,7 +857,11 @@ pub async fn list_cases(
     }
     let mut after = cursor;
     // Open cases are checked for each lab's services and verification here,
-    // so a page may need more than one fetch.
+    // so a page may need more than one fetch; the rows looked at per request
+    // are bounded, and a short page then carries a cursor to go on from.
+    let budget = (limit + 1) * 5;
+    let mut scanned = 0u64;
+    let mut shown: Vec<(case::Model, Viewer)> = Vec::new();
     'pages: loop {
         let mut query = case::Entity::find().filter(visible.clone());
         if let Some(s) = &q.status {
@@ -838,29 +877,36 @@ pub async fn list_cases(
             .await?;
         let exhausted = batch.len() as u64 <= limit;
         for c in batch {
-            after = Some(c.id);
-            let viewer = access::viewer(&state.db, &p, &c, today()).await?;
-            if let Some(v) = viewer {
-                if items.len() as u64 == limit {
-                    next_cursor = items.last().map(|i: &CaseView| i.id.to_string());
+            if let Some(v) = access::viewer(&state.db, &p, &c, today()).await? {
+                if shown.len() as u64 == limit {
+                    next_cursor = after.map(|a| a.to_string());
                     break 'pages;
                 }
-                let labs = if v.is_clinic() {
-                    named_labs(&state, c.id).await?
-                } else {
-                    Vec::new()
-                };
-                items.push(view(c, v, labs));
+                after = Some(c.id);
+                shown.push((c, v));
+            } else {
+                after = Some(c.id);
             }
+            scanned += 1;
         }
         if exhausted {
             break;
         }
+        if scanned >= budget {
+            next_cursor = after.map(|a| a.to_string());
+            break;
+        }
     }
-    let mut ev = event(&req, &p, "case.list", "case", Outcome::Success);
-    ev.org_id = p.memberships.first().map(|(o, _)| *o);
-    ev.reason = Some(format!("{} cases", items.len()));
-    record(&state, ev).await?;
+    // Each case shown is a read of its Rx: audited in its clinic's chain.
+    for (c, v) in shown {
+        audit_case(&state, &req, &p, &c, v, "case.list", None).await?;
+        let labs = if v.is_clinic() {
+            named_labs(&state, c.id).await?
+        } else {
+            Vec::new()
+        };
+        items.push(view(c, v, labs));
+    }
     Ok(HttpResponse::Ok().json(CaseList { items, next_cursor }))
 }
 
@@ -942,18 +988,10 @@ pub async fn upload_file(
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (c, v) = load_case(&state, &req, &p, &path, "upload file").await?;
-    require_clinic(v)?;
+    require_clinic(&state, &req, &p, &c, v).await?;
     require_draft(&c)?;
     let limits = state.limits;
-    // SUM of a bigint is numeric on PostgreSQL: cast it back.
-    let used: i64 = case_file::Entity::find()
-        .select_only()
-        .column_as(Expr::cust("CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT)"), "total")
-        .filter(case_file::Column::OrgId.eq(c.clinic_org_id))
-        .into_tuple::<i64>()
-        .one(&state.db)
-        .await?
-        .unwrap_or(0);
+    let used = org_usage(&state.db, c.clinic_org_id).await?;
     let room = limits.org_quota_bytes.saturating_sub(u64::try_from(used).unwrap_or(0));
     let max = limits.upload_max_bytes.min(room);
     let quota_bound = room < limits.upload_max_bytes;
@@ -1064,15 +1102,20 @@ pub async fn upload_file(
     let saved: Result<case_file::Model, ApiError> = async {
         let txn = state.db.begin().await?;
         // Still a draft, or the file is not kept.
-        let open = case::Entity::find_by_id(c.id)
-            .filter(case::Column::Status.eq("draft"))
-            .count(&txn)
+        lock_draft(&txn, c.id).await?;
+        // The quota again, under the organisation's row lock: uploads that
+        // streamed side by side are settled one at a time here.
+        organization::Entity::update_many()
+            .col_expr(
+                organization::Column::UpdatedAt,
+                Expr::col(organization::Column::UpdatedAt),
+            )
+            .filter(organization::Column::Id.eq(c.clinic_org_id))
+            .exec(&txn)
             .await?;
-        if open == 0 {
-            return Err(ApiError::conflict(
-                "case_not_draft",
-                "The case was submitted meanwhile.",
-            ));
+        let used = org_usage(&txn, c.clinic_org_id).await?;
+        if u64::try_from(used).unwrap_or(0).saturating_add(stored.size) > limits.org_quota_bytes {
+            return Err(too_large(limits.org_quota_bytes, true));
         }
         let f = row.insert(&txn).await?;
         if is_scan {
@@ -1103,6 +1146,19 @@ pub async fn upload_file(
     Ok(HttpResponse::Created().json(file_view(f, v, false)))
 }
 
+/// Bytes stored for an organisation's case files.
+async fn org_usage<C: ConnectionTrait>(db: &C, org: Uuid) -> Result<i64, ApiError> {
+    // SUM of a bigint is numeric on PostgreSQL: cast it back.
+    Ok(case_file::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT)"), "total")
+        .filter(case_file::Column::OrgId.eq(org))
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .unwrap_or(0))
+}
+
 /// Best effort: an object whose row was never written (or is gone) is
 /// removed now, or by the orphan sweep.
 async fn remove_object(state: &CasesState, key: &str) {
@@ -1111,12 +1167,34 @@ async fn remove_object(state: &CasesState, key: &str) {
     }
 }
 
-async fn load_file(state: &CasesState, c: &case::Model, raw: &str) -> Result<case_file::Model, ApiError> {
-    case_file::Entity::find_by_id(parse_id(raw)?)
-        .filter(case_file::Column::CaseId.eq(c.id))
-        .one(&state.db)
-        .await?
-        .ok_or_else(ApiError::not_found)
+/// A file of a case the caller may see; a file of another case, or none,
+/// is 404 and audited in the clinic's chain.
+async fn load_file(
+    state: &CasesState,
+    req: &HttpRequest,
+    p: &Principal,
+    c: &case::Model,
+    raw: &str,
+) -> Result<case_file::Model, ApiError> {
+    let id = Uuid::parse_str(raw).ok();
+    let found = match id {
+        Some(id) => {
+            case_file::Entity::find_by_id(id)
+                .filter(case_file::Column::CaseId.eq(c.id))
+                .one(&state.db)
+                .await?
+        }
+        None => None,
+    };
+    if let Some(f) = found {
+        return Ok(f);
+    }
+    let mut ev = event(req, p, "access.refused", "case_file", Outcome::Denied);
+    ev.org_id = Some(OrgId(c.clinic_org_id));
+    ev.resource_id = Some(format!("{}/{}", c.id, id.map(|u| u.to_string()).unwrap_or_default()));
+    ev.reason = Some("file: not_found".into());
+    record(state, ev).await?;
+    Err(ApiError::not_found())
 }
 
 /// The files of a case.
@@ -1154,7 +1232,7 @@ pub async fn get_file(
 ) -> Result<HttpResponse, ApiError> {
     let (raw_case, raw_file) = path.into_inner();
     let (c, v) = load_case(&state, &req, &p, &raw_case, "read file").await?;
-    let f = load_file(&state, &c, &raw_file).await?;
+    let f = load_file(&state, &req, &p, &c, &raw_file).await?;
     audit_case(&state, &req, &p, &c, v, "case_file.read", Some(f.id)).await?;
     Ok(HttpResponse::Ok().json(file_view(f, v, true)))
 }
@@ -1172,11 +1250,19 @@ pub async fn delete_file(
 ) -> Result<HttpResponse, ApiError> {
     let (raw_case, raw_file) = path.into_inner();
     let (c, v) = load_case(&state, &req, &p, &raw_case, "delete file").await?;
-    require_clinic(v)?;
+    require_clinic(&state, &req, &p, &c, v).await?;
     require_draft(&c)?;
-    let f = load_file(&state, &c, &raw_file).await?;
-    // The row first: a row must never point at a missing object.
-    case_file::Entity::delete_by_id(f.id).exec(&state.db).await?;
+    let f = load_file(&state, &req, &p, &c, &raw_file).await?;
+    // The row first (a row must never point at a missing object), while the
+    // case is still a draft, re-read so a preview drawn meanwhile goes too.
+    let txn = state.db.begin().await?;
+    lock_draft(&txn, c.id).await?;
+    let f = case_file::Entity::find_by_id(f.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    case_file::Entity::delete_by_id(f.id).exec(&txn).await?;
+    txn.commit().await?;
     remove_object(&state, &f.object_key).await;
     if let Some(t) = &f.thumbnail_key {
         remove_object(&state, t).await;
@@ -1219,7 +1305,7 @@ pub async fn file_content(
 ) -> Result<HttpResponse, ApiError> {
     let (raw_case, raw_file) = path.into_inner();
     let (c, v) = load_case(&state, &req, &p, &raw_case, "download file").await?;
-    let f = load_file(&state, &c, &raw_file).await?;
+    let f = load_file(&state, &req, &p, &c, &raw_file).await?;
     audit_case(&state, &req, &p, &c, v, "case_file.download", Some(f.id)).await?;
     let ext = match f.kind.as_str() {
         "photo" if f.content_type == "image/png" => "png",
@@ -1248,7 +1334,7 @@ pub async fn file_thumbnail(
 ) -> Result<HttpResponse, ApiError> {
     let (raw_case, raw_file) = path.into_inner();
     let (c, v) = load_case(&state, &req, &p, &raw_case, "thumbnail").await?;
-    let f = load_file(&state, &c, &raw_file).await?;
+    let f = load_file(&state, &req, &p, &c, &raw_file).await?;
     let Some(key) = f.thumbnail_key.clone() else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -1271,7 +1357,7 @@ pub async fn access_log(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (c, v) = load_case(&state, &req, &p, &path, "access log").await?;
-    require_clinic(v)?;
+    require_clinic(&state, &req, &p, &c, v).await?;
     let rows = audit_event::Entity::find()
         .filter(audit_event::Column::Chain.eq(c.clinic_org_id.to_string()))
         .filter(

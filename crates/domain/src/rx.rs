@@ -49,7 +49,8 @@ impl Tooth {
     /// lower left (38→31), 25–32 lower right (41→48); A–J upper primary
     /// (55→51, 61→65), K–T lower primary (75→71, 81→85).
     pub fn from_universal(s: &str) -> Option<Self> {
-        if let Ok(n) = s.parse::<u8>() {
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            let n: u8 = s.parse().ok()?;
             if s.starts_with('0') {
                 return None;
             }
@@ -578,7 +579,7 @@ mod tests {
         assert_eq!(u("O"), Some(71));
         assert_eq!(u("P"), Some(81));
         assert_eq!(u("t"), Some(85));
-        for bad in ["0", "33", "U", "08", "AA"] {
+        for bad in ["0", "33", "U", "08", "AA", "+8", "-1", " 8"] {
             assert_eq!(u(bad), None, "{bad}");
         }
         // Every Universal number maps to a distinct valid FDI tooth.
