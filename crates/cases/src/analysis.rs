@@ -49,13 +49,25 @@ pub async fn run(
         data.extend_from_slice(&chunk.map_err(|e| fail(&e))?);
     }
     let outcome = tokio::task::spawn_blocking(move || {
-        let report = match dentex_mesh::inspect(&data, &limits) {
-            Ok((_, r)) => r,
+        // A binary STL is analysed from its bytes first (less memory than
+        // with the mesh held too), then read once for the preview; other
+        // formats are read once for both.
+        let (report, mesh) = if dentex_mesh::detect(&data) == Some(dentex_mesh::Format::StlBinary) {
+            let report = dentex_mesh::analyze_binary_stl(&data, &limits);
+            (report, dentex_mesh::read(&data, &limits).map(|(_, m)| m))
+        } else {
+            match dentex_mesh::read(&data, &limits) {
+                Ok((_, mesh)) => (Ok(dentex_mesh::analyze(&mesh)), Ok(mesh)),
+                Err(e) => (Err(e.clone()), Err(e)),
+            }
+        };
+        let report = match report {
+            Ok(r) => r,
             Err(e) => return Outcome::Failed(e.to_string()),
         };
-        let thumbnail = dentex_mesh::read(&data, &limits)
+        let thumbnail = mesh
             .map_err(|e| e.to_string())
-            .and_then(|(_, mesh)| dentex_mesh::thumbnail::png(&mesh, THUMBNAIL_PX).map_err(|e| e.to_string()));
+            .and_then(|mesh| dentex_mesh::thumbnail::png(&mesh, THUMBNAIL_PX).map_err(|e| e.to_string()));
         match (serde_json::to_string(&report), thumbnail) {
             (Ok(report), Ok(thumbnail)) => Outcome::Done { report, thumbnail },
             (Err(e), _) => Outcome::Failed(e.to_string()),

@@ -12,7 +12,7 @@ use dentex_db::entities::{audit_event, case, case_file, case_lab, membership, or
 use dentex_db::now;
 use dentex_domain::rx::{Rx, RxInput};
 use dentex_domain::{FieldError, OrgId};
-use dentex_http::{ApiError, request_context};
+use dentex_http::ApiError;
 use dentex_jobs::{EnqueueOptions, Queue};
 use dentex_storage::{ObjectStore, StorageError};
 use futures_util::StreamExt;
@@ -217,15 +217,7 @@ fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
-fn event(req: &HttpRequest, p: &Principal, action: &str, resource_type: &str, outcome: Outcome) -> AuditEvent {
-    let (request_id, client_addr) = request_context(req);
-    let mut ev = AuditEvent::new(action, resource_type, outcome);
-    ev.request_id = request_id;
-    ev.client_addr = client_addr;
-    ev.actor_id = Some(p.user_id);
-    ev.actor_kind = p.actor_kind();
-    ev
-}
+use dentex_accounts::http::event_by as event;
 
 async fn record(state: &CasesState, ev: AuditEvent) -> Result<(), ApiError> {
     state.audit.record(ev).await.map(|_| ()).map_err(ApiError::internal)
@@ -303,7 +295,7 @@ async fn require_clinic(
     let mut ev = event(req, p, "access.refused", "case", Outcome::Denied);
     ev.org_id = Some(OrgId(c.clinic_org_id));
     ev.resource_id = Some(c.id.to_string());
-    ev.reason = Some(format!("clinic only: lab {}", v.org()));
+    ev.reason = Some(format!("lab {}: clinic only", v.org()));
     record(state, ev).await?;
     Err(policy::forbidden("Only the clinic that owns the case may do this."))
 }
@@ -371,6 +363,16 @@ fn view(c: case::Model, viewer: Viewer, labs: Vec<Uuid>) -> CaseView {
         submitted_at: c.submitted_at,
         cancelled_at: c.cancelled_at,
     }
+}
+
+/// The case as `viewer` may see it (the clinic also sees where it was sent).
+async fn view_for(state: &CasesState, c: case::Model, viewer: Viewer) -> Result<CaseView, ApiError> {
+    let labs = if viewer.is_clinic() {
+        named_labs(state, c.id).await?
+    } else {
+        Vec::new()
+    };
+    Ok(view(c, viewer, labs))
 }
 
 async fn named_labs(state: &CasesState, case: Uuid) -> Result<Vec<Uuid>, ApiError> {
@@ -527,12 +529,7 @@ pub async fn get_case(
 ) -> Result<HttpResponse, ApiError> {
     let (c, v) = load_case(&state, &req, &p, &path, "read case").await?;
     audit_case(&state, &req, &p, &c, v, "case.read", None).await?;
-    let labs = if v.is_clinic() {
-        named_labs(&state, c.id).await?
-    } else {
-        Vec::new()
-    };
-    Ok(HttpResponse::Ok().json(view(c, v, labs)))
+    Ok(HttpResponse::Ok().json(view_for(&state, c, v).await?))
 }
 
 /// Changes a draft (the clinic's members only). `rx` replaces the whole Rx.
@@ -567,8 +564,7 @@ pub async fn update_case(
     let c = am.update(&txn).await?;
     txn.commit().await?;
     audit_case(&state, &req, &p, &c, v, "case.update", None).await?;
-    let labs = named_labs(&state, c.id).await?;
-    Ok(HttpResponse::Ok().json(view(c, v, labs)))
+    Ok(HttpResponse::Ok().json(view_for(&state, c, v).await?))
 }
 
 /// Sends the case: to named labs, or open to every verified lab that offers
@@ -900,12 +896,7 @@ pub async fn list_cases(
     // Each case shown is a read of its Rx: audited in its clinic's chain.
     for (c, v) in shown {
         audit_case(&state, &req, &p, &c, v, "case.list", None).await?;
-        let labs = if v.is_clinic() {
-            named_labs(&state, c.id).await?
-        } else {
-            Vec::new()
-        };
-        items.push(view(c, v, labs));
+        items.push(view_for(&state, c, v).await?);
     }
     Ok(HttpResponse::Ok().json(CaseList { items, next_cursor }))
 }
@@ -1384,7 +1375,12 @@ pub async fn access_log(
             .map(|r| AccessEntry {
                 at: r.occurred_at,
                 actor_id: r.actor_id,
-                on_behalf_of: r.reason.filter(|s| s.starts_with("lab ")),
+                // "lab {id}" for reads, "lab {id}: why" for refusals.
+                on_behalf_of: r
+                    .reason
+                    .as_deref()
+                    .and_then(|s| s.strip_prefix("lab "))
+                    .map(|rest| format!("lab {}", rest.split(':').next().unwrap_or(rest))),
                 action: r.action,
                 resource_type: r.resource_type,
                 resource_id: r.resource_id,

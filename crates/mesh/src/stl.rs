@@ -45,25 +45,14 @@ pub(crate) fn not_finite(triangle: usize) -> MeshError {
 }
 
 pub fn read_binary(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
-    if !binary_size_matches(data) {
-        return Err(MeshError::Binary {
-            offset: 80,
-            message: "the triangle count does not match the file size (84 + 50 bytes per triangle)".into(),
-        });
-    }
-    // The count is now bounded by the bytes actually present.
-    let n = ((data.len() - 84) / 50) as u64;
-    if n > limits.max_triangles {
-        return Err(MeshError::TooManyTriangles {
-            limit: limits.max_triangles,
-        });
-    }
-    let n = n as usize;
+    // The count is bounded by the bytes actually present.
+    let records = binary_records(data, limits)?;
+    let n = records.len() / 50;
     let mut mesh = Mesh {
         positions: Vec::with_capacity(n * 3),
         triangles: Vec::with_capacity(n),
     };
-    for (i, rec) in data[84..84 + n * 50].chunks_exact(50).enumerate() {
+    for (i, rec) in records.chunks_exact(50).enumerate() {
         let mut v = [[0f32; 3]; 3];
         for (k, vert) in v.iter_mut().enumerate() {
             for (c, slot) in vert.iter_mut().enumerate() {

@@ -173,7 +173,7 @@ impl FromRequest for Principal {
 }
 
 /// An audit event for this request, with request id and client address filled in.
-pub(crate) fn event(req: &HttpRequest, action: &str, resource_type: &str, outcome: Outcome) -> AuditEvent {
+pub fn event(req: &HttpRequest, action: &str, resource_type: &str, outcome: Outcome) -> AuditEvent {
     let (request_id, client_addr) = request_context(req);
     let mut ev = AuditEvent::new(action, resource_type, outcome);
     ev.request_id = request_id;
@@ -182,13 +182,7 @@ pub(crate) fn event(req: &HttpRequest, action: &str, resource_type: &str, outcom
 }
 
 /// An audit event by `p`.
-pub(crate) fn event_by(
-    req: &HttpRequest,
-    p: &Principal,
-    action: &str,
-    resource_type: &str,
-    outcome: Outcome,
-) -> AuditEvent {
+pub fn event_by(req: &HttpRequest, p: &Principal, action: &str, resource_type: &str, outcome: Outcome) -> AuditEvent {
     let mut ev = event(req, action, resource_type, outcome);
     ev.actor_id = Some(p.user_id);
     ev.actor_kind = p.actor_kind();
