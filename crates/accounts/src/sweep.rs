@@ -11,7 +11,7 @@ use dentex_db::now;
 use dentex_domain::{Email, OrgId, OrgRole};
 use dentex_jobs::{EnqueueOptions, Queue};
 use dentex_mail::{OutgoingMail, templates};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
 /// Job kind of the daily sweep.
 pub const JOB_KIND: &str = "credentials.expiry_sweep";
@@ -67,7 +67,7 @@ pub async fn run(
             continue;
         };
         // The status change and the mail it announces commit together.
-        let txn = db.begin().await?;
+        let txn = dentex_db::begin_write(db).await?;
         if c.expires_on < today {
             // Expired: mark it (only if still approved, so a racing sweep does it once).
             let r = credential::Entity::update_many()

@@ -11,7 +11,7 @@ use dentex_db::{is_unique_violation, now, stmt};
 use dentex_domain::{AuditEventId, OrgId, UserId};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -184,7 +184,7 @@ impl AuditLog {
     }
 
     async fn try_append(&self, chain: &str, ev: &AuditEvent) -> Result<AuditEventId, DbErr> {
-        let txn = self.db.begin().await?;
+        let txn = dentex_db::begin_write(&self.db).await?;
         let backend = txn.get_database_backend();
         if backend == DatabaseBackend::Postgres {
             // Writers of one chain take turns; other chains are not held up.

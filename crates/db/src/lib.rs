@@ -61,6 +61,21 @@ pub async fn connect(opts: &DbOptions) -> Result<DatabaseConnection, DbErr> {
     Database::connect(co).await
 }
 
+/// Starts a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`:
+/// it takes the write lock at once (waiting up to the busy timeout), so a
+/// transaction that reads before it writes cannot fail with
+/// `SQLITE_BUSY_SNAPSHOT` when another connection commits in between (a
+/// deferred transaction is refused at once then, without waiting). On
+/// PostgreSQL it is a plain `BEGIN`.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::TransactionTrait;
+    db.begin_with_options(sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     dentex_migrations::Migrator::up(db, None).await

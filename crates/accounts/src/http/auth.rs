@@ -11,7 +11,7 @@ use dentex_db::now;
 use dentex_domain::{CountryCode, DataRegion, Email, FieldError, OrgId, OrgKind, OrgRole, UserId};
 use dentex_http::{ApiError, request_context};
 use dentex_mail::templates;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -138,7 +138,7 @@ pub async fn register(
         detail: "Check your e-mail: follow the link in it to confirm your address, then sign in.",
     });
     if let Some(u) = existing {
-        let txn = state.db.begin().await?;
+        let txn = dentex_db::begin_write(&state.db).await?;
         queue_mail(&txn, &templates::already_registered(r.email, &state.public_base_url)).await?;
         txn.commit().await?;
         let mut ev = event(&req, "auth.register", "user", Outcome::Failure);
@@ -153,7 +153,7 @@ pub async fn register(
     let t = now();
     let user_id = UserId::new();
     let org_id = OrgId::new();
-    let txn = state.db.begin().await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
     crate::staff::new_user(user_id, &address, &r.display_name, hash, None, false)
         .insert(&txn)
         .await?;
@@ -247,7 +247,7 @@ pub async fn verify_email(
     state: web::Data<AccountsState>,
     body: web::Json<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
     let Some(tok) = tokens::consume(&txn, tokens::VERIFY_EMAIL, body.token.trim()).await? else {
         return Err(invalid_token());
     };
@@ -591,7 +591,7 @@ pub async fn password_reset(
         None => 0,
     };
     if let Some(u) = found.filter(|_| recent < 3) {
-        let txn = state.db.begin().await?;
+        let txn = dentex_db::begin_write(&state.db).await?;
         tokens::void_for_user(&txn, tokens::PASSWORD_RESET, u.id).await?;
         let token = tokens::issue(
             &txn,
@@ -662,7 +662,7 @@ pub async fn password_reset_confirm(
             .map_err(|e| ApiError::validation(vec![e]))?;
     }
     let hash = password::hash(body.new_password).await.map_err(ApiError::internal)?;
-    let txn = state.db.begin().await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
     let Some(tok) = tokens::consume(&txn, tokens::PASSWORD_RESET, body.token.trim()).await? else {
         return Err(invalid_token());
     };
@@ -756,7 +756,7 @@ pub async fn change_password(
     let hash = password::hash(body.new_password).await.map_err(ApiError::internal)?;
     let email = Email::parse(&u.email).map_err(ApiError::internal)?;
     let t = now();
-    let txn = state.db.begin().await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
     let mut am: user::ActiveModel = u.into();
     am.password_hash = Set(hash);
     am.password_changed_at = Set(Some(t));

@@ -17,9 +17,7 @@ use dentex_domain::{CountryCode, CredentialKind, FieldError, OrgId};
 use dentex_http::ApiError;
 use dentex_mail::templates;
 use futures_util::StreamExt;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -541,7 +539,7 @@ pub async fn decide(
     let Some(approve) = approve.filter(|_| errs.is_empty()) else {
         return Err(ApiError::validation(errs));
     };
-    let txn = state.db.begin().await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
     let c = credential::Entity::find_by_id(id)
         .one(&txn)
         .await?

@@ -12,7 +12,7 @@ use dentex_db::now;
 use dentex_domain::{Email, FieldError};
 use dentex_http::ApiError;
 use dentex_mail::templates;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -125,7 +125,7 @@ pub async fn confirm(
     let codes = mfa::new_recovery_codes();
     let email = Email::parse(&u.email).map_err(ApiError::internal)?;
     let t = now();
-    let txn = state.db.begin().await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
     recovery_code::Entity::delete_many()
         .filter(recovery_code::Column::UserId.eq(u.id))
         .exec(&txn)
@@ -193,7 +193,7 @@ pub async fn disable(
         return Err(bad_code());
     };
     let email = Email::parse(&u.email).map_err(ApiError::internal)?;
-    let txn = state.db.begin().await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
     recovery_code::Entity::delete_many()
         .filter(recovery_code::Column::UserId.eq(u.id))
         .exec(&txn)

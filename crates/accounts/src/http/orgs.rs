@@ -11,10 +11,7 @@ use dentex_db::now;
 use dentex_domain::{Email, FieldError, OrgId, OrgRole, UserId};
 use dentex_http::ApiError;
 use dentex_mail::templates;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -387,7 +384,7 @@ async fn do_invite(
     {
         return Err(ApiError::conflict("already_member", "This person is already a member."));
     }
-    let txn = state.db.begin().await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
     let token = tokens::issue(
         &txn,
         tokens::INVITATION,
@@ -541,7 +538,7 @@ pub async fn change_member(
         .parse()
         .map_err(|e: String| ApiError::internal(anyhow::anyhow!(e)))?;
     authorize(&state, &req, &p, Action::ChangeRole { from, to }, org).await?;
-    let txn = state.db.begin().await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
     if from == OrgRole::Owner && to != OrgRole::Owner && owners(&txn, org).await? <= 1 {
         return Err(last_owner());
     }
@@ -599,7 +596,7 @@ pub async fn remove_member(
         org,
     )
     .await?;
-    let txn = state.db.begin().await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
     if role == OrgRole::Owner && owners(&txn, org).await? <= 1 {
         return Err(last_owner());
     }
@@ -696,7 +693,7 @@ pub async fn accept_invitation(
             return Err(ApiError::validation(errs));
         }
     }
-    let txn = state.db.begin().await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
     let tok = tokens::consume(&txn, tokens::INVITATION, &token)
         .await?
         .ok_or_else(invalid)?;
