@@ -15,6 +15,7 @@ mod m20261122_000007_create_one_time_tokens;
 mod m20261122_000008_add_mfa_last_step;
 mod m20261122_000009_create_credentials;
 mod m20261122_000010_create_cases;
+mod m20261130_000011_create_case_uploads;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_add_mfa_last_step::Migration),
             Box::new(m20261122_000009_create_credentials::Migration),
             Box::new(m20261122_000010_create_cases::Migration),
+            Box::new(m20261130_000011_create_case_uploads::Migration),
         ]
     }
 }

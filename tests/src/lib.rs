@@ -468,3 +468,90 @@ impl TestApp {
         who
     }
 }
+
+/// A closed cube of 10 mm as a binary STL (12 triangles).
+pub fn cube_stl() -> Vec<u8> {
+    let v = |i: u32| {
+        [
+            if i & 1 == 0 { 0.0f32 } else { 10.0 },
+            if i & 2 == 0 { 0.0 } else { 10.0 },
+            if i & 4 == 0 { 0.0 } else { 10.0 },
+        ]
+    };
+    let faces: [[u32; 3]; 12] = [
+        [0, 2, 1],
+        [1, 2, 3],
+        [4, 5, 6],
+        [5, 7, 6],
+        [0, 1, 4],
+        [1, 5, 4],
+        [2, 6, 3],
+        [3, 6, 7],
+        [0, 4, 2],
+        [2, 4, 6],
+        [1, 3, 5],
+        [3, 7, 5],
+    ];
+    let mut out = vec![0u8; 80];
+    out.extend_from_slice(&12u32.to_le_bytes());
+    for f in faces {
+        out.extend_from_slice(&[0u8; 12]);
+        for i in f {
+            for c in v(i) {
+                out.extend_from_slice(&c.to_le_bytes());
+            }
+        }
+        out.extend_from_slice(&[0u8; 2]);
+    }
+    out
+}
+
+pub fn in_days(days: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+impl TestApp {
+    /// A complete case of `clinic` (a crown and a bridge, a scan), submitted
+    /// to `labs` by name; returns its id.
+    pub async fn submitted_case(&self, clinic: &Actor, patient_ref: &str, labs: &[&Actor]) -> String {
+        let body = serde_json::json!({
+            "patient_ref": patient_ref,
+            "rx": {"items": [
+                {"teeth": ["11"], "restoration": "crown", "material": "zirconia", "shade": "A1"},
+                {"teeth": ["14", "15", "16"], "pontics": ["15"], "restoration": "bridge", "material": "zirconia", "shade": "A3"}
+            ]},
+            "due_date": in_days(20),
+            "consent": {"patient_consent": true}
+        });
+        let r = self
+            .send(reqwest::Method::POST, "/api/v1/cases", Some(&clinic.token), Some(&body))
+            .await;
+        assert_eq!(r.status(), 201, "draft");
+        let case = r.json::<Value>().await.expect("case")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let r = self
+            .client
+            .post(self.url(&format!("/api/v1/cases/{case}/files")))
+            .bearer_auth(&clinic.token)
+            .body(cube_stl())
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(r.status(), 201, "scan");
+        let ids: Vec<&str> = labs.iter().map(|l| l.org_id.as_str()).collect();
+        let r = self
+            .send(
+                reqwest::Method::POST,
+                &format!("/api/v1/cases/{case}/submit"),
+                Some(&clinic.token),
+                Some(&serde_json::json!({"target": {"labs": ids}})),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "submit");
+        case
+    }
+}

@@ -9,7 +9,7 @@
     reason = "a test fails loudly at the first surprise"
 )]
 
-use dentex_tests::{Actor, TestApp, captured_logs, problem};
+use dentex_tests::{Actor, TestApp, captured_logs, cube_stl, in_days, problem};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -24,49 +24,6 @@ fn fixture(name: &str) -> Vec<u8> {
             .join(name),
     )
     .unwrap()
-}
-
-/// A closed cube of 10 mm as a binary STL (12 triangles).
-fn cube_stl() -> Vec<u8> {
-    let v = |i: u32| {
-        [
-            if i & 1 == 0 { 0.0f32 } else { 10.0 },
-            if i & 2 == 0 { 0.0 } else { 10.0 },
-            if i & 4 == 0 { 0.0 } else { 10.0 },
-        ]
-    };
-    let faces: [[u32; 3]; 12] = [
-        [0, 2, 1],
-        [1, 2, 3],
-        [4, 5, 6],
-        [5, 7, 6],
-        [0, 1, 4],
-        [1, 5, 4],
-        [2, 6, 3],
-        [3, 6, 7],
-        [0, 4, 2],
-        [2, 4, 6],
-        [1, 3, 5],
-        [3, 7, 5],
-    ];
-    let mut out = vec![0u8; 80];
-    out.extend_from_slice(&12u32.to_le_bytes());
-    for f in faces {
-        out.extend_from_slice(&[0u8; 12]);
-        for i in f {
-            for c in v(i) {
-                out.extend_from_slice(&c.to_le_bytes());
-            }
-        }
-        out.extend_from_slice(&[0u8; 2]);
-    }
-    out
-}
-
-fn in_days(days: i64) -> String {
-    (chrono::Utc::now().date_naive() + chrono::Duration::days(days))
-        .format("%Y-%m-%d")
-        .to_string()
 }
 
 async fn call(app: &TestApp, method: Method, path: &str, who: &Actor, body: Option<Value>) -> reqwest::Response {
@@ -521,6 +478,26 @@ fn case_routes(case: &str, file: &str) -> Vec<(Method, String, Option<Value>, bo
             Some(json!({"not": "a file"})),
             true,
         ),
+        // Presigned uploads are the clinic's alone (a lab that sees the case gets 403).
+        (
+            Method::POST,
+            format!("/api/v1/cases/{case}/uploads"),
+            Some(json!({"size_bytes": 10, "sha256": "0".repeat(64)})),
+            true,
+        ),
+        (Method::GET, format!("/api/v1/cases/{case}/uploads/{file}"), None, true),
+        (
+            Method::DELETE,
+            format!("/api/v1/cases/{case}/uploads/{file}"),
+            None,
+            true,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/cases/{case}/uploads/{file}/complete"),
+            None,
+            true,
+        ),
     ]
 }
 
@@ -807,5 +784,456 @@ async fn uploads_are_typed_from_their_bytes_and_bounded_while_streaming() {
     .await;
     assert_eq!(r.status(), 204);
     assert_eq!(objects_in(&app), count - 1);
+    app.stop().await;
+}
+
+/// A binary STL of `cubes` closed 10 mm cubes side by side (12 triangles each).
+fn cubes_stl(cubes: usize) -> Vec<u8> {
+    let one = cube_stl();
+    let mut out = vec![0u8; 80];
+    out.extend_from_slice(&u32::try_from(12 * cubes).unwrap().to_le_bytes());
+    for i in 0..cubes {
+        for t in one[84..].chunks(50) {
+            let mut t = t.to_vec();
+            for v in 0..3 {
+                let at = 12 + v * 12;
+                let x = f32::from_le_bytes(t[at..at + 4].try_into().unwrap()) + 20.0 * i as f32;
+                t[at..at + 4].copy_from_slice(&x.to_le_bytes());
+            }
+            out.extend_from_slice(&t);
+        }
+    }
+    out
+}
+
+fn sha256(data: &[u8]) -> String {
+    dentex_storage::sha256_hex(data)
+}
+
+async fn start_upload(app: &TestApp, who: &Actor, case: &str, data: &[u8], sha: &str) -> reqwest::Response {
+    call(
+        app,
+        Method::POST,
+        &format!("/api/v1/cases/{case}/uploads"),
+        who,
+        Some(json!({"size_bytes": data.len(), "sha256": sha, "file_name": PLANTED_FILE})),
+    )
+    .await
+}
+
+/// PUTs the listed parts of `data` to their presigned URLs, straight to the store.
+async fn put_parts(app: &TestApp, upload: &Value, data: &[u8], only: Option<&[i64]>) {
+    let part_size = upload["part_size"].as_u64().unwrap() as usize;
+    for part in upload["parts"].as_array().unwrap() {
+        let n = part["number"].as_i64().unwrap();
+        if only.is_some_and(|o| !o.contains(&n)) {
+            continue;
+        }
+        let url = part["url"].as_str().unwrap();
+        assert!(!url.contains("Planted"), "{url}");
+        let from = (n as usize - 1) * part_size;
+        let to = (from + part_size).min(data.len());
+        assert_eq!(part["size_bytes"].as_u64().unwrap() as usize, to - from);
+        let r = app.client.put(url).body(data[from..to].to_vec()).send().await.unwrap();
+        assert_eq!(r.status(), 200, "part {n}: {}", r.text().await.unwrap_or_default());
+    }
+}
+
+/// What the orphan sweep finds right now, without removing anything.
+async fn orphan_report(app: &TestApp) -> dentex_cases::sweep::OrphanReport {
+    dentex_cases::sweep::orphans(
+        &app.state.db,
+        &app.state.store,
+        false,
+        chrono::Duration::zero(),
+        chrono::Utc::now() + chrono::Duration::seconds(1),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn large_files_go_straight_to_the_store_and_are_checked_at_complete() {
+    let app = TestApp::builder()
+        .config(|c| {
+            c.storage.part_size_bytes = 5 * 1024 * 1024;
+            c.cases.org_quota_bytes = 40 * 1024 * 1024;
+        })
+        .start()
+        .await;
+    let staff = app.support_agent("support@dentex.test").await;
+    let clinic = app.verified_org(&staff, "owner@clinic.test", "clinic", &[]).await;
+    let case = draft(&app, &clinic).await;
+    // 12 MiB and a bit: three parts of 5, 5 and the rest.
+    let data = cubes_stl(21_000);
+    assert!(data.len() > 10 * 1024 * 1024 && data.len() < 15 * 1024 * 1024);
+    let sha = sha256(&data);
+
+    // Bad declarations are refused field by field.
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/cases/{case}/uploads"),
+        &clinic,
+        Some(json!({"size_bytes": 0, "sha256": "abc"})),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let p = problem(r).await;
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["size_bytes", "sha256"]);
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/cases/{case}/uploads"),
+        &clinic,
+        Some(json!({"size_bytes": 600u64 * 1024 * 1024, "sha256": sha})),
+    )
+    .await;
+    assert_eq!(r.status(), 413);
+    assert_eq!(problem(r).await["errors"][0]["field"], "size_bytes");
+
+    let r = start_upload(&app, &clinic, &case, &data, &sha).await;
+    assert_eq!(r.status(), 201);
+    let upload: Value = r.json().await.unwrap();
+    let id = upload["id"].as_str().unwrap().to_owned();
+    assert_eq!(upload["parts"].as_array().unwrap().len(), 3);
+    assert_eq!(upload["part_size"], 5 * 1024 * 1024);
+
+    // The declared size holds its room: a second upload that would not fit
+    // beside it is refused before a byte is sent.
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/cases/{case}/uploads"),
+        &clinic,
+        Some(json!({"size_bytes": 30 * 1024 * 1024, "sha256": sha})),
+    )
+    .await;
+    assert_eq!(r.status(), 413);
+    assert_eq!(problem(r).await["code"], "quota_exceeded");
+
+    // Parts 1 and 3 only: complete names the missing one, keeps what came.
+    put_parts(&app, &upload, &data, Some(&[1, 3])).await;
+    let complete = format!("/api/v1/cases/{case}/uploads/{id}/complete");
+    let r = call(&app, Method::POST, &complete, &clinic, None).await;
+    assert_eq!(r.status(), 409);
+    let p = problem(r).await;
+    assert_eq!(p["code"], "upload_incomplete");
+    assert_eq!(p["errors"][0]["field"], "parts[1]");
+    assert_eq!(p["errors"][0]["code"], "missing");
+    // Resuming: the upload says what arrived and offers the rest.
+    let again: Value = app
+        .get_authed(&format!("/api/v1/cases/{case}/uploads/{id}"), &clinic.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["parts_received"], json!([1, 3]));
+    assert_eq!(again["parts"].as_array().unwrap().len(), 1);
+    put_parts(&app, &again, &data, None).await;
+    let r = call(&app, Method::POST, &complete, &clinic, None).await;
+    assert_eq!(r.status(), 201);
+    let f: Value = r.json().await.unwrap();
+    assert_eq!(f["id"], id.as_str());
+    assert_eq!(f["kind"], "scan");
+    assert_eq!(f["format"], "stl_binary");
+    assert_eq!(f["sha256"], sha.as_str());
+    assert_eq!(f["size_bytes"], data.len());
+    assert_eq!(f["name"], PLANTED_FILE);
+    // Once is enough: the upload is now a file.
+    let r = call(&app, Method::POST, &complete, &clinic, None).await;
+    assert_eq!(r.status(), 404);
+
+    // It is analysed like any other scan, and comes back byte for byte, as
+    // an attachment named by its id with its real type.
+    let v = analysed(&app, &clinic, &case, &id).await;
+    assert_eq!(v["analysis_status"], "done", "{v}");
+    assert_eq!(v["analysis"]["triangles"], 12 * 21_000);
+    let r = app
+        .get_authed(&format!("/api/v1/cases/{case}/files/{id}/content"), &clinic.token)
+        .await;
+    assert_eq!(r.status(), 302);
+    let got = reqwest::get(r.headers()["location"].to_str().unwrap()).await.unwrap();
+    assert_eq!(
+        got.headers()["content-disposition"],
+        format!("attachment; filename=\"{id}.stl\"").as_str()
+    );
+    assert_eq!(got.headers()["content-type"], "model/stl");
+    assert_eq!(sha256(&got.bytes().await.unwrap()), sha);
+
+    // A checksum that does not match: refused, and nothing is kept.
+    let objects_before = objects_in(&app);
+    let other = cubes_stl(100);
+    let r = start_upload(&app, &clinic, &case, &other, &sha).await;
+    let bad: Value = r.json().await.unwrap();
+    put_parts(&app, &bad, &other, None).await;
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/cases/{case}/uploads/{}/complete", bad["id"].as_str().unwrap()),
+        &clinic,
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(problem(r).await["code"], "checksum_mismatch");
+    // A photo cannot skip the metadata removal.
+    let jpeg = fixture("photo_with_gps.jpg");
+    let r = start_upload(&app, &clinic, &case, &jpeg, &sha256(&jpeg)).await;
+    let photo: Value = r.json().await.unwrap();
+    put_parts(&app, &photo, &jpeg, None).await;
+    let r = call(
+        &app,
+        Method::POST,
+        &format!(
+            "/api/v1/cases/{case}/uploads/{}/complete",
+            photo["id"].as_str().unwrap()
+        ),
+        &clinic,
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 415);
+    assert_eq!(problem(r).await["code"], "photo_needs_direct_upload");
+    // Abandoned by the client: its room is freed.
+    let r = start_upload(&app, &clinic, &case, &other, &sha256(&other)).await;
+    let dropped: Value = r.json().await.unwrap();
+    put_parts(&app, &dropped, &other, None).await;
+    let r = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/cases/{case}/uploads/{}", dropped["id"].as_str().unwrap()),
+        &clinic,
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(objects_in(&app), objects_before);
+    let files: Value = app
+        .get_authed(&format!("/api/v1/cases/{case}/files"), &clinic.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(files["items"].as_array().unwrap().len(), 1);
+    assert!(orphan_report(&app).await.is_clean());
+    assert!(!captured_logs().contains("Planted"), "patient data in the logs");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sweeps_abort_abandoned_uploads_and_find_orphans_both_ways() {
+    let app = TestApp::builder()
+        .config(|c| c.storage.part_size_bytes = 5 * 1024 * 1024)
+        .start()
+        .await;
+    let staff = app.support_agent("support@dentex.test").await;
+    let clinic = app.verified_org(&staff, "owner@clinic.test", "clinic", &[]).await;
+    let case = draft(&app, &clinic).await;
+    let r = upload(&app, &clinic, &case, cube_stl(), "a.stl").await;
+    let kept = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let r = upload(&app, &clinic, &case, cube_stl(), "b.stl").await;
+    let lost = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    analysed(&app, &clinic, &case, &kept).await;
+    analysed(&app, &clinic, &case, &lost).await;
+    assert!(orphan_report(&app).await.is_clean());
+
+    // An upload left half way: its parts sit in the store until the sweep.
+    let data = cubes_stl(100);
+    let r = start_upload(&app, &clinic, &case, &data, &sha256(&data)).await;
+    let open: Value = r.json().await.unwrap();
+    put_parts(&app, &open, &data, None).await;
+    let part_files = || {
+        std::fs::read_dir(app.app_dir.path().join("objects"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".upload_id-"))
+            .count()
+    };
+    assert!(part_files() > 0);
+    let db = &app.state.db;
+    let store = &app.state.store;
+    // Not yet expired: left alone.
+    assert_eq!(
+        dentex_cases::sweep::abandoned_uploads(db, store, chrono::Utc::now())
+            .await
+            .unwrap(),
+        0
+    );
+    let later = chrono::Utc::now() + chrono::Duration::days(2);
+    assert_eq!(
+        dentex_cases::sweep::abandoned_uploads(db, store, later).await.unwrap(),
+        1
+    );
+    assert_eq!(part_files(), 0, "the parts of an abandoned upload are still stored");
+    let r = app
+        .get_authed(
+            &format!("/api/v1/cases/{case}/uploads/{}", open["id"].as_str().unwrap()),
+            &clinic.token,
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+
+    // An object no row names, and a row whose object vanished.
+    let stray = format!("eu/{}/{case}/{}", clinic.org_id, uuid::Uuid::now_v7());
+    store
+        .put_stream(
+            &stray,
+            "application/octet-stream",
+            futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"stray"))]),
+            1024,
+        )
+        .await
+        .unwrap();
+    let lost_key = format!("eu/{}/{case}/{lost}", clinic.org_id);
+    store.delete(&lost_key).await.unwrap();
+    let report = orphan_report(&app).await;
+    assert_eq!(report.objects_without_row, vec![stray.clone()]);
+    assert_eq!(report.rows_without_object.len(), 1, "{report:?}");
+    assert_eq!(report.rows_without_object[0].what, "case_file");
+    assert_eq!(report.rows_without_object[0].id.to_string(), lost);
+    assert!(report.open_uploads_without_row.is_none(), "s3s-fs cannot list uploads");
+    // Report only: nothing changed.
+    assert!(store.head(&stray).await.unwrap().is_some());
+    // Young objects and rows are left out.
+    let young = dentex_cases::sweep::orphans(db, store, false, chrono::Duration::hours(1), chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(young.is_clean(), "{young:?}");
+    // Removal: the stray object and the broken row go; the rest stays.
+    let removed = dentex_cases::sweep::orphans(
+        db,
+        store,
+        true,
+        chrono::Duration::zero(),
+        chrono::Utc::now() + chrono::Duration::seconds(1),
+    )
+    .await
+    .unwrap();
+    assert!(removed.removed);
+    assert!(store.head(&stray).await.unwrap().is_none());
+    let files: Value = app
+        .get_authed(&format!("/api/v1/cases/{case}/files"), &clinic.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = files["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [kept.as_str()]);
+    let after = orphan_report(&app).await;
+    assert!(after.is_clean(), "{after:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn racing_uploads_neither_overrun_the_quota_nor_outlive_a_submission() {
+    let app = TestApp::builder()
+        .config(|c| {
+            c.cases.upload_max_bytes = 256 * 1024;
+            c.cases.org_quota_bytes = 600 * 1024;
+        })
+        .start()
+        .await;
+    let staff = app.support_agent("support@dentex.test").await;
+    let clinic = app.verified_org(&staff, "owner@clinic.test", "clinic", &[]).await;
+    let lab = app.verified_org(&staff, "lab@lab.test", "dental_lab", &[]).await;
+
+    // Six uploads of 250 KiB at once into 600 KiB: exactly two fit.
+    let full = draft(&app, &clinic).await;
+    let mut scan = vec![b'x'; 80];
+    let n: u32 = (250 * 1024 - 84) / 50;
+    scan.extend_from_slice(&n.to_le_bytes());
+    scan.resize(84 + 50 * n as usize, 0);
+    let tries = (0..6).map(|_| upload(&app, &clinic, &full, scan.clone(), "arch.stl"));
+    let mut kept = Vec::new();
+    let mut refused = 0;
+    for r in futures_util::future::join_all(tries).await {
+        match r.status().as_u16() {
+            201 => kept.push(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()),
+            413 => {
+                assert_eq!(problem(r).await["code"], "quota_exceeded");
+                refused += 1;
+            }
+            s => panic!("unexpected status {s}"),
+        }
+    }
+    assert_eq!((kept.len(), refused), (2, 4));
+    for f in &kept {
+        analysed(&app, &clinic, &full, f).await;
+    }
+    assert!(orphan_report(&app).await.is_clean());
+    // Room for the next race.
+    for f in &kept {
+        let r = call(
+            &app,
+            Method::DELETE,
+            &format!("/api/v1/cases/{full}/files/{f}"),
+            &clinic,
+            None,
+        )
+        .await;
+        assert_eq!(r.status(), 204);
+    }
+
+    // Uploads racing the submission: each is either in the case before it
+    // was sent, or refused with nothing kept.
+    let case = draft(&app, &clinic).await;
+    let mut fix = draft_body();
+    fix["rx"]["items"][0]["shade"] = json!("A1");
+    let r = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/cases/{case}"),
+        &clinic,
+        Some(fix),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = upload(&app, &clinic, &case, cube_stl(), "first.stl").await;
+    assert_eq!(r.status(), 201);
+    let small = cube_stl();
+    let uploads = (0..5).map(|_| upload(&app, &clinic, &case, small.clone(), "late.stl"));
+    let submit_path = format!("/api/v1/cases/{case}/submit");
+    let submit = call(
+        &app,
+        Method::POST,
+        &submit_path,
+        &clinic,
+        Some(json!({"target": {"labs": [lab.org_id]}})),
+    );
+    let (ups, sub) = tokio::join!(futures_util::future::join_all(uploads), submit);
+    assert_eq!(sub.status(), 200);
+    let mut accepted = 0;
+    for r in ups {
+        match r.status().as_u16() {
+            201 => accepted += 1,
+            409 => assert_eq!(problem(r).await["code"], "case_not_draft"),
+            s => panic!("unexpected status {s}"),
+        }
+    }
+    let files: Value = app
+        .get_authed(&format!("/api/v1/cases/{case}/files"), &lab.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let listed = files["items"].as_array().unwrap();
+    assert_eq!(listed.len(), 1 + accepted);
+    for f in listed {
+        analysed(&app, &clinic, &case, f["id"].as_str().unwrap()).await;
+    }
+    let report = orphan_report(&app).await;
+    assert!(report.is_clean(), "{report:?}");
     app.stop().await;
 }

@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, NaiveDate, Utc};
 use dentex_accounts::{Principal, policy};
 use dentex_audit::{AuditEvent, AuditLog, Outcome};
-use dentex_db::entities::{audit_event, case, case_file, case_lab, membership, organization, user};
+use dentex_db::entities::{audit_event, case, case_file, case_lab, case_upload, membership, organization, user};
 use dentex_db::now;
 use dentex_domain::rx::{Rx, RxInput};
 use dentex_domain::{FieldError, OrgId};
@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -43,6 +43,12 @@ pub struct CaseLimits {
     pub org_quota_bytes: u64,
     /// Serve downloads through the gateway instead of a presigned redirect.
     pub stream_downloads: bool,
+    /// Part size of presigned multipart uploads (at least 5 MiB).
+    pub part_size: u64,
+    /// How long a presigned part URL works.
+    pub upload_url_ttl: Duration,
+    /// How long a presigned upload may stay unfinished before the sweep aborts it.
+    pub upload_expiry: Duration,
     pub mesh: dentex_mesh::Limits,
 }
 
@@ -213,19 +219,19 @@ pub struct AccessLog {
 
 // ------------------------------------------------------------------ helpers
 
-fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
-use dentex_accounts::http::event_by as event;
+pub(crate) use dentex_accounts::http::event_by as event;
 
-async fn record(state: &CasesState, ev: AuditEvent) -> Result<(), ApiError> {
+pub(crate) async fn record(state: &CasesState, ev: AuditEvent) -> Result<(), ApiError> {
     state.audit.record(ev).await.map(|_| ()).map_err(ApiError::internal)
 }
 
 /// Audits an action on a case (or one of its files: `file`), in the clinic's
 /// chain, naming the lab the reader acted for.
-async fn audit_case(
+pub(crate) async fn audit_case(
     state: &CasesState,
     req: &HttpRequest,
     p: &Principal,
@@ -250,7 +256,7 @@ async fn audit_case(
 /// Loads a case the caller may see, or answers 404 (and audits the refusal
 /// in the caller's own chain: probing leaves a trace, the other tenant's
 /// trail is not written).
-async fn load_case(
+pub(crate) async fn load_case(
     state: &CasesState,
     req: &HttpRequest,
     p: &Principal,
@@ -282,7 +288,7 @@ async fn load_case(
 /// The clinic's own changes need the clinic; labs get 404 for them as for
 /// anything they may not see... except that they may see the case, so they
 /// are told plainly.
-async fn require_clinic(
+pub(crate) async fn require_clinic(
     state: &CasesState,
     req: &HttpRequest,
     p: &Principal,
@@ -300,7 +306,7 @@ async fn require_clinic(
     Err(policy::forbidden("Only the clinic that owns the case may do this."))
 }
 
-fn require_draft(c: &case::Model) -> Result<(), ApiError> {
+pub(crate) fn require_draft(c: &case::Model) -> Result<(), ApiError> {
     if c.status == "draft" {
         Ok(())
     } else {
@@ -318,7 +324,7 @@ fn require_draft(c: &case::Model) -> Result<(), ApiError> {
 /// write to the row, so PostgreSQL holds its lock and SQLite its write lock
 /// until commit. A submission or cancellation that got there first wins
 /// (409), and one that comes later waits and then sees this change.
-async fn lock_draft<C: ConnectionTrait>(txn: &C, id: Uuid) -> Result<(), ApiError> {
+pub(crate) async fn lock_draft<C: ConnectionTrait>(txn: &C, id: Uuid) -> Result<(), ApiError> {
     let r = case::Entity::update_many()
         .col_expr(case::Column::UpdatedAt, Expr::value(now()))
         .filter(case::Column::Id.eq(id))
@@ -559,7 +565,7 @@ pub async fn update_case(
     let mut am: case::ActiveModel = c.into();
     apply_input(input, &p, &mut am, false)?;
     am.updated_at = Set(now());
-    let txn = state.db.begin().await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
     lock_draft(&txn, id).await?;
     let c = am.update(&txn).await?;
     txn.commit().await?;
@@ -632,7 +638,7 @@ pub async fn submit_case(
     }
     // Then the draft, checked under its lock: an edit, upload or delete
     // cannot slip in between the checks and the change of status.
-    let txn = state.db.begin().await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
     lock_draft(&txn, c.id).await?;
     let c = case::Entity::find_by_id(c.id)
         .one(&txn)
@@ -732,7 +738,7 @@ pub async fn cancel_case(
         )]));
     }
     let labs = named_labs(&state, c.id).await?;
-    let txn = state.db.begin().await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
     let t = now();
     // Take the row first, then read its status under the lock: whether the
     // labs are told depends on what it was at this moment.
@@ -903,7 +909,7 @@ pub async fn list_cases(
 
 // ------------------------------------------------------------------- files
 
-fn file_view(f: case_file::Model, viewer: Viewer, with_analysis: bool) -> FileView {
+pub(crate) fn file_view(f: case_file::Model, viewer: Viewer, with_analysis: bool) -> FileView {
     FileView {
         id: f.id,
         case_id: f.case_id,
@@ -924,7 +930,7 @@ fn file_view(f: case_file::Model, viewer: Viewer, with_analysis: bool) -> FileVi
     }
 }
 
-fn too_large(limit: u64, quota: bool) -> ApiError {
+pub(crate) fn too_large(limit: u64, quota: bool) -> ApiError {
     if quota {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -940,7 +946,7 @@ fn too_large(limit: u64, quota: bool) -> ApiError {
     }
 }
 
-fn unsupported() -> ApiError {
+pub(crate) fn unsupported() -> ApiError {
     ApiError::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
@@ -956,7 +962,11 @@ fn interrupted() -> ApiError {
 /// length bounded. It never reaches a key, a URL or a log.
 fn file_name(req: &HttpRequest) -> Option<String> {
     let raw = req.headers().get("x-file-name")?;
-    let s = String::from_utf8_lossy(raw.as_bytes());
+    clean_file_name(&String::from_utf8_lossy(raw.as_bytes()))
+}
+
+/// Control characters removed, length bounded, blank means none.
+pub(crate) fn clean_file_name(s: &str) -> Option<String> {
     let clean: String = s.chars().filter(|c| !c.is_control()).take(FILE_NAME_MAX).collect();
     let clean = clean.trim().to_owned();
     (!clean.is_empty()).then_some(clean)
@@ -1091,7 +1101,7 @@ pub async fn upload_file(
         created_at: Set(now()),
     };
     let saved: Result<case_file::Model, ApiError> = async {
-        let txn = state.db.begin().await?;
+        let txn = dentex_db::begin_write(&state.db).await?;
         // Still a draft, or the file is not kept.
         lock_draft(&txn, c.id).await?;
         // The quota again, under the organisation's row lock: uploads that
@@ -1137,22 +1147,32 @@ pub async fn upload_file(
     Ok(HttpResponse::Created().json(file_view(f, v, false)))
 }
 
-/// Bytes stored for an organisation's case files.
-async fn org_usage<C: ConnectionTrait>(db: &C, org: Uuid) -> Result<i64, ApiError> {
+/// Bytes stored for an organisation's case files, plus the declared sizes
+/// of its presigned uploads still in flight (they hold their room).
+pub(crate) async fn org_usage<C: ConnectionTrait>(db: &C, org: Uuid) -> Result<i64, ApiError> {
     // SUM of a bigint is numeric on PostgreSQL: cast it back.
-    Ok(case_file::Entity::find()
+    let stored = case_file::Entity::find()
         .select_only()
         .column_as(Expr::cust("CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT)"), "total")
         .filter(case_file::Column::OrgId.eq(org))
         .into_tuple::<i64>()
         .one(db)
         .await?
-        .unwrap_or(0))
+        .unwrap_or(0);
+    let reserved = case_upload::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT)"), "total")
+        .filter(case_upload::Column::OrgId.eq(org))
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .unwrap_or(0);
+    Ok(stored.saturating_add(reserved))
 }
 
 /// Best effort: an object whose row was never written (or is gone) is
 /// removed now, or by the orphan sweep.
-async fn remove_object(state: &CasesState, key: &str) {
+pub(crate) async fn remove_object(state: &CasesState, key: &str) {
     if state.store.delete(key).await.is_err() {
         tracing::warn!("an object without a row could not be removed; the sweep will");
     }
@@ -1246,7 +1266,7 @@ pub async fn delete_file(
     let f = load_file(&state, &req, &p, &c, &raw_file).await?;
     // The row first (a row must never point at a missing object), while the
     // case is still a draft, re-read so a preview drawn meanwhile goes too.
-    let txn = state.db.begin().await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
     lock_draft(&txn, c.id).await?;
     let f = case_file::Entity::find_by_id(f.id)
         .one(&txn)
@@ -1274,7 +1294,10 @@ async fn hand_out(state: &CasesState, key: &str, content_type: &str, name: &str)
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .streaming(stream));
     }
-    let url = state.store.presign_get(key, Duration::from_secs(300)).await?;
+    let url = state
+        .store
+        .presign_get_as(key, Duration::from_secs(300), Some((name, content_type)))
+        .await?;
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, url))
         .insert_header((header::CACHE_CONTROL, "no-store"))

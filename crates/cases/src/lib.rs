@@ -6,7 +6,9 @@
 //! - Files are streamed into the object store under keys made from ids; the
 //!   type is decided from the bytes; photos lose their metadata first; scans
 //!   are analysed by a job ([`analysis`]) that stores the report and a
-//!   thumbnail.
+//!   thumbnail. Large files may go straight to the store through presigned
+//!   multipart uploads ([`uploads`]), checked at `complete`.
+//! - [`sweep`] aborts abandoned uploads and compares the bucket with the rows.
 //! - [`access`] is the one place that decides who may read a case; a file has
 //!   the access of its case. Every read, change and refusal is audited in the
 //!   clinic's chain, which is what the clinic's access log shows.
@@ -15,8 +17,16 @@ pub mod access;
 pub mod analysis;
 pub mod files;
 pub mod http;
+pub mod sweep;
+pub mod uploads;
 
-pub use http::{CaseLimits, CasesState, configure};
+pub use http::{CaseLimits, CasesState};
+
+/// Every case and file route.
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    http::configure(cfg);
+    uploads::configure(cfg);
+}
 
 /// The job that analyses an uploaded scan.
 pub const ANALYZE_JOB: &str = "cases.analyze_file";

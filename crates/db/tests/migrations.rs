@@ -11,8 +11,12 @@ use dentex_db::testing::TestDatabase;
 use dentex_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 15] = [
     "credentials",
+    "cases",
+    "case_labs",
+    "case_files",
+    "case_uploads",
     "users",
     "jobs",
     "audit_events",

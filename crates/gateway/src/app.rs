@@ -121,10 +121,34 @@ pub fn job_registry(
     let notice_days = config.credentials.expiry_notice_days;
     let mesh_limits = case_limits(config).mesh;
     let mut r = Registry::new();
-    let (analysis_db, analysis_store) = (db.clone(), store);
+    let (analysis_db, analysis_store) = (db.clone(), store.clone());
     r.register(dentex_cases::ANALYZE_JOB, move |ctx| {
         let (db, store) = (analysis_db.clone(), analysis_store.clone());
         async move { dentex_cases::analysis::run(&db, &store, mesh_limits, ctx.payload).await }
+    });
+    let (sweep_db, sweep_store) = (db.clone(), store.clone());
+    r.register(dentex_cases::sweep::UPLOADS_JOB, move |_ctx| {
+        let (db, store) = (sweep_db.clone(), sweep_store.clone());
+        async move {
+            dentex_cases::sweep::abandoned_uploads(&db, &store, chrono::Utc::now())
+                .await
+                .map_err(|e| JobFailure(e.to_string()))?;
+            Ok(())
+        }
+    });
+    let (orphan_db, orphan_store) = (db.clone(), store);
+    let (remove, grace) = (
+        config.storage.orphan_sweep_remove,
+        chrono::Duration::seconds(i64::try_from(config.storage.orphan_sweep_grace_secs).unwrap_or(3600)),
+    );
+    r.register(dentex_cases::sweep::ORPHANS_JOB, move |_ctx| {
+        let (db, store) = (orphan_db.clone(), orphan_store.clone());
+        async move {
+            dentex_cases::sweep::orphans(&db, &store, remove, grace, chrono::Utc::now())
+                .await
+                .map_err(|e| JobFailure(e.to_string()))?;
+            Ok(())
+        }
     });
     let audit = AuditLog::new(db.clone());
     r.register(dentex_accounts::sweep::JOB_KIND, move |_ctx| {
@@ -156,6 +180,9 @@ pub fn case_limits(config: &Config) -> dentex_cases::CaseLimits {
         photo_max_bytes: config.cases.photo_max_bytes,
         org_quota_bytes: config.cases.org_quota_bytes,
         stream_downloads: config.cases.stream_downloads,
+        part_size: config.storage.part_size_bytes as u64,
+        upload_url_ttl: Duration::from_secs(config.cases.upload_url_ttl_secs),
+        upload_expiry: Duration::from_secs(config.cases.upload_expiry_secs),
         mesh: dentex_mesh::Limits {
             max_bytes: config.cases.upload_max_bytes,
             ..dentex_mesh::Limits::default()
@@ -217,6 +244,18 @@ impl Application {
                 queue.clone(),
                 dentex_accounts::sweep::JOB_KIND,
                 config.credentials.sweep_hour_utc,
+                shutdown.clone(),
+            ));
+            tokio::spawn(schedule_daily(
+                queue.clone(),
+                dentex_cases::sweep::ORPHANS_JOB,
+                (config.credentials.sweep_hour_utc + 1) % 24,
+                shutdown.clone(),
+            ));
+            tokio::spawn(schedule_every(
+                queue.clone(),
+                dentex_cases::sweep::UPLOADS_JOB,
+                Duration::from_secs(3600),
                 shutdown.clone(),
             ));
         }
@@ -369,6 +408,33 @@ async fn schedule_daily(queue: Queue, kind: &'static str, hour: u32, shutdown: C
         }
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Keeps one `kind` job queued to run `every` from now. Several processes
+/// may each add one; the jobs it schedules are idempotent.
+async fn schedule_every(queue: Queue, kind: &'static str, every: Duration, shutdown: CancellationToken) {
+    loop {
+        let pending = queue
+            .list(Some(dentex_jobs::STATUS_QUEUED), 1000)
+            .await
+            .map(|jobs| jobs.iter().any(|j| j.kind == kind))
+            .unwrap_or(true);
+        if !pending {
+            let opts = dentex_jobs::EnqueueOptions {
+                run_at: Some(
+                    chrono::Utc::now() + chrono::Duration::from_std(every).unwrap_or(chrono::Duration::hours(1)),
+                ),
+                max_attempts: 3,
+            };
+            if let Err(e) = queue.enqueue(kind, &serde_json::json!({}), opts).await {
+                tracing::warn!(error = %e, job.kind = kind, "scheduling a periodic job failed");
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every.min(Duration::from_secs(3600))) => {}
             () = shutdown.cancelled() => return,
         }
     }

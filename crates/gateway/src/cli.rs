@@ -2,6 +2,7 @@
 
 use crate::app::{Application, JOB_MAIL_SEND};
 use crate::config::{Config, LogFormat};
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use dentex_audit::AuditLog;
@@ -56,6 +57,9 @@ pub enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Object-store housekeeping.
+    #[command(subcommand)]
+    Storage(StorageCommand),
     /// Inspect a 3D scan (STL, PLY, OBJ) or draw its preview.
     #[command(subcommand)]
     Mesh(MeshCommand),
@@ -113,6 +117,24 @@ pub enum JobsCommand {
         status: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StorageCommand {
+    /// Compare the bucket with the database both ways: objects no row names,
+    /// rows whose object is gone, and abandoned uploads. Reports only,
+    /// unless --remove.
+    Sweep {
+        /// Also delete what was found (credential rows are only ever reported).
+        #[arg(long)]
+        remove: bool,
+        /// Leave objects and rows younger than this many seconds alone.
+        #[arg(long, default_value_t = 3600)]
+        grace_secs: u64,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -329,6 +351,44 @@ async fn run(cmd: Command, config: Config) -> anyhow::Result<i32> {
             }
             println!("{} job(s)", jobs.len());
             Ok(0)
+        }
+        Command::Storage(StorageCommand::Sweep {
+            remove,
+            grace_secs,
+            json,
+        }) => {
+            let core = crate::app::Core::open(&config).await?;
+            let now = chrono::Utc::now();
+            let grace = chrono::Duration::seconds(i64::try_from(grace_secs).unwrap_or(i64::MAX / 2_000));
+            let aborted = dentex_cases::sweep::abandoned_uploads(&core.db, &core.store, now).await?;
+            let report = dentex_cases::sweep::orphans(&core.db, &core.store, remove, grace, now).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{:<34}{}", "objects listed", report.objects_listed);
+                println!("{:<34}{aborted}", "abandoned uploads aborted");
+                println!("{:<34}{}", "objects without a row", report.objects_without_row.len());
+                for k in &report.objects_without_row {
+                    println!("  {k}");
+                }
+                println!("{:<34}{}", "rows without an object", report.rows_without_object.len());
+                for m in &report.rows_without_object {
+                    println!("  {} {} -> {}", m.what, m.id, m.key);
+                }
+                match &report.open_uploads_without_row {
+                    Some(open) => println!("{:<34}{}", "open uploads without a row", open.len()),
+                    None => println!("{:<34}not listable on this store", "open uploads without a row"),
+                }
+                println!(
+                    "{}",
+                    if remove {
+                        "removed what was found"
+                    } else {
+                        "report only (use --remove to act)"
+                    }
+                );
+            }
+            Ok(if report.is_clean() || remove { 0 } else { 1 })
         }
         Command::Audit(AuditCommand::Verify) => {
             let db = open_db(&config, config.database.migrate_on_start).await?;

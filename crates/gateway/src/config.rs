@@ -117,6 +117,11 @@ pub struct StorageConfig {
     pub part_size_bytes: usize,
     /// Create the bucket at start when missing.
     pub create_bucket: bool,
+    /// The daily orphan sweep also removes what it finds (objects without a
+    /// row, case-file rows without an object); otherwise it only reports.
+    pub orphan_sweep_remove: bool,
+    /// Objects and rows younger than this are left out of the orphan sweep.
+    pub orphan_sweep_grace_secs: u64,
 }
 
 impl Default for StorageConfig {
@@ -133,6 +138,8 @@ impl Default for StorageConfig {
             multipart_threshold_bytes: dentex_storage::StoreConfig::DEFAULT_PART_SIZE,
             part_size_bytes: dentex_storage::StoreConfig::DEFAULT_PART_SIZE,
             create_bucket: true,
+            orphan_sweep_remove: false,
+            orphan_sweep_grace_secs: 3600,
         }
     }
 }
@@ -257,6 +264,10 @@ pub struct CasesConfig {
     /// Serve file downloads through the gateway instead of a redirect to a
     /// presigned URL (for stores clients cannot reach).
     pub stream_downloads: bool,
+    /// How long a presigned part URL of a large upload works (at most 3600).
+    pub upload_url_ttl_secs: u64,
+    /// How long a presigned upload may stay unfinished before it is aborted.
+    pub upload_expiry_secs: u64,
 }
 
 impl Default for CasesConfig {
@@ -266,6 +277,8 @@ impl Default for CasesConfig {
             photo_max_bytes: 40 * 1024 * 1024,
             org_quota_bytes: 50 * 1024 * 1024 * 1024,
             stream_downloads: false,
+            upload_url_ttl_secs: 3600,
+            upload_expiry_secs: 86_400,
         }
     }
 }
@@ -390,6 +403,12 @@ impl Config {
         }
         if self.cases.upload_max_bytes < 1024 || self.cases.photo_max_bytes < 1024 {
             errs.push("cases.upload_max_bytes, cases.photo_max_bytes: must be at least 1024".into());
+        }
+        if self.cases.upload_url_ttl_secs == 0 || self.cases.upload_url_ttl_secs > 3600 {
+            errs.push("cases.upload_url_ttl_secs: must be between 1 and 3600".into());
+        }
+        if self.cases.upload_expiry_secs < 60 {
+            errs.push("cases.upload_expiry_secs: must be at least 60".into());
         }
         if self.credentials.sweep_hour_utc > 23 {
             errs.push("credentials.sweep_hour_utc: must be between 0 and 23".into());

@@ -372,3 +372,39 @@ async fn mesh_thumbnail_writes_a_png() {
     // Width and height in the IHDR chunk.
     assert_eq!(u32::from_be_bytes([png[16], png[17], png[18], png[19]]), 128);
 }
+
+#[tokio::test]
+async fn storage_sweep_reports_orphans_and_removes_them_only_when_asked() {
+    let env = Env::new().await;
+    let (code, out, err) = env.run(&["storage", "sweep"], None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("objects without a row") && out.contains("report only"),
+        "{out}"
+    );
+    // An object no row names, as a crash between storing and recording leaves.
+    let dir = env
+        .data()
+        .join("objects")
+        .join("dentex")
+        .join("eu")
+        .join("org")
+        .join("case");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("stray"), b"left behind").unwrap();
+    let (code, out, _) = env.run(&["storage", "sweep", "--grace-secs", "0"], None);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("eu/org/case/stray"), "{out}");
+    assert!(dir.join("stray").exists(), "a report-only sweep removed something");
+    // Young objects are left alone by default.
+    let (code, out, _) = env.run(&["storage", "sweep"], None);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = env.run(&["storage", "sweep", "--remove", "--grace-secs", "0", "--json"], None);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["objects_without_row"][0], "eu/org/case/stray");
+    assert_eq!(v["removed"], true);
+    assert!(!dir.join("stray").exists());
+    let (code, out, _) = env.run(&["storage", "sweep", "--grace-secs", "0"], None);
+    assert_eq!(code, 0, "{out}");
+}

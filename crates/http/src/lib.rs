@@ -147,6 +147,12 @@ impl ApiError {
         )
     }
 
+    /// The fields at fault, for a problem that is not a plain 422.
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
     pub fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
         self

@@ -5,6 +5,7 @@ pub mod audit_head;
 pub mod case;
 pub mod case_file;
 pub mod case_lab;
+pub mod case_upload;
 pub mod credential;
 pub mod job;
 pub mod login_throttle;
