@@ -16,6 +16,7 @@ mod m20261122_000008_add_mfa_last_step;
 mod m20261122_000009_create_credentials;
 mod m20261122_000010_create_cases;
 mod m20261130_000011_create_case_uploads;
+mod m20261130_000012_create_market;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000009_create_credentials::Migration),
             Box::new(m20261122_000010_create_cases::Migration),
             Box::new(m20261130_000011_create_case_uploads::Migration),
+            Box::new(m20261130_000012_create_market::Migration),
         ]
     }
 }

@@ -5,6 +5,8 @@
 //!   or the case is open to all and the lab is verified, takes new work,
 //!   offers every service the Rx needs and sits in the clinic's data region.
 //!   Labs never see the patient reference before an award.
+//! - Once the case is awarded (a quote accepted), only the awarded lab; every
+//!   other lab loses it at once.
 //! - Anyone else, platform staff included (they need break-glass, a later
 //!   feature): nothing, answered as 404.
 //!
@@ -53,10 +55,17 @@ pub async fn viewer<C: ConnectionTrait>(
             role,
         }));
     }
-    if case.status != "submitted" || p.memberships.is_empty() {
+    if !(case.status == "submitted" || case.status == "awarded") || p.memberships.is_empty() {
         return Ok(None);
     }
     let mine: Vec<Uuid> = p.memberships.iter().map(|(o, _)| o.0).collect();
+    // Once awarded, the winning lab alone: declined labs lose the case at once.
+    if case.status == "awarded" {
+        return Ok(case
+            .awarded_lab_org_id
+            .filter(|lab| mine.contains(lab))
+            .map(|org| Viewer::Lab { org }));
+    }
     let labs = organization::Entity::find()
         .filter(organization::Column::Id.is_in(mine))
         .filter(organization::Column::Kind.is_in(LAB_KINDS))

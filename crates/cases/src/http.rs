@@ -120,9 +120,9 @@ pub struct Target {
 pub struct CaseView {
     pub id: Uuid,
     pub clinic_id: Uuid,
-    /// `draft`, `submitted` or `cancelled`.
+    /// `draft`, `submitted`, `awarded` or `cancelled`.
     pub status: String,
-    /// Only for the clinic.
+    /// Only for the clinic and, once awarded, the lab.
     pub patient_ref: Option<String>,
     #[schema(value_type = Object)]
     pub rx: Rx,
@@ -145,7 +145,7 @@ pub struct CaseList {
 
 #[derive(Deserialize, IntoParams)]
 pub struct ListQuery {
-    /// `draft`, `submitted` or `cancelled`.
+    /// `draft`, `submitted`, `awarded` or `cancelled`.
     pub status: Option<String>,
     pub cursor: Option<String>,
     /// 1–200, default 50.
@@ -343,6 +343,11 @@ pub(crate) async fn lock_draft<C: ConnectionTrait>(txn: &C, id: Uuid) -> Result<
 
 fn view(c: case::Model, viewer: Viewer, labs: Vec<Uuid>) -> CaseView {
     let clinic = viewer.is_clinic();
+    // The patient reference: the clinic, and the lab once it is awarded the case.
+    let sees_ref = match viewer {
+        Viewer::Clinic { .. } => true,
+        Viewer::Lab { org } => c.awarded_lab_org_id == Some(org),
+    };
     let consent = match (c.consent_by, c.consent_at, c.consent_version) {
         (Some(by), Some(at), Some(v)) => Some(Consent {
             by,
@@ -355,7 +360,7 @@ fn view(c: case::Model, viewer: Viewer, labs: Vec<Uuid>) -> CaseView {
         id: c.id,
         clinic_id: c.clinic_org_id,
         status: c.status,
-        patient_ref: clinic.then_some(c.patient_ref),
+        patient_ref: sees_ref.then_some(c.patient_ref),
         rx: serde_json::from_str(&c.rx).unwrap_or_default(),
         due_date: c.due_date,
         consent,
@@ -512,6 +517,7 @@ pub async fn create_case(
         updated_at: Set(t),
         submitted_at: Set(None),
         cancelled_at: Set(None),
+        awarded_lab_org_id: Set(None),
     };
     apply_input(input, &p, &mut am, true)?;
     let c = am.insert(&state.db).await?;
@@ -749,7 +755,10 @@ pub async fn cancel_case(
         .exec(&txn)
         .await?;
     if r.rows_affected != 1 {
-        return Err(ApiError::conflict("case_cancelled", "The case is already cancelled."));
+        return Err(ApiError::conflict(
+            "case_not_cancellable",
+            "The case is already cancelled, or awarded: an awarded case's order is cancelled instead.",
+        ));
     }
     let was = case::Entity::find_by_id(c.id)
         .one(&txn)
@@ -809,11 +818,11 @@ pub async fn list_cases(
         return Err(ApiError::bad_request("invalid_query", "limit: between 1 and 200."));
     }
     if let Some(s) = &q.status
-        && !["draft", "submitted", "cancelled"].contains(&s.as_str())
+        && !["draft", "submitted", "awarded", "cancelled"].contains(&s.as_str())
     {
         return Err(ApiError::bad_request(
             "invalid_query",
-            "status: one of draft, submitted, cancelled.",
+            "status: one of draft, submitted, awarded, cancelled.",
         ));
     }
     let cursor = match &q.cursor {
@@ -842,6 +851,11 @@ pub async fn list_cases(
             .column(case_lab::Column::CaseId)
             .filter(case_lab::Column::LabOrgId.is_in(lab_ids.clone()))
             .into_query();
+        visible = visible.add(
+            Condition::all()
+                .add(case::Column::Status.eq("awarded"))
+                .add(case::Column::AwardedLabOrgId.is_in(lab_ids.clone())),
+        );
         visible = visible.add(
             Condition::all().add(case::Column::Status.eq("submitted")).add(
                 Condition::any().add(case::Column::Id.in_subquery(named)).add(

@@ -11,7 +11,12 @@ use dentex_db::testing::TestDatabase;
 use dentex_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
-const TABLES: [&str; 15] = [
+const TABLES: [&str; 20] = [
+    "quotes",
+    "quote_versions",
+    "orders",
+    "order_transitions",
+    "idempotency_keys",
     "credentials",
     "cases",
     "case_labs",

@@ -8,6 +8,7 @@ mod country;
 mod credentials;
 mod email;
 mod ids;
+pub mod market;
 mod roles;
 pub mod rx;
 

@@ -238,6 +238,11 @@ impl Application {
             store: core.store.clone(),
             limits: case_limits(&config),
         };
+        let market = dentex_market::MarketState {
+            db: core.db.clone(),
+            audit: AuditLog::new(core.db.clone()),
+            queue: queue.clone(),
+        };
         let shutdown = CancellationToken::new();
         if config.jobs.workers > 0 {
             tokio::spawn(schedule_daily(
@@ -277,6 +282,7 @@ impl Application {
         let state_data = web::Data::new(state.clone());
         let accounts_data = web::Data::new(accounts);
         let cases_data = web::Data::new(cases);
+        let market_data = web::Data::new(market);
         let ip_source = web::Data::new(dentex_http::ClientIpSource {
             header: config.http.client_ip_header.clone().map(|h| h.to_ascii_lowercase()),
         });
@@ -287,6 +293,7 @@ impl Application {
                 .app_data(state_data.clone())
                 .app_data(accounts_data.clone())
                 .app_data(cases_data.clone())
+                .app_data(market_data.clone())
                 .app_data(ip_source.clone())
                 .app_data(
                     web::JsonConfig::default()
@@ -307,6 +314,7 @@ impl Application {
                 .service(docs::docs_page)
                 .configure(dentex_accounts::configure)
                 .configure(dentex_cases::configure)
+                .configure(dentex_market::configure)
                 .default_service(web::to(fallback))
         })
         .disable_signals()

@@ -65,6 +65,15 @@ use utoipa::{Modify, OpenApi};
         dentex_cases::uploads::get_upload,
         dentex_cases::uploads::complete_upload,
         dentex_cases::uploads::abort_upload,
+        dentex_market::quotes::create_quote,
+        dentex_market::quotes::list_quotes,
+        dentex_market::quotes::revise_quote,
+        dentex_market::quotes::withdraw_quote,
+        dentex_market::quotes::accept_quote,
+        dentex_market::orders::list_orders,
+        dentex_market::orders::get_order,
+        dentex_market::orders::transition,
+        dentex_market::orders::remake,
     ),
     components(schemas(dentex_http::Problem, dentex_http::FieldProblem)),
     modifiers(&BearerAuth),
@@ -74,6 +83,7 @@ use utoipa::{Modify, OpenApi};
         (name = "organizations", description = "Organisations, members, roles and invitations, and the verified labs. Another organisation's id answers 404."),
         (name = "credentials", description = "Professional credentials and their scanned documents."),
         (name = "cases", description = "Cases, prescriptions and their files. A lab sees a case once it is open to it; another tenant's case answers 404."),
+        (name = "market", description = "Quotes and orders: several labs quote on one case, the clinic accepts one (with an Idempotency-Key), the order runs to completion; remakes. Another tenant's quote or order answers 404."),
         (name = "support", description = "Platform staff (with two-step sign-in): the credential review queue."),
     )
 )]

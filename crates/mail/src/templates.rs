@@ -162,6 +162,74 @@ pub fn case_cancelled(to: Email, case_id: &str) -> OutgoingMail {
     }
 }
 
+/// To a clinic's owners and admins: a lab quoted (or revised its quote).
+pub fn quote_received(to: Email, case_id: &str, revised: bool) -> OutgoingMail {
+    OutgoingMail {
+        to,
+        to_name: None,
+        subject: if revised {
+            "A lab revised its quote on your case".into()
+        } else {
+            "A lab quoted on your case".into()
+        },
+        text: format!(
+            "A lab {} on case {case_id}. Compare the quotes side by side in Dentex.\n",
+            if revised { "revised its quote" } else { "sent a quote" }
+        ),
+    }
+}
+
+/// To the chosen lab's owners and admins.
+pub fn quote_accepted(to: Email, case_id: &str, order_id: &str) -> OutgoingMail {
+    OutgoingMail {
+        to,
+        to_name: None,
+        subject: "Your quote was accepted".into(),
+        text: format!(
+            "The clinic accepted your quote on case {case_id}. Order {order_id} is in production.\n\n\
+             The case's prescription, files and patient reference are now available to your lab.\n"
+        ),
+    }
+}
+
+/// To the labs that were not chosen.
+pub fn quote_declined(to: Email, case_id: &str) -> OutgoingMail {
+    OutgoingMail {
+        to,
+        to_name: None,
+        subject: "Another lab was chosen for a case".into(),
+        text: format!(
+            "The clinic chose another lab for case {case_id}; your quote was declined.\n\n\
+             The case's files and prescription are no longer available to your lab.\n"
+        ),
+    }
+}
+
+/// To the other side of an order: it moved.
+pub fn order_update(to: Email, order_id: &str, status: &str) -> OutgoingMail {
+    let status = status.replace('_', " ");
+    OutgoingMail {
+        to,
+        to_name: None,
+        subject: format!("Order {order_id} is now {status}"),
+        text: format!("Order {order_id} is now {status}. The order's page in Dentex shows every step.\n"),
+    }
+}
+
+/// To the lab: the clinic asked for a remake (the structured reason only;
+/// the clinic's notes stay in Dentex).
+pub fn remake_requested(to: Email, original: &str, order_id: &str, reason: &str) -> OutgoingMail {
+    OutgoingMail {
+        to,
+        to_name: None,
+        subject: "Remake requested for an order".into(),
+        text: format!(
+            "The clinic asked for a remake of order {original} (reason: {reason}). \
+             Remake order {order_id} is in production; its notes and due date are in Dentex.\n"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

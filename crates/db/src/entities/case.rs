@@ -8,7 +8,7 @@ pub struct Model {
     pub id: Uuid,
     pub clinic_org_id: Uuid,
     pub region: String,
-    /// `draft`, `submitted` or `cancelled`.
+    /// `draft`, `submitted`, `awarded` or `cancelled`.
     pub status: String,
     /// Personal data (see `Debug`): never logged, mailed or put in a URL.
     pub patient_ref: String,
@@ -25,6 +25,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub submitted_at: Option<DateTimeUtc>,
     pub cancelled_at: Option<DateTimeUtc>,
+    /// The lab whose quote was accepted.
+    pub awarded_lab_org_id: Option<Uuid>,
 }
 
 /// Ids and status only: the patient reference, the Rx and the reason for

@@ -1,0 +1,143 @@
+//! `Idempotency-Key` for writes that must not happen twice (SECURITY.md
+//! item 17). The first request with a key claims it (a row with no answer
+//! yet); when it succeeds its answer is stored, and a retry with the same key
+//! and the same request gets that answer again instead of a second effect. A
+//! retry while the first is still at work gets 409; the same key on another
+//! request gets 422. A request that fails releases its key, so the client may
+//! try again after fixing the cause.
+
+use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
+use dentex_db::entities::idempotency_key;
+use dentex_db::now;
+use dentex_domain::FieldError;
+use dentex_http::ApiError;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+const KEY_MAX: usize = 255;
+
+/// What the first use of a key decided.
+pub enum Claim {
+    /// Go ahead; then [`finish`] or [`release`].
+    Fresh(Key),
+    /// The stored answer to give again.
+    Replay { status: StatusCode, body: String },
+}
+
+pub struct Key {
+    user: Uuid,
+    key: String,
+}
+
+/// Reads the header; a missing or malformed key is a 400 naming it.
+pub fn header(req: &HttpRequest) -> Result<String, ApiError> {
+    let raw = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or("");
+    if raw.is_empty() || raw.len() > KEY_MAX || raw.chars().any(|c| c.is_control()) {
+        return Err(ApiError::bad_request(
+            "idempotency_key_required",
+            format!("Send an Idempotency-Key header (1–{KEY_MAX} printable characters, e.g. a UUID) so a retry cannot act twice."),
+        )
+        .with_errors(vec![FieldError::new("Idempotency-Key", "required", "A unique key per intended action.")]));
+    }
+    Ok(raw.to_owned())
+}
+
+fn hash(scope: &str, body: &str) -> String {
+    hex::encode(Sha256::digest(format!("{scope}\n{body}").as_bytes()))
+}
+
+/// Claims `key` for `user`'s request (`scope` names the action and its
+/// target, `body` the request's content).
+pub async fn claim(
+    db: &DatabaseConnection,
+    user: Uuid,
+    key: String,
+    scope: &str,
+    body: &str,
+) -> Result<Claim, ApiError> {
+    let request_hash = hash(scope, body);
+    let row = idempotency_key::ActiveModel {
+        user_id: Set(user),
+        key: Set(key.clone()),
+        scope: Set(scope.to_owned()),
+        request_hash: Set(request_hash.clone()),
+        status_code: Set(None),
+        response_body: Set(None),
+        created_at: Set(now()),
+    };
+    match row.insert(db).await {
+        Ok(_) => return Ok(Claim::Fresh(Key { user, key })),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let Some(found) = idempotency_key::Entity::find()
+        .filter(idempotency_key::Column::UserId.eq(user))
+        .filter(idempotency_key::Column::Key.eq(key.as_str()))
+        .one(db)
+        .await?
+    else {
+        // Released between the insert and the read: the client may retry.
+        return Err(in_progress());
+    };
+    if found.scope != scope || found.request_hash != request_hash {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for another request; use a new key for a new action.",
+        ));
+    }
+    match (found.status_code, found.response_body) {
+        (Some(code), Some(body)) => Ok(Claim::Replay {
+            status: u16::try_from(code)
+                .ok()
+                .and_then(|c| StatusCode::from_u16(c).ok())
+                .unwrap_or(StatusCode::OK),
+            body,
+        }),
+        _ => Err(in_progress()),
+    }
+}
+
+fn in_progress() -> ApiError {
+    ApiError::conflict(
+        "idempotency_in_progress",
+        "A request with this Idempotency-Key is still at work; retry shortly.",
+    )
+}
+
+/// Stores the answer for retries.
+pub async fn finish(db: &DatabaseConnection, k: Key, status: StatusCode, body: &str) -> Result<(), ApiError> {
+    idempotency_key::Entity::update_many()
+        .col_expr(
+            idempotency_key::Column::StatusCode,
+            sea_orm::sea_query::Expr::value(i32::from(status.as_u16())),
+        )
+        .col_expr(
+            idempotency_key::Column::ResponseBody,
+            sea_orm::sea_query::Expr::value(body.to_owned()),
+        )
+        .filter(idempotency_key::Column::UserId.eq(k.user))
+        .filter(idempotency_key::Column::Key.eq(k.key))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Frees the key after a failure.
+pub async fn release(db: &DatabaseConnection, k: Key) {
+    if let Err(e) = idempotency_key::Entity::delete_many()
+        .filter(idempotency_key::Column::UserId.eq(k.user))
+        .filter(idempotency_key::Column::Key.eq(k.key))
+        .exec(db)
+        .await
+    {
+        tracing::warn!(error = %e, "releasing an idempotency key failed");
+    }
+}

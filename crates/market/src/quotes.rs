@@ -1,0 +1,845 @@
+//! Quotes: `POST/GET /api/v1/cases/{case}/quotes`, `PUT /api/v1/quotes/{quote}`,
+//! `POST …/withdraw`, `POST …/accept`.
+
+use crate::idempotency::{self, Claim};
+use crate::orders::{OrderView, order_view, record_transition};
+use crate::{MarketState, notify, today};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use dentex_accounts::{Principal, policy};
+use dentex_audit::{AuditEvent, Outcome};
+use dentex_cases::access::{self, Viewer};
+use dentex_db::entities::{case, order, organization, quote, quote_version};
+use dentex_db::now;
+use dentex_domain::market::{self as rules, Money, OrderStatus};
+use dentex_domain::rx::Rx;
+use dentex_domain::{FieldError, OrgId, OrgRole};
+use dentex_http::ApiError;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+const NOTES_MAX: usize = 4000;
+const TURNAROUND_MAX: i32 = 120;
+const VALIDITY_MAX_DAYS: i64 = 180;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_quote)
+        .service(list_quotes)
+        .service(revise_quote)
+        .service(withdraw_quote)
+        .service(accept_quote);
+}
+
+// ---------------------------------------------------------------- wire types
+
+#[derive(Deserialize, Serialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct PriceInput {
+    pub amount_minor: i64,
+    /// ISO 4217, e.g. `EUR`.
+    pub currency: String,
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct LineItemInput {
+    /// Index of the Rx item this prices (0-based, as in `rx.items`).
+    pub item: usize,
+    pub amount_minor: i64,
+    pub notes: Option<String>,
+}
+
+/// A quote's terms, sent to create one or to revise it (a new version).
+#[derive(Deserialize, Serialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteInput {
+    /// The lab quoting; needed only when you belong to several.
+    pub organization: Option<Uuid>,
+    pub price: PriceInput,
+    /// Working days from award to shipping (weekends skipped).
+    pub turnaround_days: i32,
+    /// The last day the clinic may accept it.
+    pub valid_until: NaiveDate,
+    pub notes: Option<String>,
+    /// Optional prices per Rx item; they must add up to the price.
+    pub line_items: Option<Vec<LineItemInput>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Price {
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QuoteVersionView {
+    pub version: i32,
+    pub price: Price,
+    pub turnaround_days: i32,
+    pub valid_until: NaiveDate,
+    pub notes: Option<String>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub line_items: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LabSummary {
+    pub id: Uuid,
+    pub name: String,
+    /// An approved, unexpired credential right now.
+    pub verified: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QuoteView {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub lab: LabSummary,
+    /// `active`, `withdrawn`, `accepted` or `declined`.
+    pub status: String,
+    pub version: i32,
+    pub price: Price,
+    pub turnaround_days: i32,
+    pub valid_until: NaiveDate,
+    /// Past `valid_until`: it can no longer be accepted.
+    pub expired: bool,
+    /// When the work would ship if the quote were accepted today.
+    pub delivery_date: NaiveDate,
+    pub notes: Option<String>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub line_items: Option<serde_json::Value>,
+    /// Every version, oldest first (the current one included).
+    pub versions: Vec<QuoteVersionView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QuoteList {
+    pub items: Vec<QuoteView>,
+}
+
+// ------------------------------------------------------------------ helpers
+
+pub(crate) async fn record(state: &MarketState, ev: AuditEvent) -> Result<(), ApiError> {
+    state.audit.record(ev).await.map(|_| ()).map_err(ApiError::internal)
+}
+
+pub(crate) use dentex_accounts::http::event_by as event;
+
+/// What an audit row of the market says: in the clinic's chain, naming the
+/// lab the actor acted for.
+pub(crate) struct Trail<'a> {
+    pub clinic: Uuid,
+    pub action: &'a str,
+    pub resource: &'a str,
+    pub id: String,
+    pub lab: Option<Uuid>,
+    pub outcome: Outcome,
+}
+
+pub(crate) async fn audit(state: &MarketState, req: &HttpRequest, p: &Principal, t: Trail<'_>) -> Result<(), ApiError> {
+    let mut ev = event(req, p, t.action, t.resource, t.outcome);
+    ev.org_id = Some(OrgId(t.clinic));
+    ev.resource_id = Some(t.id);
+    if let Some(lab) = t.lab {
+        ev.reason = Some(format!("lab {lab}"));
+    }
+    record(state, ev).await
+}
+
+/// A refusal for something the caller may not see: 404, audited in the
+/// caller's own chain.
+pub(crate) async fn not_found(
+    state: &MarketState,
+    req: &HttpRequest,
+    p: &Principal,
+    what: &str,
+    raw: &str,
+) -> ApiError {
+    let mut ev = event(req, p, "access.refused", what, Outcome::Denied);
+    ev.org_id = p.memberships.first().map(|(o, _)| *o);
+    ev.resource_id = Uuid::parse_str(raw).ok().map(|u| u.to_string());
+    ev.reason = Some(format!("{what}: not_found"));
+    match record(state, ev).await {
+        Ok(()) => ApiError::not_found(),
+        Err(e) => e,
+    }
+}
+
+pub(crate) fn require_manager(p: &Principal, org: Uuid, what: &str) -> Result<(), ApiError> {
+    match p.role_in(OrgId(org)) {
+        Some(OrgRole::Owner | OrgRole::Admin) => Ok(()),
+        _ => Err(policy::forbidden(&format!("Only owners and admins {what}."))),
+    }
+}
+
+/// The case, if `p` may see it, and how.
+async fn visible_case(state: &MarketState, p: &Principal, id: Uuid) -> Result<Option<(case::Model, Viewer)>, ApiError> {
+    let Some(c) = case::Entity::find_by_id(id).one(&state.db).await? else {
+        return Ok(None);
+    };
+    Ok(access::viewer(&state.db, p, &c, today()).await?.map(|v| (c, v)))
+}
+
+/// Checks a quote's terms against the case's Rx; every problem at once.
+fn check_input(input: &QuoteInput, rx: &Rx) -> Result<(Money, Option<String>, Option<String>), ApiError> {
+    let mut errors = Vec::new();
+    let money = match Money::parse(input.price.amount_minor, &input.price.currency, "price") {
+        Ok(m) => Some(m),
+        Err(e) => {
+            errors.extend(e);
+            None
+        }
+    };
+    if !(1..=TURNAROUND_MAX).contains(&input.turnaround_days) {
+        errors.push(FieldError::new(
+            "turnaround_days",
+            "out_of_range",
+            format!("Between 1 and {TURNAROUND_MAX} working days."),
+        ));
+    }
+    let t = today();
+    if input.valid_until < t {
+        errors.push(FieldError::new(
+            "valid_until",
+            "in_the_past",
+            "A quote must be valid at least until today.",
+        ));
+    } else if input.valid_until > t + chrono::Duration::days(VALIDITY_MAX_DAYS) {
+        errors.push(FieldError::new(
+            "valid_until",
+            "too_far",
+            format!("At most {VALIDITY_MAX_DAYS} days ahead."),
+        ));
+    }
+    let notes = input.notes.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if notes.is_some_and(|n| n.chars().count() > NOTES_MAX) {
+        errors.push(FieldError::new(
+            "notes",
+            "too_long",
+            format!("At most {NOTES_MAX} characters."),
+        ));
+    }
+    let mut line_items = None;
+    if let Some(items) = &input.line_items {
+        let mut seen = Vec::new();
+        let mut sum: i64 = 0;
+        for (i, li) in items.iter().enumerate() {
+            if li.item >= rx.items.len() || seen.contains(&li.item) {
+                errors.push(FieldError::new(
+                    format!("line_items[{i}].item"),
+                    "unknown_item",
+                    format!("Price each of the Rx's {} items at most once.", rx.items.len()),
+                ));
+            }
+            seen.push(li.item);
+            if li.amount_minor < 0 || li.amount_minor > rules::MAX_AMOUNT_MINOR {
+                errors.push(FieldError::new(
+                    format!("line_items[{i}].amount_minor"),
+                    "out_of_range",
+                    "Not negative, and no more than the largest price.",
+                ));
+            }
+            if li.notes.as_deref().is_some_and(|n| n.chars().count() > NOTES_MAX) {
+                errors.push(FieldError::new(
+                    format!("line_items[{i}].notes"),
+                    "too_long",
+                    format!("At most {NOTES_MAX} characters."),
+                ));
+            }
+            sum = sum.saturating_add(li.amount_minor);
+        }
+        if !items.is_empty() && sum != input.price.amount_minor {
+            errors.push(FieldError::new(
+                "line_items",
+                "sum_mismatch",
+                format!(
+                    "The line items add up to {sum}, the price is {}.",
+                    input.price.amount_minor
+                ),
+            ));
+        }
+        line_items = Some(serde_json::to_string(items).map_err(ApiError::internal)?);
+    }
+    match (errors.is_empty(), money) {
+        (true, Some(m)) => Ok((m, notes.map(str::to_owned), line_items)),
+        _ => Err(ApiError::validation(errors)),
+    }
+}
+
+async fn quote_view<C: ConnectionTrait>(db: &C, q: quote::Model) -> Result<QuoteView, ApiError> {
+    let versions = quote_version::Entity::find()
+        .filter(quote_version::Column::QuoteId.eq(q.id))
+        .order_by_asc(quote_version::Column::Version)
+        .all(db)
+        .await?;
+    let lab = organization::Entity::find_by_id(q.lab_org_id).one(db).await?;
+    let t = today();
+    let parse = |s: &Option<String>| s.as_deref().and_then(|s| serde_json::from_str(s).ok());
+    Ok(QuoteView {
+        id: q.id,
+        case_id: q.case_id,
+        lab: match lab {
+            Some(l) => LabSummary {
+                id: l.id,
+                verified: dentex_accounts::verification::status(db, &l, t).await?.verified,
+                name: l.name,
+            },
+            None => LabSummary {
+                id: q.lab_org_id,
+                name: String::new(),
+                verified: false,
+            },
+        },
+        expired: q.valid_until < t,
+        delivery_date: rules::add_working_days(t, u32::try_from(q.turnaround_days).unwrap_or(0)),
+        price: Price {
+            amount_minor: q.amount_minor,
+            currency: q.currency.clone(),
+        },
+        line_items: parse(&q.line_items),
+        versions: versions
+            .into_iter()
+            .map(|v| QuoteVersionView {
+                version: v.version,
+                price: Price {
+                    amount_minor: v.amount_minor,
+                    currency: v.currency,
+                },
+                turnaround_days: v.turnaround_days,
+                valid_until: v.valid_until,
+                notes: v.notes,
+                line_items: parse(&v.line_items),
+                created_at: v.created_at,
+            })
+            .collect(),
+        status: q.status,
+        version: q.version,
+        turnaround_days: q.turnaround_days,
+        valid_until: q.valid_until,
+        notes: q.notes,
+        created_at: q.created_at,
+        updated_at: q.updated_at,
+    })
+}
+
+/// A quote the caller may see: the clinic of its case, or the lab that made
+/// it while that lab may still see the case. Anyone else: 404.
+async fn load_quote(
+    state: &MarketState,
+    req: &HttpRequest,
+    p: &Principal,
+    raw: &str,
+) -> Result<(quote::Model, case::Model, Viewer), ApiError> {
+    policy::require_full_session(p)?;
+    let found = match Uuid::parse_str(raw) {
+        Ok(id) => quote::Entity::find_by_id(id).one(&state.db).await?,
+        Err(_) => None,
+    };
+    if let Some(q) = found
+        && let Some((c, v)) = visible_case(state, p, q.case_id).await?
+        && (v.is_clinic() || v.org() == q.lab_org_id)
+    {
+        return Ok((q, c, v));
+    }
+    Err(not_found(state, req, p, "quote", raw).await)
+}
+
+fn version_row(q: &quote::Model) -> quote_version::ActiveModel {
+    quote_version::ActiveModel {
+        quote_id: Set(q.id),
+        version: Set(q.version),
+        amount_minor: Set(q.amount_minor),
+        currency: Set(q.currency.clone()),
+        turnaround_days: Set(q.turnaround_days),
+        valid_until: Set(q.valid_until),
+        notes: Set(q.notes.clone()),
+        line_items: Set(q.line_items.clone()),
+        created_by: Set(q.created_by),
+        created_at: Set(q.updated_at),
+    }
+}
+
+/// Takes the case's row for this transaction while it is still open to
+/// quotes (`submitted`): an award or a cancellation waits, or has won.
+async fn lock_open_case<C: ConnectionTrait>(txn: &C, id: Uuid) -> Result<(), ApiError> {
+    let r = case::Entity::update_many()
+        .col_expr(case::Column::UpdatedAt, Expr::col(case::Column::UpdatedAt))
+        .filter(case::Column::Id.eq(id))
+        .filter(case::Column::Status.eq("submitted"))
+        .exec(txn)
+        .await?;
+    if r.rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(ApiError::conflict(
+            "case_not_open",
+            "The case is no longer open to quotes (awarded or cancelled).",
+        ))
+    }
+}
+
+// ------------------------------------------------------------------ routes
+
+/// A lab quotes on a case open to it (owners and admins of a verified lab).
+#[utoipa::path(post, path = "/api/v1/cases/{case}/quotes", tag = "market", security(("bearer" = [])),
+    params(("case" = Uuid, Path)), request_body = QuoteInput,
+    responses((status = 201, body = QuoteView), (status = 403, body = dentex_http::Problem), (status = 404, body = dentex_http::Problem),
+        (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+#[post("/api/v1/cases/{case}/quotes")]
+pub async fn create_quote(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<MarketState>,
+    path: web::Path<String>,
+    input: web::Json<QuoteInput>,
+) -> Result<HttpResponse, ApiError> {
+    policy::require_full_session(&p)?;
+    let input = input.into_inner();
+    let Some((c, v)) = (match Uuid::parse_str(&path) {
+        Ok(id) => visible_case(&state, &p, id).await?,
+        Err(_) => None,
+    }) else {
+        return Err(not_found(&state, &req, &p, "case", &path).await);
+    };
+    let Viewer::Lab { org: lab } = v else {
+        return Err(policy::forbidden("Labs quote; the clinic accepts."));
+    };
+    if input.organization.is_some_and(|o| o != lab) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "organization",
+            "not_your_lab",
+            "Quote for a lab you belong to that may see this case.",
+        )]));
+    }
+    require_manager(&p, lab, "of a lab quote")?;
+    let lab_row = organization::Entity::find_by_id(lab)
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    policy::require_verified(&state.db, &lab_row, today()).await?;
+    if c.status != "submitted" {
+        return Err(ApiError::conflict(
+            "case_not_open",
+            "The case is no longer open to quotes.",
+        ));
+    }
+    let rx: Rx = serde_json::from_str(&c.rx).unwrap_or_default();
+    let (money, notes, line_items) = check_input(&input, &rx)?;
+    let t = now();
+    let txn = dentex_db::begin_write(&state.db).await?;
+    lock_open_case(&txn, c.id).await?;
+    let existing = quote::Entity::find()
+        .filter(quote::Column::CaseId.eq(c.id))
+        .filter(quote::Column::LabOrgId.eq(lab))
+        .filter(quote::Column::Status.eq("active"))
+        .one(&txn)
+        .await?;
+    if let Some(q) = existing {
+        return Err(ApiError::conflict(
+            "quote_exists",
+            format!(
+                "Your lab already quoted on this case: revise quote {} (PUT /api/v1/quotes/{}).",
+                q.id, q.id
+            ),
+        ));
+    }
+    let q = quote::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        case_id: Set(c.id),
+        lab_org_id: Set(lab),
+        clinic_org_id: Set(c.clinic_org_id),
+        status: Set("active".into()),
+        version: Set(1),
+        amount_minor: Set(money.amount_minor),
+        currency: Set(money.currency),
+        turnaround_days: Set(input.turnaround_days),
+        valid_until: Set(input.valid_until),
+        notes: Set(notes),
+        line_items: Set(line_items),
+        created_by: Set(p.user_id.0),
+        created_at: Set(t),
+        updated_at: Set(t),
+    }
+    .insert(&txn)
+    .await?;
+    version_row(&q).insert(&txn).await?;
+    let case_id = c.id.to_string();
+    notify::tell(&txn, c.clinic_org_id, |to| {
+        dentex_mail::templates::quote_received(to, &case_id, false)
+    })
+    .await?;
+    txn.commit().await?;
+    state.queue.wake();
+    audit(
+        &state,
+        &req,
+        &p,
+        Trail {
+            clinic: c.clinic_org_id,
+            action: "quote.create",
+            resource: "quote",
+            id: q.id.to_string(),
+            lab: Some(lab),
+            outcome: Outcome::Success,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(quote_view(&state.db, q).await?))
+}
+
+/// The quotes on a case: the clinic sees every lab's side by side; a lab
+/// sees only its own.
+#[utoipa::path(get, path = "/api/v1/cases/{case}/quotes", tag = "market", security(("bearer" = [])),
+    params(("case" = Uuid, Path)), responses((status = 200, body = QuoteList), (status = 404, body = dentex_http::Problem)))]
+#[get("/api/v1/cases/{case}/quotes")]
+pub async fn list_quotes(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<MarketState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    policy::require_full_session(&p)?;
+    let Some((c, v)) = (match Uuid::parse_str(&path) {
+        Ok(id) => visible_case(&state, &p, id).await?,
+        Err(_) => None,
+    }) else {
+        return Err(not_found(&state, &req, &p, "case", &path).await);
+    };
+    let mut q = quote::Entity::find().filter(quote::Column::CaseId.eq(c.id));
+    if let Viewer::Lab { org } = v {
+        q = q.filter(quote::Column::LabOrgId.eq(org));
+    }
+    let rows = q.order_by_asc(quote::Column::Id).all(&state.db).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in rows {
+        items.push(quote_view(&state.db, r).await?);
+    }
+    let lab = match v {
+        Viewer::Lab { org } => Some(org),
+        Viewer::Clinic { .. } => None,
+    };
+    audit(
+        &state,
+        &req,
+        &p,
+        Trail {
+            clinic: c.clinic_org_id,
+            action: "quote.list",
+            resource: "case",
+            id: c.id.to_string(),
+            lab,
+            outcome: Outcome::Success,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(QuoteList { items }))
+}
+
+/// The lab revises its quote: the new terms become the next version; the
+/// clinic keeps seeing every version.
+#[utoipa::path(put, path = "/api/v1/quotes/{quote}", tag = "market", security(("bearer" = [])),
+    params(("quote" = Uuid, Path)), request_body = QuoteInput,
+    responses((status = 200, body = QuoteView), (status = 404, body = dentex_http::Problem), (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+#[put("/api/v1/quotes/{quote}")]
+pub async fn revise_quote(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<MarketState>,
+    path: web::Path<String>,
+    input: web::Json<QuoteInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (q, c, v) = load_quote(&state, &req, &p, &path).await?;
+    if v.is_clinic() {
+        return Err(policy::forbidden("Only the lab that made a quote revises it."));
+    }
+    require_manager(&p, q.lab_org_id, "of the lab revise its quotes")?;
+    let input = input.into_inner();
+    let rx: Rx = serde_json::from_str(&c.rx).unwrap_or_default();
+    let (money, notes, line_items) = check_input(&input, &rx)?;
+    let txn = dentex_db::begin_write(&state.db).await?;
+    lock_open_case(&txn, c.id).await?;
+    let r = quote::Entity::update_many()
+        .col_expr(quote::Column::Version, Expr::col(quote::Column::Version).add(1))
+        .col_expr(quote::Column::AmountMinor, Expr::value(money.amount_minor))
+        .col_expr(quote::Column::Currency, Expr::value(money.currency))
+        .col_expr(quote::Column::TurnaroundDays, Expr::value(input.turnaround_days))
+        .col_expr(quote::Column::ValidUntil, Expr::value(input.valid_until))
+        .col_expr(quote::Column::Notes, Expr::value(notes))
+        .col_expr(quote::Column::LineItems, Expr::value(line_items))
+        .col_expr(quote::Column::CreatedBy, Expr::value(p.user_id.0))
+        .col_expr(quote::Column::UpdatedAt, Expr::value(now()))
+        .filter(quote::Column::Id.eq(q.id))
+        .filter(quote::Column::Status.eq("active"))
+        .exec(&txn)
+        .await?;
+    if r.rows_affected != 1 {
+        return Err(not_active(&q));
+    }
+    let q = quote::Entity::find_by_id(q.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    version_row(&q).insert(&txn).await?;
+    let case_id = c.id.to_string();
+    notify::tell(&txn, c.clinic_org_id, |to| {
+        dentex_mail::templates::quote_received(to, &case_id, true)
+    })
+    .await?;
+    txn.commit().await?;
+    state.queue.wake();
+    audit(
+        &state,
+        &req,
+        &p,
+        Trail {
+            clinic: c.clinic_org_id,
+            action: "quote.revise",
+            resource: "quote",
+            id: q.id.to_string(),
+            lab: Some(q.lab_org_id),
+            outcome: Outcome::Success,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(quote_view(&state.db, q).await?))
+}
+
+fn not_active(q: &quote::Model) -> ApiError {
+    ApiError::conflict(
+        "quote_not_active",
+        format!("The quote is {}; only an active quote changes.", q.status),
+    )
+}
+
+/// The lab withdraws its quote before the award.
+#[utoipa::path(post, path = "/api/v1/quotes/{quote}/withdraw", tag = "market", security(("bearer" = [])),
+    params(("quote" = Uuid, Path)),
+    responses((status = 200, body = QuoteView), (status = 404, body = dentex_http::Problem), (status = 409, body = dentex_http::Problem)))]
+#[post("/api/v1/quotes/{quote}/withdraw")]
+pub async fn withdraw_quote(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<MarketState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (q, c, v) = load_quote(&state, &req, &p, &path).await?;
+    if v.is_clinic() {
+        return Err(policy::forbidden("Only the lab that made a quote withdraws it."));
+    }
+    require_manager(&p, q.lab_org_id, "of the lab withdraw its quotes")?;
+    // The quote's own row decides: an accept that took it first wins.
+    let r = quote::Entity::update_many()
+        .col_expr(quote::Column::Status, Expr::value("withdrawn"))
+        .col_expr(quote::Column::UpdatedAt, Expr::value(now()))
+        .filter(quote::Column::Id.eq(q.id))
+        .filter(quote::Column::Status.eq("active"))
+        .exec(&state.db)
+        .await?;
+    let q = quote::Entity::find_by_id(q.id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if r.rows_affected != 1 {
+        return Err(not_active(&q));
+    }
+    audit(
+        &state,
+        &req,
+        &p,
+        Trail {
+            clinic: c.clinic_org_id,
+            action: "quote.withdraw",
+            resource: "quote",
+            id: q.id.to_string(),
+            lab: Some(q.lab_org_id),
+            outcome: Outcome::Success,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(quote_view(&state.db, q).await?))
+}
+
+/// The clinic accepts a quote (owners and admins, with an
+/// `Idempotency-Key`): exactly one order is made, every other quote is
+/// declined and their labs lose the case at once. A retry with the same key
+/// gets the same order.
+#[utoipa::path(post, path = "/api/v1/quotes/{quote}/accept", tag = "market", security(("bearer" = [])),
+    params(("quote" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "A unique key for this acceptance")),
+    responses((status = 201, body = OrderView), (status = 400, body = dentex_http::Problem), (status = 404, body = dentex_http::Problem),
+        (status = 409, body = dentex_http::Problem)))]
+#[post("/api/v1/quotes/{quote}/accept")]
+pub async fn accept_quote(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<MarketState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let key = idempotency::header(&req)?;
+    let (q, c, v) = load_quote(&state, &req, &p, &path).await?;
+    if !v.is_clinic() {
+        return Err(policy::forbidden("Only the clinic accepts a quote."));
+    }
+    require_manager(&p, c.clinic_org_id, "of the clinic accept quotes")?;
+    let claim = idempotency::claim(&state.db, p.user_id.0, key, "quote.accept", &q.id.to_string()).await?;
+    let k = match claim {
+        Claim::Replay { status, body } => {
+            return Ok(HttpResponse::build(status)
+                .content_type("application/json")
+                .insert_header(("Idempotent-Replayed", "true"))
+                .body(body));
+        }
+        Claim::Fresh(k) => k,
+    };
+    match award(&state, &p, &q, &c).await {
+        Ok(o) => {
+            let body = serde_json::to_string(&o).map_err(ApiError::internal)?;
+            idempotency::finish(&state.db, k, StatusCode::CREATED, &body).await?;
+            state.queue.wake();
+            audit(
+                &state,
+                &req,
+                &p,
+                Trail {
+                    clinic: c.clinic_org_id,
+                    action: "quote.accept",
+                    resource: "quote",
+                    id: q.id.to_string(),
+                    lab: None,
+                    outcome: Outcome::Success,
+                },
+            )
+            .await?;
+            Ok(HttpResponse::Created().content_type("application/json").body(body))
+        }
+        Err(e) => {
+            idempotency::release(&state.db, k).await;
+            Err(e)
+        }
+    }
+}
+
+/// The award itself, in one transaction: the case row first (so racing
+/// accepts queue behind it and then find the case awarded), then the quote
+/// (an accept and a withdraw race on its row), then the others declined,
+/// the order, its first recorded state and the mails.
+async fn award(state: &MarketState, p: &Principal, q: &quote::Model, c: &case::Model) -> Result<OrderView, ApiError> {
+    let t = now();
+    let day = today();
+    let txn = dentex_db::begin_write(&state.db).await?;
+    let r = case::Entity::update_many()
+        .col_expr(case::Column::Status, Expr::value("awarded"))
+        .col_expr(case::Column::AwardedLabOrgId, Expr::value(q.lab_org_id))
+        .col_expr(case::Column::UpdatedAt, Expr::value(t))
+        .filter(case::Column::Id.eq(c.id))
+        .filter(case::Column::Status.eq("submitted"))
+        .exec(&txn)
+        .await?;
+    if r.rows_affected != 1 {
+        return Err(ApiError::conflict(
+            "case_not_open",
+            "The case was already awarded or cancelled.",
+        ));
+    }
+    let r = quote::Entity::update_many()
+        .col_expr(quote::Column::Status, Expr::value("accepted"))
+        .col_expr(quote::Column::UpdatedAt, Expr::value(t))
+        .filter(quote::Column::Id.eq(q.id))
+        .filter(quote::Column::Status.eq("active"))
+        .filter(quote::Column::ValidUntil.gte(day))
+        .exec(&txn)
+        .await?;
+    if r.rows_affected != 1 {
+        let now_q = quote::Entity::find_by_id(q.id)
+            .one(&txn)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        return Err(if now_q.status == "active" {
+            ApiError::conflict(
+                "quote_expired",
+                format!(
+                    "The quote was valid until {}; ask the lab to revise it.",
+                    now_q.valid_until
+                ),
+            )
+        } else {
+            not_active(&now_q)
+        });
+    }
+    let q = quote::Entity::find_by_id(q.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let declined = quote::Entity::find()
+        .filter(quote::Column::CaseId.eq(c.id))
+        .filter(quote::Column::Id.ne(q.id))
+        .filter(quote::Column::Status.eq("active"))
+        .all(&txn)
+        .await?;
+    quote::Entity::update_many()
+        .col_expr(quote::Column::Status, Expr::value("declined"))
+        .col_expr(quote::Column::UpdatedAt, Expr::value(t))
+        .filter(quote::Column::CaseId.eq(c.id))
+        .filter(quote::Column::Id.ne(q.id))
+        .filter(quote::Column::Status.eq("active"))
+        .exec(&txn)
+        .await?;
+    let status = OrderStatus::InProduction;
+    let o = order::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        case_id: Set(c.id),
+        award_case_id: Set(Some(c.id)),
+        quote_id: Set(q.id),
+        quote_version: Set(q.version),
+        clinic_org_id: Set(c.clinic_org_id),
+        lab_org_id: Set(q.lab_org_id),
+        status: Set(status.as_str().into()),
+        amount_minor: Set(q.amount_minor),
+        currency: Set(q.currency.clone()),
+        turnaround_days: Set(q.turnaround_days),
+        due_date: Set(rules::add_working_days(
+            day,
+            u32::try_from(q.turnaround_days).unwrap_or(0),
+        )),
+        carrier: Set(None),
+        tracking_number: Set(None),
+        cancel_reason: Set(None),
+        cancelled_by: Set(None),
+        remake_of: Set(None),
+        remake_reason: Set(None),
+        remake_notes: Set(None),
+        cost_bearer: Set(None),
+        created_by: Set(p.user_id.0),
+        created_at: Set(t),
+        updated_at: Set(t),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match e.sql_err() {
+        // The unique award_case_id: another award won.
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            ApiError::conflict("case_not_open", "The case was already awarded.")
+        }
+        _ => ApiError::from(e),
+    })?;
+    record_transition(&txn, o.id, None, status, p, "clinic", None).await?;
+    let (case_id, order_id) = (c.id.to_string(), o.id.to_string());
+    notify::tell(&txn, q.lab_org_id, |to| {
+        dentex_mail::templates::quote_accepted(to, &case_id, &order_id)
+    })
+    .await?;
+    for d in &declined {
+        notify::tell(&txn, d.lab_org_id, |to| {
+            dentex_mail::templates::quote_declined(to, &case_id)
+        })
+        .await?;
+    }
+    txn.commit().await?;
+    order_view(&state.db, o, true).await
+}
