@@ -514,7 +514,7 @@ pub fn in_days(days: i64) -> String {
 
 impl TestApp {
     /// A complete case of `clinic` (a crown and a bridge, a scan), submitted
-    /// to `labs` by name; returns its id.
+    /// to `labs` by name, or open to all when `labs` is empty; returns its id.
     pub async fn submitted_case(&self, clinic: &Actor, patient_ref: &str, labs: &[&Actor]) -> String {
         let body = serde_json::json!({
             "patient_ref": patient_ref,
@@ -548,7 +548,11 @@ impl TestApp {
                 reqwest::Method::POST,
                 &format!("/api/v1/cases/{case}/submit"),
                 Some(&clinic.token),
-                Some(&serde_json::json!({"target": {"labs": ids}})),
+                Some(&if ids.is_empty() {
+                    serde_json::json!({"target": {"open": true}})
+                } else {
+                    serde_json::json!({"target": {"labs": ids}})
+                }),
             )
             .await;
         assert_eq!(r.status(), 200, "submit");

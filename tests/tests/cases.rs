@@ -918,6 +918,10 @@ async fn large_files_go_straight_to_the_store_and_are_checked_at_complete() {
     assert_eq!(r.status(), 413);
     assert_eq!(problem(r).await["code"], "quota_exceeded");
 
+    // A part URL takes exactly its part's size: the length is signed.
+    let url = upload["parts"][0]["url"].as_str().unwrap();
+    let r = app.client.put(url).body(data[..1000].to_vec()).send().await.unwrap();
+    assert!(r.status().is_client_error(), "a short part was taken: {}", r.status());
     // Parts 1 and 3 only: complete names the missing one, keeps what came.
     put_parts(&app, &upload, &data, Some(&[1, 3])).await;
     let complete = format!("/api/v1/cases/{case}/uploads/{id}/complete");

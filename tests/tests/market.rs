@@ -46,12 +46,24 @@ async fn quote(app: &TestApp, lab: &Actor, case: &str, amount: i64, days: i32) -
     json_of(r).await["id"].as_str().unwrap().to_owned()
 }
 
+/// Accepts version 1 of a quote (what the clinic saw of a quote never revised).
 async fn accept(app: &TestApp, clinic: &Actor, quote: &str, key: impl Into<String>) -> reqwest::Response {
+    accept_v(app, clinic, quote, 1, key).await
+}
+
+async fn accept_v(
+    app: &TestApp,
+    clinic: &Actor,
+    quote: &str,
+    version: i32,
+    key: impl Into<String>,
+) -> reqwest::Response {
     let key: String = key.into();
     app.client
         .post(app.url(&format!("/api/v1/quotes/{quote}/accept")))
         .bearer_auth(&clinic.token)
         .header("idempotency-key", key)
+        .json(&json!({"version": version}))
         .send()
         .await
         .unwrap()
@@ -92,7 +104,11 @@ fn market_routes(case: &str, quote: &str, order: &str) -> Vec<(Method, String, O
         ),
         (Method::PUT, format!("/api/v1/quotes/{quote}"), Some(quote_body(100, 3))),
         (Method::POST, format!("/api/v1/quotes/{quote}/withdraw"), None),
-        (Method::POST, format!("/api/v1/quotes/{quote}/accept"), None),
+        (
+            Method::POST,
+            format!("/api/v1/quotes/{quote}/accept"),
+            Some(json!({"version": 1})),
+        ),
         (Method::GET, format!("/api/v1/orders/{order}"), None),
         (
             Method::POST,
@@ -295,7 +311,7 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
         Method::POST,
         &format!("/api/v1/quotes/{qb}/accept"),
         &clinic,
-        None,
+        Some(json!({"version": 2})),
     )
     .await;
     assert_eq!(r.status(), 400);
@@ -306,13 +322,19 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
         .post(app.url(&format!("/api/v1/quotes/{qb}/accept")))
         .bearer_auth(&b.token)
         .header("idempotency-key", "k-lab")
+        .json(&json!({"version": 2}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
 
-    // The clinic accepts B's quote; the retry gets the same order.
-    let r = accept(&app, &clinic, &qb, "accept-b-1").await;
+    // The clinic read version 1 of B's quote; B revised since: refused, and
+    // nothing changed (the key is free again, the case still open).
+    let r = accept(&app, &clinic, &qb, "stale-b").await;
+    assert_eq!(problem(r).await["code"], "quote_revised");
+
+    // The clinic accepts B's quote as it now reads; the retry gets the same order.
+    let r = accept_v(&app, &clinic, &qb, 2, "accept-b-1").await;
     assert_eq!(r.status(), 201);
     let order = json_of(r).await;
     let order_id = order["id"].as_str().unwrap().to_owned();
@@ -321,7 +343,7 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
     assert_eq!(order["price"]["amount_minor"], 10_500);
     assert_eq!(order["due_date"], working_days_from_today(6));
     assert_eq!(order["overdue"], false);
-    let r = accept(&app, &clinic, &qb, "accept-b-1").await;
+    let r = accept_v(&app, &clinic, &qb, 2, "accept-b-1").await;
     assert_eq!(r.status(), 201);
     assert_eq!(r.headers()["idempotent-replayed"], "true");
     assert_eq!(json_of(r).await["id"], order_id.as_str());
@@ -558,6 +580,20 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
     ] {
         assert!(rows.iter().any(|r| r.action == action), "no {action} row");
     }
+    // Refusals of those who can see the case are in the clinic's trail too.
+    for (why, who) in [
+        ("quote.create", &technician),
+        ("quote.accept", &b),
+        ("order.remake", &b),
+    ] {
+        assert!(
+            rows.iter().any(|r| r.action == "access.refused"
+                && r.outcome == "denied"
+                && r.actor_id.map(|a| a.to_string()) == Some(who.user_id.clone())
+                && r.reason.as_deref().is_some_and(|s| s.ends_with(why))),
+            "no audited refusal of {why}"
+        );
+    }
     assert!(rows.iter().all(|r| !format!("{r:?}").contains("Planted")));
     assert!(!captured_logs().contains("Planted"), "patient data in the logs");
     app.stop().await;
@@ -663,5 +699,60 @@ async fn racing_accepts_and_withdrawals_make_exactly_one_order() {
     }
     let all = json_of(app.get_authed("/api/v1/orders?limit=200", &clinic.token).await).await;
     assert_eq!(all["items"].as_array().unwrap().len(), 5, "one order per case");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn cancelling_undoes_what_it_should_and_tells_who_it_should() {
+    let app = TestApp::new().await;
+    let staff = app.support_agent("support@dentex.test").await;
+    let clinic = app.verified_org(&staff, "owner@clinic.test", "clinic", &[]).await;
+    let a = app
+        .verified_org(&staff, "a@lab.test", "dental_lab", &["crown", "bridge"])
+        .await;
+    let c = app
+        .verified_org(&staff, "c@lab.test", "dental_lab", &["crown", "bridge"])
+        .await;
+
+    // The lab cancels the award's order: the case is open to quotes again,
+    // the lab loses the patient reference, and another quote can win.
+    let case = app.submitted_case(&clinic, PLANTED_REF, &[&a, &c]).await;
+    let qa = quote(&app, &a, &case, 9_000, 4).await;
+    quote(&app, &c, &case, 9_500, 4).await;
+    let r = accept(&app, &clinic, &qa, "first").await;
+    let order = json_of(r).await["id"].as_str().unwrap().to_owned();
+    let r = move_order(&app, &a, &order, json!({"to": "cancelled", "reason": "mill is down"})).await;
+    assert_eq!(r.status(), 200);
+    let v = json_of(r).await;
+    assert_eq!(v["cancelled_by"], "lab");
+    assert_eq!(v["cancel_reason"], "mill is down");
+    app.mail_to(&clinic.email, "is now cancelled").await;
+    let seen = json_of(app.get_authed(&format!("/api/v1/cases/{case}"), &clinic.token).await).await;
+    assert_eq!(seen["status"], "submitted");
+    let seen = json_of(app.get_authed(&format!("/api/v1/cases/{case}"), &a.token).await).await;
+    assert!(seen["patient_ref"].is_null(), "{seen}");
+    let qc = quote(&app, &c, &case, 9_400, 4).await;
+    let r = accept(&app, &clinic, &qc, "second").await;
+    assert_eq!(r.status(), 201);
+    let r = app.get_authed(&format!("/api/v1/cases/{case}"), &a.token).await;
+    assert_eq!(r.status(), 404);
+
+    // A case open to all: the lab that quoted on it is told of the
+    // cancellation, and its quote ends.
+    let open = app.submitted_case(&clinic, "open-1", &[]).await;
+    let qo = quote(&app, &a, &open, 8_000, 4).await;
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/cases/{open}/cancel"),
+        &clinic,
+        Some(json!({"reason": "patient moved away"})),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let mail = app.mail_to(&a.email, "was cancelled").await;
+    assert!(mail.text().contains(&open) && !mail.text().contains("moved"));
+    let r = accept(&app, &clinic, &qo, "too-late").await;
+    assert_eq!(problem(r).await["code"], "case_not_open");
     app.stop().await;
 }

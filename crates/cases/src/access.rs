@@ -49,7 +49,22 @@ pub async fn viewer<C: ConnectionTrait>(
     case: &case::Model,
     today: NaiveDate,
 ) -> Result<Option<Viewer>, DbErr> {
-    if let Some(role) = p.role_in(OrgId(case.clinic_org_id)) {
+    viewer_for(db, p, case, today, None).await
+}
+
+/// Like [`viewer`], acting for one of the caller's organisations only (a
+/// user in two labs chooses which one quotes).
+pub async fn viewer_for<C: ConnectionTrait>(
+    db: &C,
+    p: &Principal,
+    case: &case::Model,
+    today: NaiveDate,
+    acting_for: Option<Uuid>,
+) -> Result<Option<Viewer>, DbErr> {
+    let acts_as = |org: Uuid| acting_for.is_none_or(|a| a == org);
+    if acts_as(case.clinic_org_id)
+        && let Some(role) = p.role_in(OrgId(case.clinic_org_id))
+    {
         return Ok(Some(Viewer::Clinic {
             org: case.clinic_org_id,
             role,
@@ -58,7 +73,7 @@ pub async fn viewer<C: ConnectionTrait>(
     if !(case.status == "submitted" || case.status == "awarded") || p.memberships.is_empty() {
         return Ok(None);
     }
-    let mine: Vec<Uuid> = p.memberships.iter().map(|(o, _)| o.0).collect();
+    let mine: Vec<Uuid> = p.memberships.iter().map(|(o, _)| o.0).filter(|o| acts_as(*o)).collect();
     // Once awarded, the winning lab alone: declined labs lose the case at once.
     if case.status == "awarded" {
         return Ok(case

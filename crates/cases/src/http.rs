@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, NaiveDate, Utc};
 use dentex_accounts::{Principal, policy};
 use dentex_audit::{AuditEvent, AuditLog, Outcome};
-use dentex_db::entities::{audit_event, case, case_file, case_lab, case_upload, membership, organization, user};
+use dentex_db::entities::{audit_event, case, case_file, case_lab, case_upload, membership, organization, quote, user};
 use dentex_db::now;
 use dentex_domain::rx::{Rx, RxInput};
 use dentex_domain::{FieldError, OrgId};
@@ -720,8 +720,9 @@ pub async fn submit_case(
     Ok(HttpResponse::Ok().json(view(c, v, labs)))
 }
 
-/// Cancels a case before award, with a reason. Named labs are told by mail
-/// (the case id only, never the patient reference or the reason).
+/// Cancels a case before award, with a reason. The labs involved (named, or
+/// with a quote on it) are told by mail (the case id only, never the patient
+/// reference or the reason); their quotes are declined.
 #[utoipa::path(post, path = "/api/v1/cases/{case}/cancel", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path)), request_body = CancelInput,
     responses((status = 200, body = CaseView), (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
@@ -772,10 +773,25 @@ pub async fn cancel_case(
         .filter(case::Column::Id.eq(c.id))
         .exec(&txn)
         .await?;
-    // Owners and admins of each named lab, in the same transaction.
-    if was == "submitted" && !labs.is_empty() {
+    // The labs involved: those named, and those that quoted (on an open
+    // case too); their quotes end with the case.
+    let quoted = quote::Entity::update_many()
+        .col_expr(quote::Column::Status, Expr::value("declined"))
+        .col_expr(quote::Column::UpdatedAt, Expr::value(t))
+        .filter(quote::Column::CaseId.eq(c.id))
+        .filter(quote::Column::Status.eq("active"))
+        .exec_with_returning(&txn)
+        .await?;
+    let mut involved = labs.clone();
+    for q in quoted {
+        if !involved.contains(&q.lab_org_id) {
+            involved.push(q.lab_org_id);
+        }
+    }
+    // Owners and admins of each, in the same transaction.
+    if was == "submitted" && !involved.is_empty() {
         let people = membership::Entity::find()
-            .filter(membership::Column::OrgId.is_in(labs.clone()))
+            .filter(membership::Column::OrgId.is_in(involved))
             .filter(membership::Column::Role.is_in(["owner", "admin"]))
             .all(&txn)
             .await?;
@@ -1211,15 +1227,30 @@ async fn load_file(
         }
         None => None,
     };
-    if let Some(f) = found {
-        return Ok(f);
+    match found {
+        Some(f) => Ok(f),
+        None => Err(missing_in_case(state, req, p, c, "case_file", id).await),
     }
-    let mut ev = event(req, p, "access.refused", "case_file", Outcome::Denied);
+}
+
+/// A file or upload of a visible case that is not there: 404, audited in
+/// the clinic's chain (`resource` names what was asked for).
+pub(crate) async fn missing_in_case(
+    state: &CasesState,
+    req: &HttpRequest,
+    p: &Principal,
+    c: &case::Model,
+    resource: &str,
+    id: Option<Uuid>,
+) -> ApiError {
+    let mut ev = event(req, p, "access.refused", resource, Outcome::Denied);
     ev.org_id = Some(OrgId(c.clinic_org_id));
     ev.resource_id = Some(format!("{}/{}", c.id, id.map(|u| u.to_string()).unwrap_or_default()));
-    ev.reason = Some("file: not_found".into());
-    record(state, ev).await?;
-    Err(ApiError::not_found())
+    ev.reason = Some(format!("{resource}: not_found"));
+    match record(state, ev).await {
+        Ok(()) => ApiError::not_found(),
+        Err(e) => e,
+    }
 }
 
 /// The files of a case.

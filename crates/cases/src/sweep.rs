@@ -187,6 +187,15 @@ pub async fn orphans(
             .collect()
     });
 
+    // A preview drawn (or a document replaced) after the listing is missing
+    // from it: ask the store again before calling anything lost.
+    let mut confirmed = Vec::with_capacity(report.rows_without_object.len());
+    for m in std::mem::take(&mut report.rows_without_object) {
+        if store.head(&m.key).await?.is_none() {
+            confirmed.push(m);
+        }
+    }
+    report.rows_without_object = confirmed;
     if remove {
         for key in &report.objects_without_row {
             store.delete(key).await?;

@@ -15,8 +15,8 @@
 
 use crate::files::{self, Kind};
 use crate::http::{
-    CasesState, FileView, audit_case, clean_file_name, event, file_view, load_case, lock_draft, org_usage, record,
-    remove_object, require_clinic, require_draft, too_large, unsupported,
+    CasesState, FileView, audit_case, clean_file_name, event, file_view, load_case, lock_draft, missing_in_case,
+    org_usage, record, remove_object, require_clinic, require_draft, too_large, unsupported,
 };
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
@@ -110,7 +110,7 @@ async fn upload_view(state: &CasesState, u: &case_upload::Model, received: Vec<i
         }
         let url = state
             .store
-            .presign_upload_part(&u.object_key, &u.store_upload_id, number, ttl)
+            .presign_upload_part(&u.object_key, &u.store_upload_id, number, size_bytes, ttl)
             .await?;
         parts.push(PartUrl {
             number,
@@ -149,15 +149,10 @@ async fn load_upload(
         }
         None => None,
     };
-    if let Some(u) = found {
-        return Ok(u);
+    match found {
+        Some(u) => Ok(u),
+        None => Err(missing_in_case(state, req, p, c, "case_upload", id).await),
     }
-    let mut ev = event(req, p, "access.refused", "case_upload", Outcome::Denied);
-    ev.org_id = Some(OrgId(c.clinic_org_id));
-    ev.resource_id = Some(format!("{}/{}", c.id, id.map(|u| u.to_string()).unwrap_or_default()));
-    ev.reason = Some("upload: not_found".into());
-    record(state, ev).await?;
-    Err(ApiError::not_found())
 }
 
 /// Takes the upload for one `complete` (or the sweep) at a time; a claim
@@ -199,6 +194,19 @@ async fn discard(state: &CasesState, u: &case_upload::Model) {
     remove_object(state, &u.object_key).await;
     if let Err(e) = case_upload::Entity::delete_by_id(u.id).exec(&state.db).await {
         tracing::warn!(error = %e, upload.id = %u.id, "removing an upload row failed; the sweep will");
+    }
+}
+
+/// An upload past its expiry takes no more parts and cannot complete; the
+/// sweep removes it.
+fn require_unexpired(u: &case_upload::Model) -> Result<(), ApiError> {
+    if u.expires_at < Utc::now() {
+        Err(ApiError::conflict(
+            "upload_expired",
+            "This upload expired unfinished and is being removed; start a new one.",
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -326,7 +334,9 @@ pub async fn get_upload(
     let (raw_case, raw_upload) = path.into_inner();
     let (c, v) = load_case(&state, &req, &p, &raw_case, "read upload").await?;
     require_clinic(&state, &req, &p, &c, v).await?;
+    require_draft(&c)?;
     let u = load_upload(&state, &req, &p, &c, &raw_upload).await?;
+    require_unexpired(&u)?;
     let received = match state.store.list_parts(&u.object_key, &u.store_upload_id).await {
         Ok(parts) => parts.into_iter().map(|p| p.number).collect(),
         Err(StorageError::NotFound) => Vec::new(),
@@ -386,6 +396,7 @@ pub async fn complete_upload(
     require_clinic(&state, &req, &p, &c, v).await?;
     require_draft(&c)?;
     let u = load_upload(&state, &req, &p, &c, &raw_upload).await?;
+    require_unexpired(&u)?;
     if !claim(&state.db, u.id).await? {
         return Err(ApiError::conflict(
             "upload_in_progress",

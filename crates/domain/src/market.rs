@@ -103,12 +103,10 @@ impl OrderStatus {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 
-    /// Work still to come: an order in one of these may run late.
-    pub fn is_open(self) -> bool {
-        matches!(
-            self,
-            OrderStatus::AwaitingPayment | OrderStatus::InProduction | OrderStatus::Shipped
-        )
+    /// Not shipped yet: the due date is the shipping date, so only an order
+    /// in one of these can be late.
+    pub fn before_shipping(self) -> bool {
+        matches!(self, OrderStatus::AwaitingPayment | OrderStatus::InProduction)
     }
 }
 
@@ -289,6 +287,13 @@ mod tests {
         assert_eq!(CostBearer::Lab.clinic_pays(10_001), 0);
         assert_eq!(CostBearer::Shared.clinic_pays(10_001), 5_001);
         assert_eq!(CostBearer::Clinic.clinic_pays(10_001), 10_001);
+    }
+
+    #[test]
+    fn only_unshipped_orders_can_be_late() {
+        use OrderStatus::*;
+        let late: Vec<_> = OrderStatus::ALL.into_iter().filter(|s| s.before_shipping()).collect();
+        assert_eq!(late, [AwaitingPayment, InProduction]);
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! yet); when it succeeds its answer is stored, and a retry with the same key
 //! and the same request gets that answer again instead of a second effect. A
 //! retry while the first is still at work gets 409; the same key on another
-//! request gets 422. A request that fails releases its key, so the client may
-//! try again after fixing the cause.
+//! request gets 422. A request that fails before its commit releases its key,
+//! so the client may try again after fixing the cause; the answer is stored
+//! in the same transaction as the effect, so a committed effect always has
+//! its answer for retries.
 
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
@@ -12,11 +14,17 @@ use dentex_db::entities::idempotency_key;
 use dentex_db::now;
 use dentex_domain::FieldError;
 use dentex_http::ApiError;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr,
+};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 const KEY_MAX: usize = 255;
+/// A claim with no answer this old belongs to a request that died before
+/// its transaction committed (the answer is stored in the same
+/// transaction as the effect); a retry may take it over.
+const STALE_CLAIM: chrono::Duration = chrono::Duration::minutes(5);
 
 /// What the first use of a key decided.
 pub enum Claim {
@@ -101,6 +109,25 @@ pub async fn claim(
                 .unwrap_or(StatusCode::OK),
             body,
         }),
+        _ if found.created_at < now() - STALE_CLAIM => {
+            // Taken over by exactly one retry.
+            let r = idempotency_key::Entity::update_many()
+                .col_expr(
+                    idempotency_key::Column::CreatedAt,
+                    sea_orm::sea_query::Expr::value(now()),
+                )
+                .filter(idempotency_key::Column::UserId.eq(user))
+                .filter(idempotency_key::Column::Key.eq(key.as_str()))
+                .filter(idempotency_key::Column::StatusCode.is_null())
+                .filter(idempotency_key::Column::CreatedAt.eq(found.created_at))
+                .exec(db)
+                .await?;
+            if r.rows_affected == 1 {
+                Ok(Claim::Fresh(Key { user, key }))
+            } else {
+                Err(in_progress())
+            }
+        }
         _ => Err(in_progress()),
     }
 }
@@ -112,8 +139,9 @@ fn in_progress() -> ApiError {
     )
 }
 
-/// Stores the answer for retries.
-pub async fn finish(db: &DatabaseConnection, k: Key, status: StatusCode, body: &str) -> Result<(), ApiError> {
+/// Stores the answer for retries; call it inside the transaction that makes
+/// the effect, so both commit together.
+pub async fn finish<C: ConnectionTrait>(db: &C, k: &Key, status: StatusCode, body: &str) -> Result<(), ApiError> {
     idempotency_key::Entity::update_many()
         .col_expr(
             idempotency_key::Column::StatusCode,
@@ -124,13 +152,14 @@ pub async fn finish(db: &DatabaseConnection, k: Key, status: StatusCode, body: &
             sea_orm::sea_query::Expr::value(body.to_owned()),
         )
         .filter(idempotency_key::Column::UserId.eq(k.user))
-        .filter(idempotency_key::Column::Key.eq(k.key))
+        .filter(idempotency_key::Column::Key.eq(k.key.as_str()))
         .exec(db)
         .await?;
     Ok(())
 }
 
-/// Frees the key after a failure.
+/// Frees the key after a failure that changed nothing (before or instead of
+/// the commit), so the client may try again.
 pub async fn release(db: &DatabaseConnection, k: Key) {
     if let Err(e) = idempotency_key::Entity::delete_many()
         .filter(idempotency_key::Column::UserId.eq(k.user))

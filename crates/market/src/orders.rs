@@ -1,13 +1,13 @@
 //! Orders: `GET /api/v1/orders`, `GET /api/v1/orders/{order}`,
 //! `POST …/transitions`, `POST …/remakes`.
 
-use crate::quotes::{Price, Trail, audit, not_found, require_manager};
+use crate::quotes::{Price, Trail, audit, guard, not_found, require_manager};
 use crate::{MarketState, notify, today};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use dentex_accounts::{Principal, policy};
 use dentex_audit::Outcome;
-use dentex_db::entities::{order, order_transition, organization};
+use dentex_db::entities::{case, order, order_transition, organization};
 use dentex_db::now;
 use dentex_domain::market::{self as rules, Actor, CostBearer, OrderStatus, RemakeReason};
 use dentex_domain::{FieldError, OrgId};
@@ -55,7 +55,7 @@ pub struct OrderView {
     pub price: Price,
     pub turnaround_days: i32,
     pub due_date: NaiveDate,
-    /// Past its due date and not yet delivered.
+    /// Past its due date (the day it should ship) and not shipped yet.
     pub overdue: bool,
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
@@ -149,7 +149,7 @@ pub(crate) async fn order_view<C: ConnectionTrait>(
     } else {
         None
     };
-    let open = OrderStatus::parse(&o.status).is_some_and(OrderStatus::is_open);
+    let open = OrderStatus::parse(&o.status).is_some_and(OrderStatus::before_shipping);
     Ok(OrderView {
         id: o.id,
         case_id: o.case_id,
@@ -241,6 +241,18 @@ fn lab_of(o: &order::Model, a: Actor) -> Option<Uuid> {
     (a == Actor::Lab).then_some(o.lab_org_id)
 }
 
+/// The order's trail entry for `action` by `side`.
+fn order_trail<'a>(o: &order::Model, side: Actor, action: &'a str, outcome: Outcome) -> Trail<'a> {
+    Trail {
+        clinic: o.clinic_org_id,
+        action,
+        resource: "order",
+        id: o.id.to_string(),
+        lab: lab_of(o, side),
+        outcome,
+    }
+}
+
 fn clean(s: Option<&str>) -> Option<String> {
     s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
 }
@@ -326,20 +338,7 @@ pub async fn get_order(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (o, side) = load_order(&state, &req, &p, &path).await?;
-    audit(
-        &state,
-        &req,
-        &p,
-        Trail {
-            clinic: o.clinic_org_id,
-            action: "order.read",
-            resource: "order",
-            id: o.id.to_string(),
-            lab: lab_of(&o, side),
-            outcome: Outcome::Success,
-        },
-    )
-    .await?;
+    audit(&state, &req, &p, order_trail(&o, side, "order.read", Outcome::Success)).await?;
     Ok(HttpResponse::Ok().json(order_view(&state.db, o, true).await?))
 }
 
@@ -375,14 +374,7 @@ pub async fn transition(
             &state,
             &req,
             &p,
-            Trail {
-                clinic: o.clinic_org_id,
-                action: "order.transition",
-                resource: "order",
-                id: o.id.to_string(),
-                lab: lab_of(&o, side),
-                outcome: Outcome::Denied,
-            },
+            order_trail(&o, side, "order.transition", Outcome::Denied),
         )
         .await?;
         return Err(ApiError::conflict(
@@ -428,7 +420,14 @@ pub async fn transition(
             }
         }
         OrderStatus::Cancelled => {
-            require_manager(&p, org, "cancel an order")?;
+            guard(
+                &state,
+                &req,
+                &p,
+                order_trail(&o, side, "order.transition", Outcome::Denied),
+                require_manager(&p, org, "cancel an order"),
+            )
+            .await?;
             reason = clean(input.reason.as_deref());
             match &reason {
                 None => errors.push(FieldError::new("reason", "required", "Say why the order is cancelled.")),
@@ -472,6 +471,23 @@ pub async fn transition(
         ));
     }
     record_transition(&txn, o.id, Some(from), to, &p, side_name(side), reason).await?;
+    if to == OrderStatus::Cancelled && o.award_case_id.is_some() {
+        // The award is undone: the case is open to quotes again (the clinic
+        // may accept another or cancel it), and the lab loses it.
+        order::Entity::update_many()
+            .col_expr(order::Column::AwardCaseId, Expr::value(Option::<Uuid>::None))
+            .filter(order::Column::Id.eq(o.id))
+            .exec(&txn)
+            .await?;
+        case::Entity::update_many()
+            .col_expr(case::Column::Status, Expr::value("submitted"))
+            .col_expr(case::Column::AwardedLabOrgId, Expr::value(Option::<Uuid>::None))
+            .col_expr(case::Column::UpdatedAt, Expr::value(now()))
+            .filter(case::Column::Id.eq(o.case_id))
+            .filter(case::Column::Status.eq("awarded"))
+            .exec(&txn)
+            .await?;
+    }
     let other = if side == Actor::Clinic {
         o.lab_org_id
     } else {
@@ -488,14 +504,7 @@ pub async fn transition(
         &state,
         &req,
         &p,
-        Trail {
-            clinic: o.clinic_org_id,
-            action: "order.transition",
-            resource: "order",
-            id: o.id.to_string(),
-            lab: lab_of(&o, side),
-            outcome: Outcome::Success,
-        },
+        order_trail(&o, side, "order.transition", Outcome::Success),
     )
     .await?;
     let o = order::Entity::find_by_id(o.id)
@@ -525,10 +534,19 @@ pub async fn remake(
     input: web::Json<RemakeInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (o, side) = load_order(&state, &req, &p, &path).await?;
-    if side != Actor::Clinic {
-        return Err(policy::forbidden("The clinic asks for a remake."));
-    }
-    require_manager(&p, o.clinic_org_id, "of the clinic ask for remakes")?;
+    let check = if side == Actor::Clinic {
+        require_manager(&p, o.clinic_org_id, "of the clinic ask for remakes")
+    } else {
+        Err(policy::forbidden("The clinic asks for a remake."))
+    };
+    guard(
+        &state,
+        &req,
+        &p,
+        order_trail(&o, side, "order.remake", Outcome::Denied),
+        check,
+    )
+    .await?;
     let input = input.into_inner();
     let from = OrderStatus::parse(&o.status).ok_or_else(|| ApiError::internal(anyhow_status(&o.status)))?;
     if !rules::remake_allowed(from) {

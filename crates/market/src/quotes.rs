@@ -172,6 +172,57 @@ pub(crate) async fn not_found(
     }
 }
 
+/// A refusal of something the caller can see (403): audited in the
+/// clinic's chain as `access.refused`, then returned.
+pub(crate) async fn denied(
+    state: &MarketState,
+    req: &HttpRequest,
+    p: &Principal,
+    t: Trail<'_>,
+    e: ApiError,
+) -> ApiError {
+    let mut ev = event(req, p, "access.refused", t.resource, Outcome::Denied);
+    ev.org_id = Some(OrgId(t.clinic));
+    ev.resource_id = Some(t.id);
+    ev.reason = Some(match t.lab {
+        Some(lab) => format!("lab {lab}: {}", t.action),
+        None => t.action.to_owned(),
+    });
+    match record(state, ev).await {
+        Ok(()) => e,
+        Err(fail) => fail,
+    }
+}
+
+/// Runs a permission check; a refusal is audited (see [`denied`]).
+pub(crate) async fn guard(
+    state: &MarketState,
+    req: &HttpRequest,
+    p: &Principal,
+    t: Trail<'_>,
+    check: Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    match check {
+        Ok(()) => Ok(()),
+        Err(e) => Err(denied(state, req, p, t, e).await),
+    }
+}
+
+/// The quote's trail entry for `action` by viewer `v`.
+fn quote_trail<'a>(c: &case::Model, q: &quote::Model, v: Viewer, action: &'a str, outcome: Outcome) -> Trail<'a> {
+    Trail {
+        clinic: c.clinic_org_id,
+        action,
+        resource: "quote",
+        id: q.id.to_string(),
+        lab: match v {
+            Viewer::Lab { org } => Some(org),
+            Viewer::Clinic { .. } => None,
+        },
+        outcome,
+    }
+}
+
 pub(crate) fn require_manager(p: &Principal, org: Uuid, what: &str) -> Result<(), ApiError> {
     match p.role_in(OrgId(org)) {
         Some(OrgRole::Owner | OrgRole::Admin) => Ok(()),
@@ -408,17 +459,46 @@ pub async fn create_quote(
     }) else {
         return Err(not_found(&state, &req, &p, "case", &path).await);
     };
-    let Viewer::Lab { org: lab } = v else {
-        return Err(policy::forbidden("Labs quote; the clinic accepts."));
+    let case_trail = |lab| Trail {
+        clinic: c.clinic_org_id,
+        action: "quote.create",
+        resource: "case",
+        id: c.id.to_string(),
+        lab,
+        outcome: Outcome::Denied,
     };
-    if input.organization.is_some_and(|o| o != lab) {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "organization",
-            "not_your_lab",
-            "Quote for a lab you belong to that may see this case.",
-        )]));
-    }
-    require_manager(&p, lab, "of a lab quote")?;
+    let Viewer::Lab { org: lab } = v else {
+        return Err(denied(
+            &state,
+            &req,
+            &p,
+            case_trail(None),
+            policy::forbidden("Labs quote; the clinic accepts."),
+        )
+        .await);
+    };
+    // A user in several labs names the one that quotes.
+    let lab = match input.organization {
+        Some(o) if o != lab => match access::viewer_for(&state.db, &p, &c, today(), Some(o)).await? {
+            Some(Viewer::Lab { org }) => org,
+            _ => {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "organization",
+                    "not_your_lab",
+                    "Quote for a lab you belong to that may see this case.",
+                )]));
+            }
+        },
+        _ => lab,
+    };
+    guard(
+        &state,
+        &req,
+        &p,
+        case_trail(Some(lab)),
+        require_manager(&p, lab, "of a lab quote"),
+    )
+    .await?;
     let lab_row = organization::Entity::find_by_id(lab)
         .one(&state.db)
         .await?
@@ -556,10 +636,19 @@ pub async fn revise_quote(
     input: web::Json<QuoteInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (q, c, v) = load_quote(&state, &req, &p, &path).await?;
-    if v.is_clinic() {
-        return Err(policy::forbidden("Only the lab that made a quote revises it."));
-    }
-    require_manager(&p, q.lab_org_id, "of the lab revise its quotes")?;
+    let check = if v.is_clinic() {
+        Err(policy::forbidden("Only the lab that made a quote revises it."))
+    } else {
+        require_manager(&p, q.lab_org_id, "of the lab revise its quotes")
+    };
+    guard(
+        &state,
+        &req,
+        &p,
+        quote_trail(&c, &q, v, "quote.revise", Outcome::Denied),
+        check,
+    )
+    .await?;
     let input = input.into_inner();
     let rx: Rx = serde_json::from_str(&c.rx).unwrap_or_default();
     let (money, notes, line_items) = check_input(&input, &rx)?;
@@ -598,14 +687,7 @@ pub async fn revise_quote(
         &state,
         &req,
         &p,
-        Trail {
-            clinic: c.clinic_org_id,
-            action: "quote.revise",
-            resource: "quote",
-            id: q.id.to_string(),
-            lab: Some(q.lab_org_id),
-            outcome: Outcome::Success,
-        },
+        quote_trail(&c, &q, v, "quote.revise", Outcome::Success),
     )
     .await?;
     Ok(HttpResponse::Ok().json(quote_view(&state.db, q).await?))
@@ -630,10 +712,19 @@ pub async fn withdraw_quote(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (q, c, v) = load_quote(&state, &req, &p, &path).await?;
-    if v.is_clinic() {
-        return Err(policy::forbidden("Only the lab that made a quote withdraws it."));
-    }
-    require_manager(&p, q.lab_org_id, "of the lab withdraw its quotes")?;
+    let check = if v.is_clinic() {
+        Err(policy::forbidden("Only the lab that made a quote withdraws it."))
+    } else {
+        require_manager(&p, q.lab_org_id, "of the lab withdraw its quotes")
+    };
+    guard(
+        &state,
+        &req,
+        &p,
+        quote_trail(&c, &q, v, "quote.withdraw", Outcome::Denied),
+        check,
+    )
+    .await?;
     // The quote's own row decides: an accept that took it first wins.
     let r = quote::Entity::update_many()
         .col_expr(quote::Column::Status, Expr::value("withdrawn"))
@@ -653,17 +744,19 @@ pub async fn withdraw_quote(
         &state,
         &req,
         &p,
-        Trail {
-            clinic: c.clinic_org_id,
-            action: "quote.withdraw",
-            resource: "quote",
-            id: q.id.to_string(),
-            lab: Some(q.lab_org_id),
-            outcome: Outcome::Success,
-        },
+        quote_trail(&c, &q, v, "quote.withdraw", Outcome::Success),
     )
     .await?;
     Ok(HttpResponse::Ok().json(quote_view(&state.db, q).await?))
+}
+
+/// Which version of the quote the clinic accepts: the terms it saw.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInput {
+    /// The quote's `version` as the clinic read it; a quote revised since is
+    /// refused (409 `quote_revised`), never accepted on terms not seen.
+    pub version: i32,
 }
 
 /// The clinic accepts a quote (owners and admins, with an
@@ -672,23 +765,35 @@ pub async fn withdraw_quote(
 /// gets the same order.
 #[utoipa::path(post, path = "/api/v1/quotes/{quote}/accept", tag = "market", security(("bearer" = [])),
     params(("quote" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "A unique key for this acceptance")),
+    request_body = AcceptInput,
     responses((status = 201, body = OrderView), (status = 400, body = dentex_http::Problem), (status = 404, body = dentex_http::Problem),
-        (status = 409, body = dentex_http::Problem)))]
+        (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
 #[post("/api/v1/quotes/{quote}/accept")]
 pub async fn accept_quote(
     req: HttpRequest,
     p: Principal,
     state: web::Data<MarketState>,
     path: web::Path<String>,
+    input: web::Json<AcceptInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = idempotency::header(&req)?;
     let (q, c, v) = load_quote(&state, &req, &p, &path).await?;
-    if !v.is_clinic() {
-        return Err(policy::forbidden("Only the clinic accepts a quote."));
-    }
-    require_manager(&p, c.clinic_org_id, "of the clinic accept quotes")?;
-    let claim = idempotency::claim(&state.db, p.user_id.0, key, "quote.accept", &q.id.to_string()).await?;
-    let k = match claim {
+    let check = if v.is_clinic() {
+        require_manager(&p, c.clinic_org_id, "of the clinic accept quotes")
+    } else {
+        Err(policy::forbidden("Only the clinic accepts a quote."))
+    };
+    guard(
+        &state,
+        &req,
+        &p,
+        quote_trail(&c, &q, v, "quote.accept", Outcome::Denied),
+        check,
+    )
+    .await?;
+    let key = idempotency::header(&req)?;
+    let version = input.into_inner().version;
+    let request = format!("{} v{version}", q.id);
+    let k = match idempotency::claim(&state.db, p.user_id.0, key, "quote.accept", &request).await? {
         Claim::Replay { status, body } => {
             return Ok(HttpResponse::build(status)
                 .content_type("application/json")
@@ -697,39 +802,39 @@ pub async fn accept_quote(
         }
         Claim::Fresh(k) => k,
     };
-    match award(&state, &p, &q, &c).await {
-        Ok(o) => {
-            let body = serde_json::to_string(&o).map_err(ApiError::internal)?;
-            idempotency::finish(&state.db, k, StatusCode::CREATED, &body).await?;
-            state.queue.wake();
-            audit(
-                &state,
-                &req,
-                &p,
-                Trail {
-                    clinic: c.clinic_org_id,
-                    action: "quote.accept",
-                    resource: "quote",
-                    id: q.id.to_string(),
-                    lab: None,
-                    outcome: Outcome::Success,
-                },
-            )
-            .await?;
-            Ok(HttpResponse::Created().content_type("application/json").body(body))
-        }
+    // The answer is stored in the award's own transaction: once the order
+    // exists, a retry finds it, whatever happens after the commit.
+    let body = match award(&state, &p, &q, &c, version, &k).await {
+        Ok(body) => body,
         Err(e) => {
             idempotency::release(&state.db, k).await;
-            Err(e)
+            return Err(e);
         }
-    }
+    };
+    state.queue.wake();
+    audit(
+        &state,
+        &req,
+        &p,
+        quote_trail(&c, &q, v, "quote.accept", Outcome::Success),
+    )
+    .await?;
+    Ok(HttpResponse::Created().content_type("application/json").body(body))
 }
 
 /// The award itself, in one transaction: the case row first (so racing
 /// accepts queue behind it and then find the case awarded), then the quote
-/// (an accept and a withdraw race on its row), then the others declined,
-/// the order, its first recorded state and the mails.
-async fn award(state: &MarketState, p: &Principal, q: &quote::Model, c: &case::Model) -> Result<OrderView, ApiError> {
+/// at the version the clinic saw (an accept and a withdrawal or revision race
+/// on its row), the lab checked again, the others declined, the order, its
+/// first recorded state, the stored answer for retries and the mails.
+async fn award(
+    state: &MarketState,
+    p: &Principal,
+    q: &quote::Model,
+    c: &case::Model,
+    version: i32,
+    k: &idempotency::Key,
+) -> Result<String, ApiError> {
     let t = now();
     let day = today();
     let txn = dentex_db::begin_write(&state.db).await?;
@@ -752,6 +857,7 @@ async fn award(state: &MarketState, p: &Principal, q: &quote::Model, c: &case::M
         .col_expr(quote::Column::UpdatedAt, Expr::value(t))
         .filter(quote::Column::Id.eq(q.id))
         .filter(quote::Column::Status.eq("active"))
+        .filter(quote::Column::Version.eq(version))
         .filter(quote::Column::ValidUntil.gte(day))
         .exec(&txn)
         .await?;
@@ -760,7 +866,17 @@ async fn award(state: &MarketState, p: &Principal, q: &quote::Model, c: &case::M
             .one(&txn)
             .await?
             .ok_or_else(ApiError::not_found)?;
-        return Err(if now_q.status == "active" {
+        return Err(if now_q.status != "active" {
+            not_active(&now_q)
+        } else if now_q.version != version {
+            ApiError::conflict(
+                "quote_revised",
+                format!(
+                    "The lab revised this quote: it is at version {}, you accepted version {version}. Read it again.",
+                    now_q.version
+                ),
+            )
+        } else {
             ApiError::conflict(
                 "quote_expired",
                 format!(
@@ -768,27 +884,32 @@ async fn award(state: &MarketState, p: &Principal, q: &quote::Model, c: &case::M
                     now_q.valid_until
                 ),
             )
-        } else {
-            not_active(&now_q)
         });
     }
     let q = quote::Entity::find_by_id(q.id)
         .one(&txn)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let declined = quote::Entity::find()
-        .filter(quote::Column::CaseId.eq(c.id))
-        .filter(quote::Column::Id.ne(q.id))
-        .filter(quote::Column::Status.eq("active"))
-        .all(&txn)
-        .await?;
-    quote::Entity::update_many()
+    // The lab may have lost its verification or been suspended since it quoted.
+    let lab = organization::Entity::find_by_id(q.lab_org_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if lab.suspended_at.is_some() || !dentex_accounts::verification::status(&txn, &lab, day).await?.verified {
+        return Err(ApiError::conflict(
+            "lab_unavailable",
+            "This lab is not verified or is suspended right now; it cannot be awarded work.",
+        ));
+    }
+    // Only the quotes this statement declines are told (a withdrawal that
+    // got in first is not).
+    let declined = quote::Entity::update_many()
         .col_expr(quote::Column::Status, Expr::value("declined"))
         .col_expr(quote::Column::UpdatedAt, Expr::value(t))
         .filter(quote::Column::CaseId.eq(c.id))
         .filter(quote::Column::Id.ne(q.id))
         .filter(quote::Column::Status.eq("active"))
-        .exec(&txn)
+        .exec_with_returning(&txn)
         .await?;
     let status = OrderStatus::InProduction;
     let o = order::ActiveModel {
@@ -840,6 +961,8 @@ async fn award(state: &MarketState, p: &Principal, q: &quote::Model, c: &case::M
         })
         .await?;
     }
+    let body = serde_json::to_string(&order_view(&txn, o, true).await?).map_err(ApiError::internal)?;
+    idempotency::finish(&txn, k, StatusCode::CREATED, &body).await?;
     txn.commit().await?;
-    order_view(&state.db, o, true).await
+    Ok(body)
 }

@@ -456,13 +456,16 @@ impl ObjectStore {
         Ok(self.start_multipart(key, content_type).await?.upload_id)
     }
 
-    /// A URL that lets its holder PUT part `number` of `upload_id` until `ttl`
-    /// passes (at most [`MAX_UPLOAD_URL_TTL`]).
+    /// A URL that lets its holder PUT part `number` of `upload_id`, exactly
+    /// `size` bytes (the length is signed: a body of another size is
+    /// refused by the store), until `ttl` passes (at most
+    /// [`MAX_UPLOAD_URL_TTL`]).
     pub async fn presign_upload_part(
         &self,
         key: &str,
         upload_id: &str,
         number: i32,
+        size: u64,
         ttl: Duration,
     ) -> Result<String, StorageError> {
         if ttl > MAX_UPLOAD_URL_TTL || ttl.is_zero() {
@@ -479,6 +482,7 @@ impl ObjectStore {
             .key(key)
             .upload_id(upload_id)
             .part_number(number)
+            .content_length(i64::try_from(size).map_err(|_| StorageError::Invalid("part too large".into()))?)
             .presigned(cfg)
             .await
             .map_err(s3_err)?;

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// An order: made by accepting a quote, or a remake of another order.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "orders")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -31,6 +31,19 @@ pub struct Model {
     pub created_by: Uuid,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+}
+
+/// Ids and states only: notes, reasons and free text (which a clinic may
+/// fill with patient details) never reach a log through `{:?}`.
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Order")
+            .field("id", &self.id)
+            .field("case_id", &self.case_id)
+            .field("status", &self.status)
+            .field("remake_of", &self.remake_of)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

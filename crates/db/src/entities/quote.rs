@@ -2,7 +2,7 @@ use sea_orm::entity::prelude::*;
 
 /// A lab's quote on a case, with its current terms (`version`); every
 /// version is kept in `quote_versions`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "quotes")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -22,6 +22,20 @@ pub struct Model {
     pub created_by: Uuid,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+}
+
+/// Ids and states only: notes, reasons and free text (which a clinic may
+/// fill with patient details) never reach a log through `{:?}`.
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Quote")
+            .field("id", &self.id)
+            .field("case_id", &self.case_id)
+            .field("lab_org_id", &self.lab_org_id)
+            .field("status", &self.status)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
