@@ -156,3 +156,60 @@ async fn one_broken_chain_does_not_hide_another_organisations_intact_one() {
     assert_eq!(report.broken.len(), 1);
     assert_eq!(report.broken[0].chain, org.to_string());
 }
+
+#[tokio::test]
+async fn batches_keep_order_and_chains_while_single_writers_interleave() {
+    let (_t, db) = TestDatabase::migrated().await.unwrap();
+    let log = AuditLog::new(db);
+    let a = OrgId::new();
+    let b = OrgId::new();
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                // A page of a list: 30 events over two chains at once.
+                let batch = (0..30)
+                    .map(|j| event(Some(if j % 3 == 0 { b } else { a }), i * 100 + j))
+                    .collect();
+                log.record_many(batch).await.map(|ids| ids.len())
+            } else {
+                log.record(event(Some(a), i * 100)).await.map(|_| 1)
+            }
+        }));
+    }
+    let mut written = 0;
+    for t in tasks {
+        written += t.await.unwrap().unwrap();
+    }
+    assert_eq!(written, 5 * 30 + 5);
+    let report = log.verify().await.unwrap();
+    assert!(report.is_intact(), "{:?}", report.broken);
+    assert_eq!(report.rows, 155);
+    // Within a chain, a batch's rows are consecutive and in the given order.
+    let mut rows = log.list_for_org(Some(a), 1000).await.unwrap();
+    rows.sort_by_key(|r| r.seq);
+    assert_eq!(rows.len(), 5 * 20 + 5);
+    assert_eq!(
+        rows.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        (1..=105).collect::<Vec<_>>()
+    );
+    let first_batch = rows
+        .iter()
+        .position(|r| r.resource_id.as_deref().is_some_and(|s| s.ends_with("01")))
+        .unwrap();
+    let ids: Vec<&str> = rows[first_batch..first_batch + 3]
+        .iter()
+        .map(|r| r.resource_id.as_deref().unwrap())
+        .collect();
+    let base = ids[0].trim_start_matches("case-").parse::<usize>().unwrap();
+    assert_eq!(
+        ids,
+        [base, base + 1, base + 3]
+            .iter()
+            .map(|n| format!("case-{n}"))
+            .collect::<Vec<_>>()
+    );
+    // An empty batch writes nothing.
+    assert!(log.record_many(Vec::new()).await.unwrap().is_empty());
+}

@@ -240,6 +240,18 @@ pub(crate) async fn audit_case(
     action: &str,
     file: Option<Uuid>,
 ) -> Result<(), ApiError> {
+    record(state, case_event(req, p, c, viewer, action, file)).await
+}
+
+/// The audit event of an action on a case or one of its files.
+fn case_event(
+    req: &HttpRequest,
+    p: &Principal,
+    c: &case::Model,
+    viewer: Viewer,
+    action: &str,
+    file: Option<Uuid>,
+) -> AuditEvent {
     let (ty, id) = match file {
         Some(f) => ("case_file", format!("{}/{f}", c.id)),
         None => ("case", c.id.to_string()),
@@ -250,7 +262,7 @@ pub(crate) async fn audit_case(
     if let Viewer::Lab { org } = viewer {
         ev.reason = Some(format!("lab {org}"));
     }
-    record(state, ev).await
+    ev
 }
 
 /// Loads a case the caller may see, or answers 404 (and audits the refusal
@@ -929,9 +941,14 @@ pub async fn list_cases(
             break;
         }
     }
-    // Each case shown is a read of its Rx: audited in its clinic's chain.
+    // Each case shown is a read of its Rx: audited in its clinic's chain,
+    // one write per chain for the whole page.
+    let events = shown
+        .iter()
+        .map(|(c, v)| case_event(&req, &p, c, *v, "case.list", None))
+        .collect();
+    state.audit.record_many(events).await.map_err(ApiError::internal)?;
     for (c, v) in shown {
-        audit_case(&state, &req, &p, &c, v, "case.list", None).await?;
         items.push(view_for(&state, c, v).await?);
     }
     Ok(HttpResponse::Ok().json(CaseList { items, next_cursor }))
