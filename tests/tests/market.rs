@@ -718,7 +718,7 @@ async fn cancelling_undoes_what_it_should_and_tells_who_it_should() {
     // the lab loses the patient reference, and another quote can win.
     let case = app.submitted_case(&clinic, PLANTED_REF, &[&a, &c]).await;
     let qa = quote(&app, &a, &case, 9_000, 4).await;
-    quote(&app, &c, &case, 9_500, 4).await;
+    let qc = quote(&app, &c, &case, 9_500, 4).await;
     let r = accept(&app, &clinic, &qa, "first").await;
     let order = json_of(r).await["id"].as_str().unwrap().to_owned();
     let r = move_order(&app, &a, &order, json!({"to": "cancelled", "reason": "mill is down"})).await;
@@ -731,7 +731,26 @@ async fn cancelling_undoes_what_it_should_and_tells_who_it_should() {
     assert_eq!(seen["status"], "submitted");
     let seen = json_of(app.get_authed(&format!("/api/v1/cases/{case}"), &a.token).await).await;
     assert!(seen["patient_ref"].is_null(), "{seen}");
-    let qc = quote(&app, &c, &case, 9_400, 4).await;
+    // The lab's quote ended with its order; the declined one stands again
+    // and its lab is told, so the clinic can take it at once.
+    let mail = app.mail_to(&c.email, "open again").await;
+    assert!(mail.text().contains(&case) && !mail.text().contains("Planted"));
+    let list = json_of(
+        app.get_authed(&format!("/api/v1/cases/{case}/quotes"), &clinic.token)
+            .await,
+    )
+    .await;
+    let status_of = |id: &str| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["id"] == id)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status_of(&qa), "cancelled");
+    assert_eq!(status_of(&qc), "active");
     let r = accept(&app, &clinic, &qc, "second").await;
     assert_eq!(r.status(), 201);
     let r = app.get_authed(&format!("/api/v1/cases/{case}"), &a.token).await;

@@ -102,7 +102,13 @@ fn expected_parts(u: &case_upload::Model) -> Vec<(i32, u64)> {
 }
 
 async fn upload_view(state: &CasesState, u: &case_upload::Model, received: Vec<i32>) -> Result<UploadView, ApiError> {
-    let ttl = state.limits.upload_url_ttl;
+    // Never past the upload's own expiry.
+    let left = (u.expires_at - Utc::now()).to_std().unwrap_or_default();
+    let ttl = state
+        .limits
+        .upload_url_ttl
+        .min(left)
+        .max(std::time::Duration::from_secs(1));
     let mut parts = Vec::new();
     for (number, size_bytes) in expected_parts(u) {
         if received.contains(&number) {

@@ -205,6 +205,19 @@ pub fn quote_declined(to: Email, case_id: &str) -> OutgoingMail {
     }
 }
 
+/// To a lab whose declined quote stands again: the award was undone.
+pub fn case_reopened(to: Email, case_id: &str) -> OutgoingMail {
+    OutgoingMail {
+        to,
+        to_name: None,
+        subject: "A case you quoted on is open again".into(),
+        text: format!(
+            "The order for case {case_id} was cancelled and the case is open again. \
+             Your quote on it is active again until its validity ends; the clinic may accept it.\n"
+        ),
+    }
+}
+
 /// To the other side of an order: it moved.
 pub fn order_update(to: Email, order_id: &str, status: &str) -> OutgoingMail {
     let status = status.replace('_', " ");

@@ -34,9 +34,12 @@ pub enum Claim {
     Replay { status: StatusCode, body: String },
 }
 
+/// A claimed key; `claimed_at` tells this claim from a later takeover, so a
+/// request that was taken over can neither store its answer nor free the key.
 pub struct Key {
     user: Uuid,
     key: String,
+    claimed_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Reads the header; a missing or malformed key is a 400 naming it.
@@ -71,6 +74,7 @@ pub async fn claim(
     body: &str,
 ) -> Result<Claim, ApiError> {
     let request_hash = hash(scope, body);
+    let claimed_at = now();
     let row = idempotency_key::ActiveModel {
         user_id: Set(user),
         key: Set(key.clone()),
@@ -78,10 +82,10 @@ pub async fn claim(
         request_hash: Set(request_hash.clone()),
         status_code: Set(None),
         response_body: Set(None),
-        created_at: Set(now()),
+        created_at: Set(claimed_at),
     };
     match row.insert(db).await {
-        Ok(_) => return Ok(Claim::Fresh(Key { user, key })),
+        Ok(_) => return Ok(Claim::Fresh(Key { user, key, claimed_at })),
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
         Err(e) => return Err(e.into()),
     }
@@ -111,10 +115,11 @@ pub async fn claim(
         }),
         _ if found.created_at < now() - STALE_CLAIM => {
             // Taken over by exactly one retry.
+            let claimed_at = now();
             let r = idempotency_key::Entity::update_many()
                 .col_expr(
                     idempotency_key::Column::CreatedAt,
-                    sea_orm::sea_query::Expr::value(now()),
+                    sea_orm::sea_query::Expr::value(claimed_at),
                 )
                 .filter(idempotency_key::Column::UserId.eq(user))
                 .filter(idempotency_key::Column::Key.eq(key.as_str()))
@@ -123,7 +128,7 @@ pub async fn claim(
                 .exec(db)
                 .await?;
             if r.rows_affected == 1 {
-                Ok(Claim::Fresh(Key { user, key }))
+                Ok(Claim::Fresh(Key { user, key, claimed_at }))
             } else {
                 Err(in_progress())
             }
@@ -140,9 +145,10 @@ fn in_progress() -> ApiError {
 }
 
 /// Stores the answer for retries; call it inside the transaction that makes
-/// the effect, so both commit together.
+/// the effect, so both commit together. Fails (and so rolls the effect back)
+/// when this claim was taken over meanwhile.
 pub async fn finish<C: ConnectionTrait>(db: &C, k: &Key, status: StatusCode, body: &str) -> Result<(), ApiError> {
-    idempotency_key::Entity::update_many()
+    let r = idempotency_key::Entity::update_many()
         .col_expr(
             idempotency_key::Column::StatusCode,
             sea_orm::sea_query::Expr::value(i32::from(status.as_u16())),
@@ -153,17 +159,26 @@ pub async fn finish<C: ConnectionTrait>(db: &C, k: &Key, status: StatusCode, bod
         )
         .filter(idempotency_key::Column::UserId.eq(k.user))
         .filter(idempotency_key::Column::Key.eq(k.key.as_str()))
+        .filter(idempotency_key::Column::CreatedAt.eq(k.claimed_at))
+        .filter(idempotency_key::Column::StatusCode.is_null())
         .exec(db)
         .await?;
-    Ok(())
+    if r.rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(in_progress())
+    }
 }
 
 /// Frees the key after a failure that changed nothing (before or instead of
-/// the commit), so the client may try again.
+/// the commit), so the client may try again; a claim taken over meanwhile
+/// is left to its new owner.
 pub async fn release(db: &DatabaseConnection, k: Key) {
     if let Err(e) = idempotency_key::Entity::delete_many()
         .filter(idempotency_key::Column::UserId.eq(k.user))
         .filter(idempotency_key::Column::Key.eq(k.key))
+        .filter(idempotency_key::Column::CreatedAt.eq(k.claimed_at))
+        .filter(idempotency_key::Column::StatusCode.is_null())
         .exec(db)
         .await
     {

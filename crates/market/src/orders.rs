@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use dentex_accounts::{Principal, policy};
 use dentex_audit::Outcome;
-use dentex_db::entities::{case, order, order_transition, organization};
+use dentex_db::entities::{case, order, order_transition, organization, quote};
 use dentex_db::now;
 use dentex_domain::market::{self as rules, Actor, CostBearer, OrderStatus, RemakeReason};
 use dentex_domain::{FieldError, OrgId};
@@ -473,13 +473,14 @@ pub async fn transition(
     record_transition(&txn, o.id, Some(from), to, &p, side_name(side), reason).await?;
     if to == OrderStatus::Cancelled && o.award_case_id.is_some() {
         // The award is undone: the case is open to quotes again (the clinic
-        // may accept another or cancel it), and the lab loses it.
+        // may accept another or cancel it); the lab no longer sees the
+        // patient reference and sees the case only as any lab it was sent to.
         order::Entity::update_many()
             .col_expr(order::Column::AwardCaseId, Expr::value(Option::<Uuid>::None))
             .filter(order::Column::Id.eq(o.id))
             .exec(&txn)
             .await?;
-        case::Entity::update_many()
+        let reopened = case::Entity::update_many()
             .col_expr(case::Column::Status, Expr::value("submitted"))
             .col_expr(case::Column::AwardedLabOrgId, Expr::value(Option::<Uuid>::None))
             .col_expr(case::Column::UpdatedAt, Expr::value(now()))
@@ -487,6 +488,33 @@ pub async fn transition(
             .filter(case::Column::Status.eq("awarded"))
             .exec(&txn)
             .await?;
+        if reopened.rows_affected == 1 {
+            // The accepted quote ends with its order; the other labs'
+            // quotes that are still valid stand again, and those labs hear
+            // that the case is open.
+            quote::Entity::update_many()
+                .col_expr(quote::Column::Status, Expr::value("cancelled"))
+                .col_expr(quote::Column::UpdatedAt, Expr::value(now()))
+                .filter(quote::Column::Id.eq(o.quote_id))
+                .filter(quote::Column::Status.eq("accepted"))
+                .exec(&txn)
+                .await?;
+            let revived = quote::Entity::update_many()
+                .col_expr(quote::Column::Status, Expr::value("active"))
+                .col_expr(quote::Column::UpdatedAt, Expr::value(now()))
+                .filter(quote::Column::CaseId.eq(o.case_id))
+                .filter(quote::Column::Status.eq("declined"))
+                .filter(quote::Column::ValidUntil.gte(today()))
+                .exec_with_returning(&txn)
+                .await?;
+            let case_id = o.case_id.to_string();
+            for q in revived {
+                notify::tell(&txn, q.lab_org_id, |to| {
+                    dentex_mail::templates::case_reopened(to, &case_id)
+                })
+                .await?;
+            }
+        }
     }
     let other = if side == Actor::Clinic {
         o.lab_org_id

@@ -100,7 +100,8 @@ pub struct QuoteView {
     pub id: Uuid,
     pub case_id: Uuid,
     pub lab: LabSummary,
-    /// `active`, `withdrawn`, `accepted` or `declined`.
+    /// `active`, `withdrawn`, `accepted`, `declined`, or `cancelled` (it was
+    /// accepted, then its order was cancelled).
     pub status: String,
     pub version: i32,
     pub price: Price,
@@ -394,10 +395,18 @@ async fn load_quote(
         Err(_) => None,
     };
     if let Some(q) = found
-        && let Some((c, v)) = visible_case(state, p, q.case_id).await?
-        && (v.is_clinic() || v.org() == q.lab_org_id)
+        && let Some(c) = case::Entity::find_by_id(q.case_id).one(&state.db).await?
     {
-        return Ok((q, c, v));
+        // The clinic, or the lab that made the quote (acting for that lab,
+        // whichever other labs the user is in).
+        let day = today();
+        let v = match access::viewer(&state.db, p, &c, day).await? {
+            Some(v) if v.is_clinic() || v.org() == q.lab_org_id => Some(v),
+            _ => access::viewer_for(&state.db, p, &c, day, Some(q.lab_org_id)).await?,
+        };
+        if let Some(v) = v {
+            return Ok((q, c, v));
+        }
     }
     Err(not_found(state, req, p, "quote", raw).await)
 }
@@ -503,7 +512,8 @@ pub async fn create_quote(
         .one(&state.db)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    policy::require_verified(&state.db, &lab_row, today()).await?;
+    let verified = policy::require_verified(&state.db, &lab_row, today()).await;
+    guard(&state, &req, &p, case_trail(Some(lab)), verified).await?;
     if c.status != "submitted" {
         return Err(ApiError::conflict(
             "case_not_open",
@@ -593,8 +603,16 @@ pub async fn list_quotes(
         return Err(not_found(&state, &req, &p, "case", &path).await);
     };
     let mut q = quote::Entity::find().filter(quote::Column::CaseId.eq(c.id));
-    if let Viewer::Lab { org } = v {
-        q = q.filter(quote::Column::LabOrgId.eq(org));
+    if let Viewer::Lab { .. } = v {
+        // Each lab sees its own; a user in several labs sees those of each
+        // lab that may see the case.
+        let mut labs = Vec::new();
+        for (org, _) in &p.memberships {
+            if let Some(Viewer::Lab { org }) = access::viewer_for(&state.db, &p, &c, today(), Some(org.0)).await? {
+                labs.push(org);
+            }
+        }
+        q = q.filter(quote::Column::LabOrgId.is_in(labs));
     }
     let rows = q.order_by_asc(quote::Column::Id).all(&state.db).await?;
     let mut items = Vec::with_capacity(rows.len());
