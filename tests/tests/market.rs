@@ -286,6 +286,21 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
     assert_eq!(b_view["versions"][0]["line_items"][1]["notes"], "three units");
     assert_eq!(b_view["lab"]["verified"], true);
     assert_eq!(b_view["delivery_date"], working_days_from_today(6));
+    // The lab directory shows each lab's typical turnaround from its quotes.
+    let labs = json_of(app.get_authed("/api/v1/labs", &clinic.token).await).await;
+    let turnaround = |lab: &Actor| {
+        labs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == lab.org_id.as_str())
+            .unwrap()["typical_turnaround_days"]
+            .clone()
+    };
+    assert_eq!(turnaround(&a), 5);
+    assert_eq!(turnaround(&b), 6);
+    assert_eq!(turnaround(&c), Value::Null, "withdrawn quotes do not count");
+    assert_eq!(turnaround(&outsider), Value::Null);
     let mine = json_of(app.get_authed(&format!("/api/v1/cases/{case}/quotes"), &a.token).await).await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
     assert_eq!(mine["items"][0]["id"], qa.as_str());
@@ -773,5 +788,97 @@ async fn cancelling_undoes_what_it_should_and_tells_who_it_should() {
     assert!(mail.text().contains(&open) && !mail.text().contains("moved"));
     let r = accept(&app, &clinic, &qo, "too-late").await;
     assert_eq!(problem(r).await["code"], "case_not_open");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_person_in_two_labs_quotes_for_each_and_manages_both_quotes() {
+    let app = TestApp::new().await;
+    let staff = app.support_agent("support@dentex.test").await;
+    let clinic = app.verified_org(&staff, "owner@clinic.test", "clinic", &[]).await;
+    let a = app
+        .verified_org(&staff, "a@lab.test", "dental_lab", &["crown", "bridge"])
+        .await;
+    let c = app
+        .verified_org(&staff, "c@lab.test", "dental_lab", &["crown", "bridge"])
+        .await;
+    // C's owner becomes an admin of lab A too.
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/organizations/{}/invitations", a.org_id),
+        &a,
+        Some(json!({"email": c.email, "role": "admin"})),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let token = dentex_tests::token_in(&app.mail_to(&c.email, "You are invited").await);
+    let r = app
+        .post_json("/api/v1/invitations/accept", &json!({"token": token}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let both = app.sign_in(&c.email, &c.password).await;
+
+    let case = app.submitted_case(&clinic, "two-labs", &[&a, &c]).await;
+    let mut ids = Vec::new();
+    for lab in [&a.org_id, &c.org_id] {
+        let mut body = quote_body(10_000, 5);
+        body["organization"] = json!(lab);
+        let r = call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/cases/{case}/quotes"),
+            &both,
+            Some(body),
+        )
+        .await;
+        assert_eq!(r.status(), 201, "quote for {lab}");
+        let v = json_of(r).await;
+        assert_eq!(v["lab"]["id"], lab.as_str());
+        ids.push(v["id"].as_str().unwrap().to_owned());
+    }
+    // Both quotes are theirs to see, revise and withdraw, whichever lab the
+    // case would otherwise be seen through.
+    let list = json_of(
+        app.get_authed(&format!("/api/v1/cases/{case}/quotes"), &both.token)
+            .await,
+    )
+    .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    for id in &ids {
+        let r = call(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/quotes/{id}"),
+            &both,
+            Some(quote_body(9_000, 5)),
+        )
+        .await;
+        assert_eq!(r.status(), 200, "revise {id}");
+    }
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/quotes/{}/withdraw", ids[0]),
+        &both,
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    // A lab they are not in stays out of reach.
+    let other = app
+        .verified_org(&staff, "other@lab.test", "dental_lab", &["crown"])
+        .await;
+    let mut body = quote_body(10_000, 5);
+    body["organization"] = json!(other.org_id);
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/cases/{case}/quotes"),
+        &both,
+        Some(body),
+    )
+    .await;
+    assert_eq!(problem(r).await["errors"][0]["field"], "organization");
     app.stop().await;
 }

@@ -6,7 +6,7 @@ use crate::{password, tokens};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use dentex_audit::{ActorKind, Outcome};
-use dentex_db::entities::{membership, organization, user};
+use dentex_db::entities::{membership, organization, quote, user};
 use dentex_db::now;
 use dentex_domain::{Email, FieldError, OrgId, OrgRole, UserId};
 use dentex_http::ApiError;
@@ -209,6 +209,9 @@ pub struct Lab {
     pub services: Vec<String>,
     pub service_countries: Vec<String>,
     pub verified_until: Option<chrono::NaiveDate>,
+    /// The median turnaround (working days) of the lab's quotes of the last
+    /// year; none before its first quote.
+    pub typical_turnaround_days: Option<i32>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -217,7 +220,8 @@ pub struct LabList {
     pub next_cursor: Option<String>,
 }
 
-/// Verified labs that take new work, with the services and countries they declare.
+/// Verified labs that take new work, with the services and countries they
+/// declare and their typical turnaround.
 #[utoipa::path(get, path = "/api/v1/labs", tag = "organizations", security(("bearer" = [])), params(LabQuery),
     responses((status = 200, body = LabList), (status = 401, body = dentex_http::Problem, content_type = "application/problem+json")))]
 #[get("/api/v1/labs")]
@@ -263,7 +267,9 @@ pub async fn list_labs(
         {
             continue;
         }
+        let typical_turnaround_days = typical_turnaround(&state.db, o.id).await?;
         items.push(Lab {
+            typical_turnaround_days,
             id: o.id,
             name: o.name,
             kind: o.kind,
@@ -277,6 +283,26 @@ pub async fn list_labs(
         items,
         next_cursor: None,
     }))
+}
+
+/// The median turnaround of a lab's quotes (any outcome but withdrawn) over
+/// the last year.
+async fn typical_turnaround<C: ConnectionTrait>(db: &C, lab: Uuid) -> Result<Option<i32>, ApiError> {
+    let since = now() - chrono::Duration::days(365);
+    let mut days: Vec<i32> = quote::Entity::find()
+        .select_only()
+        .column(quote::Column::TurnaroundDays)
+        .filter(quote::Column::LabOrgId.eq(lab))
+        .filter(quote::Column::Status.ne("withdrawn"))
+        .filter(quote::Column::CreatedAt.gte(since))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if days.is_empty() {
+        return Ok(None);
+    }
+    days.sort_unstable();
+    Ok(Some(days[days.len() / 2]))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
