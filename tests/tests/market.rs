@@ -80,6 +80,26 @@ async fn move_order(app: &TestApp, who: &Actor, order: &str, body: Value) -> req
     .await
 }
 
+/// Each quote's status on a case, as the clinic sees them, by quote id.
+async fn quote_statuses(app: &TestApp, clinic: &Actor, case: &str) -> std::collections::HashMap<String, String> {
+    let list = json_of(
+        app.get_authed(&format!("/api/v1/cases/{case}/quotes"), &clinic.token)
+            .await,
+    )
+    .await;
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            (
+                q["id"].as_str().unwrap().to_owned(),
+                q["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// `working_days` after today, skipping weekends (as the server counts).
 fn working_days_from_today(days: u32) -> String {
     use chrono::Datelike;
@@ -369,23 +389,10 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
 
     // The others are declined and lose the case at once; the winner sees
     // the patient reference now.
-    let list = json_of(
-        app.get_authed(&format!("/api/v1/cases/{case}/quotes"), &clinic.token)
-            .await,
-    )
-    .await;
-    let status_of = |id: &str| {
-        list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|q| q["id"] == id)
-            .unwrap()["status"]
-            .clone()
-    };
-    assert_eq!(status_of(&qa), "declined");
-    assert_eq!(status_of(&qb), "accepted");
-    assert_eq!(status_of(&qc), "withdrawn");
+    let status_of = quote_statuses(&app, &clinic, &case).await;
+    assert_eq!(status_of[&qa], "declined");
+    assert_eq!(status_of[&qb], "accepted");
+    assert_eq!(status_of[&qc], "withdrawn");
     for loser in [&a, &c] {
         for path in [
             format!("/api/v1/cases/{case}"),
@@ -750,22 +757,9 @@ async fn cancelling_undoes_what_it_should_and_tells_who_it_should() {
     // and its lab is told, so the clinic can take it at once.
     let mail = app.mail_to(&c.email, "open again").await;
     assert!(mail.text().contains(&case) && !mail.text().contains("Planted"));
-    let list = json_of(
-        app.get_authed(&format!("/api/v1/cases/{case}/quotes"), &clinic.token)
-            .await,
-    )
-    .await;
-    let status_of = |id: &str| {
-        list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|q| q["id"] == id)
-            .unwrap()["status"]
-            .clone()
-    };
-    assert_eq!(status_of(&qa), "cancelled");
-    assert_eq!(status_of(&qc), "active");
+    let status_of = quote_statuses(&app, &clinic, &case).await;
+    assert_eq!(status_of[&qa], "cancelled");
+    assert_eq!(status_of[&qc], "active");
     let r = accept(&app, &clinic, &qc, "second").await;
     assert_eq!(r.status(), 201);
     let r = app.get_authed(&format!("/api/v1/cases/{case}"), &a.token).await;
