@@ -351,6 +351,22 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
     .await;
     assert_eq!(r.status(), 400);
     assert_eq!(problem(r).await["code"], "idempotency_key_required");
+    // Without a body, the clinic is told what to send.
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/quotes/{qb}/accept")))
+        .bearer_auth(&clinic.token)
+        .header("idempotency-key", "k-no-body")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let p = problem(r).await;
+    assert_eq!(p["errors"][0]["field"], "version");
+    assert!(
+        p["errors"][0]["message"].as_str().unwrap().contains("\"version\": 2"),
+        "{p}"
+    );
     // A lab does not accept.
     let r = app
         .client

@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, NaiveDate, Utc};
 use dentex_accounts::{Principal, policy};
 use dentex_audit::{AuditEvent, AuditLog, Outcome};
-use dentex_db::entities::{audit_event, case, case_file, case_lab, case_upload, membership, organization, quote, user};
+use dentex_db::entities::{audit_event, case, case_file, case_lab, case_upload, organization, quote};
 use dentex_db::now;
 use dentex_domain::rx::{Rx, RxInput};
 use dentex_domain::{FieldError, OrgId};
@@ -802,22 +802,13 @@ pub async fn cancel_case(
     }
     // Owners and admins of each, in the same transaction.
     if was == "submitted" && !involved.is_empty() {
-        let people = membership::Entity::find()
-            .filter(membership::Column::OrgId.is_in(involved))
-            .filter(membership::Column::Role.is_in(["owner", "admin"]))
-            .all(&txn)
-            .await?;
-        for m in people {
-            let Some(u) = user::Entity::find_by_id(m.user_id).one(&txn).await? else {
-                continue;
-            };
-            let Ok(to) = dentex_domain::Email::parse(&u.email) else {
-                continue;
-            };
-            let mail = dentex_mail::templates::case_cancelled(to, &c.id.to_string());
-            Queue::enqueue_with(&txn, dentex_mail::JOB_KIND, &mail, EnqueueOptions::default())
-                .await
-                .map_err(ApiError::internal)?;
+        for lab in involved {
+            for to in dentex_accounts::sweep::managers(&txn, lab).await? {
+                let mail = dentex_mail::templates::case_cancelled(to, &c.id.to_string());
+                Queue::enqueue_with(&txn, dentex_mail::JOB_KIND, &mail, EnqueueOptions::default())
+                    .await
+                    .map_err(ApiError::internal)?;
+            }
         }
     }
     txn.commit().await?;
@@ -1153,16 +1144,8 @@ pub async fn upload_file(
         lock_draft(&txn, c.id).await?;
         // The quota again, under the organisation's row lock: uploads that
         // streamed side by side are settled one at a time here.
-        organization::Entity::update_many()
-            .col_expr(
-                organization::Column::UpdatedAt,
-                Expr::col(organization::Column::UpdatedAt),
-            )
-            .filter(organization::Column::Id.eq(c.clinic_org_id))
-            .exec(&txn)
-            .await?;
-        let used = org_usage(&txn, c.clinic_org_id).await?;
-        if u64::try_from(used).unwrap_or(0).saturating_add(stored.size) > limits.org_quota_bytes {
+        let used = usage_locked(&txn, c.clinic_org_id).await?;
+        if used.saturating_add(stored.size) > limits.org_quota_bytes {
             return Err(too_large(limits.org_quota_bytes, true));
         }
         let f = row.insert(&txn).await?;
@@ -1192,6 +1175,20 @@ pub async fn upload_file(
     }
     audit_case(&state, &req, &p, &c, v, "case_file.upload", Some(f.id)).await?;
     Ok(HttpResponse::Created().json(file_view(f, v, false)))
+}
+
+/// Takes the organisation's row for this transaction and reads its usage:
+/// every quota decision is made one at a time, under this lock.
+pub(crate) async fn usage_locked<C: ConnectionTrait>(txn: &C, org: Uuid) -> Result<u64, ApiError> {
+    organization::Entity::update_many()
+        .col_expr(
+            organization::Column::UpdatedAt,
+            Expr::col(organization::Column::UpdatedAt),
+        )
+        .filter(organization::Column::Id.eq(org))
+        .exec(txn)
+        .await?;
+    Ok(u64::try_from(org_usage(txn, org).await?).unwrap_or(0))
 }
 
 /// Bytes stored for an organisation's case files, plus the declared sizes

@@ -16,14 +16,14 @@
 use crate::files::{self, Kind};
 use crate::http::{
     CasesState, FileView, audit_case, clean_file_name, event, file_view, load_case, lock_draft, missing_in_case,
-    org_usage, record, remove_object, require_clinic, require_draft, too_large, unsupported,
+    record, remove_object, require_clinic, require_draft, too_large, unsupported, usage_locked,
 };
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use dentex_accounts::Principal;
 use dentex_audit::Outcome;
-use dentex_db::entities::{case, case_file, case_upload, organization};
+use dentex_db::entities::{case, case_file, case_upload};
 use dentex_db::now;
 use dentex_domain::{FieldError, OrgId};
 use dentex_http::ApiError;
@@ -293,15 +293,7 @@ pub async fn create_upload(
         let txn = dentex_db::begin_write(&state.db).await?;
         lock_draft(&txn, c.id).await?;
         // The room is reserved under the organisation's row lock.
-        organization::Entity::update_many()
-            .col_expr(
-                organization::Column::UpdatedAt,
-                Expr::col(organization::Column::UpdatedAt),
-            )
-            .filter(organization::Column::Id.eq(c.clinic_org_id))
-            .exec(&txn)
-            .await?;
-        let used = u64::try_from(org_usage(&txn, c.clinic_org_id).await?).unwrap_or(0);
+        let used = usage_locked(&txn, c.clinic_org_id).await?;
         if used.saturating_add(size) > limits.org_quota_bytes {
             return Err(too_large(limits.org_quota_bytes, true));
         }
@@ -532,21 +524,13 @@ pub async fn complete_upload(
     let saved: Result<case_file::Model, ApiError> = async {
         let txn = dentex_db::begin_write(&state.db).await?;
         lock_draft(&txn, c.id).await?;
-        organization::Entity::update_many()
-            .col_expr(
-                organization::Column::UpdatedAt,
-                Expr::col(organization::Column::UpdatedAt),
-            )
-            .filter(organization::Column::Id.eq(c.clinic_org_id))
-            .exec(&txn)
-            .await?;
         // The reservation becomes the file; the quota is checked again in
         // case it was lowered meanwhile.
         let gone = case_upload::Entity::delete_by_id(u.id).exec(&txn).await?;
         if gone.rows_affected != 1 {
             return Err(ApiError::conflict("upload_gone", "The upload was abandoned meanwhile."));
         }
-        let used = u64::try_from(org_usage(&txn, c.clinic_org_id).await?).unwrap_or(0);
+        let used = usage_locked(&txn, c.clinic_org_id).await?;
         if used.saturating_add(declared) > quota {
             return Err(too_large(quota, true));
         }

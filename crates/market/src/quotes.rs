@@ -224,6 +224,17 @@ fn quote_trail<'a>(c: &case::Model, q: &quote::Model, v: Viewer, action: &'a str
     }
 }
 
+/// Changing a quote is for the owners and admins of the lab that made it
+/// (the trail's `lab`, set when a lab views it); the clinic is refused.
+/// Refusals are audited.
+async fn only_quoting_lab(state: &MarketState, req: &HttpRequest, p: &Principal, t: Trail<'_>) -> Result<(), ApiError> {
+    let check = match t.lab {
+        Some(lab) => require_manager(p, lab, "of the lab that made a quote change it"),
+        _ => Err(policy::forbidden("Only the lab that made a quote changes it.")),
+    };
+    guard(state, req, p, t, check).await
+}
+
 pub(crate) fn require_manager(p: &Principal, org: Uuid, what: &str) -> Result<(), ApiError> {
     match p.role_in(OrgId(org)) {
         Some(OrgRole::Owner | OrgRole::Admin) => Ok(()),
@@ -654,17 +665,11 @@ pub async fn revise_quote(
     input: web::Json<QuoteInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (q, c, v) = load_quote(&state, &req, &p, &path).await?;
-    let check = if v.is_clinic() {
-        Err(policy::forbidden("Only the lab that made a quote revises it."))
-    } else {
-        require_manager(&p, q.lab_org_id, "of the lab revise its quotes")
-    };
-    guard(
+    only_quoting_lab(
         &state,
         &req,
         &p,
         quote_trail(&c, &q, v, "quote.revise", Outcome::Denied),
-        check,
     )
     .await?;
     let input = input.into_inner();
@@ -730,17 +735,11 @@ pub async fn withdraw_quote(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (q, c, v) = load_quote(&state, &req, &p, &path).await?;
-    let check = if v.is_clinic() {
-        Err(policy::forbidden("Only the lab that made a quote withdraws it."))
-    } else {
-        require_manager(&p, q.lab_org_id, "of the lab withdraw its quotes")
-    };
-    guard(
+    only_quoting_lab(
         &state,
         &req,
         &p,
         quote_trail(&c, &q, v, "quote.withdraw", Outcome::Denied),
-        check,
     )
     .await?;
     // The quote's own row decides: an accept that took it first wins.
@@ -792,7 +791,7 @@ pub async fn accept_quote(
     p: Principal,
     state: web::Data<MarketState>,
     path: web::Path<String>,
-    input: web::Json<AcceptInput>,
+    input: Option<web::Json<AcceptInput>>,
 ) -> Result<HttpResponse, ApiError> {
     let (q, c, v) = load_quote(&state, &req, &p, &path).await?;
     let check = if v.is_clinic() {
@@ -809,7 +808,18 @@ pub async fn accept_quote(
     )
     .await?;
     let key = idempotency::header(&req)?;
-    let version = input.into_inner().version;
+    // Checked after tenancy: a body that is missing or unreadable is told
+    // what to send, once the quote is known to be the caller's to accept.
+    let Some(version) = input.map(|i| i.into_inner().version) else {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "version",
+            "required",
+            format!(
+                "Send {{\"version\": {}}} as JSON: the version of the quote you read (it is accepted only on those terms).",
+                q.version
+            ),
+        )]));
+    };
     let request = format!("{} v{version}", q.id);
     let k = match idempotency::claim(&state.db, p.user_id.0, key, "quote.accept", &request).await? {
         Claim::Replay { status, body } => {
