@@ -59,6 +59,8 @@ pub fn captured_logs() -> String {
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
     pub base: String,
+    /// The metrics listener, `http://127.0.0.1:PORT`.
+    pub metrics_base: String,
     pub client: reqwest::Client,
     pub smtp: SmtpSink,
     pub state: AppState,
@@ -94,6 +96,7 @@ impl TestAppBuilder {
             ..Config::default()
         };
         cfg.http.addr = "127.0.0.1:0".into();
+        cfg.metrics.addr = "127.0.0.1:0".into();
         cfg.http.workers = 2;
         cfg.http.shutdown_timeout_secs = 10;
         cfg.database.url = Some(db.url.clone().into());
@@ -109,6 +112,7 @@ impl TestAppBuilder {
         cfg.validate().expect("test configuration is valid");
         let app = Application::build(cfg).await.expect("application starts");
         let base = format!("http://127.0.0.1:{}", app.port());
+        let metrics_base = app.metrics_addr().map(|a| format!("http://{a}")).unwrap_or_default();
         let state = app.state().clone();
         let shutdown = app.shutdown_token();
         let embedded_s3_stop: Option<Box<dyn Fn() + Send + Sync>> = app.embedded_s3().map(|s| {
@@ -118,6 +122,7 @@ impl TestAppBuilder {
         let handle = tokio::spawn(app.run_until_stopped());
         TestApp {
             base,
+            metrics_base,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -281,12 +286,18 @@ impl TestApp {
 
     /// Signs in and collects who the user is.
     pub async fn sign_in(&self, email: &str, password: &str) -> Actor {
-        let r = self
-            .post_json(
-                "/api/v1/auth/login",
-                &serde_json::json!({"email": email, "password": password}),
-            )
-            .await;
+        self.sign_in_with(email, password, serde_json::json!({})).await
+    }
+
+    /// Signs in with extra login fields (`totp_code`, `recovery_code`).
+    pub async fn sign_in_with(&self, email: &str, password: &str, extra: Value) -> Actor {
+        let mut body = serde_json::json!({"email": email, "password": password});
+        if let Some(extra) = extra.as_object() {
+            for (k, v) in extra {
+                body[k] = v.clone();
+            }
+        }
+        let r = self.post_json("/api/v1/auth/login", &body).await;
         assert_eq!(r.status(), 200, "login {email}");
         let v: Value = r.json().await.expect("login body");
         Actor {
@@ -378,7 +389,8 @@ pub fn totp_code(secret: &str, offset_secs: i64) -> String {
 }
 
 impl TestApp {
-    /// A support agent with two-step sign-in on (the enrolling session stays valid).
+    /// A support agent with two-step sign-in on, signed in with a code (the
+    /// session that enrolled can do nothing else).
     pub async fn support_agent(&self, email: &str) -> Actor {
         let password = "helpdesk rota 2026 thursday";
         self.create_staff(email, StaffRole::Support, password).await;
@@ -397,7 +409,13 @@ impl TestApp {
             )
             .await;
         assert_eq!(r.status(), 200, "staff MFA confirm");
-        who
+        // The next step's code: the one just used is spent.
+        self.sign_in_with(
+            email,
+            password,
+            serde_json::json!({"totp_code": totp_code(&secret, 30)}),
+        )
+        .await
     }
 }
 

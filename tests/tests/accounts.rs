@@ -850,3 +850,85 @@ async fn reset_mails_are_capped_per_hour() {
     let resets = count(&app);
     assert_eq!(resets, 3);
 }
+
+#[tokio::test]
+async fn already_registered_notices_are_capped_per_hour() {
+    let app = TestApp::new().await;
+    let email = "ada@smile-clinic.example";
+    let first = app
+        .post_json("/api/v1/auth/register", &registration(email, "amalgam-carving-tool"))
+        .await;
+    assert_eq!(first.status(), 202);
+    let expected: Value = first.json().await.unwrap();
+    // Eight attempts side by side: each answers exactly like a new registration.
+    let attempts = (0..8).map(|i| {
+        let app = &app;
+        async move {
+            let r = app
+                .post_json(
+                    "/api/v1/auth/register",
+                    &registration(email, &format!("another passphrase {i}")),
+                )
+                .await;
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    });
+    for (status, body) in futures_util::future::join_all(attempts).await {
+        assert_eq!(status, 202);
+        assert_eq!(body, expected);
+    }
+    let notices = |app: &TestApp| {
+        app.smtp
+            .received()
+            .iter()
+            .filter(|m| {
+                m.header("Subject")
+                    .is_some_and(|s| s.contains("Someone tried to create"))
+            })
+            .count()
+    };
+    for _ in 0..400 {
+        if notices(&app) >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // Give any surplus message time to arrive before counting.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(notices(&app), 3, "three notices an hour, however many attempts");
+}
+
+#[tokio::test]
+async fn parallel_wrong_passwords_are_each_counted() {
+    let app = TestApp::new().await;
+    let owner = app.register("ada@smile-clinic.example", "clinic").await;
+    let guesses = (0..50).map(|i| {
+        let app = &app;
+        let email = owner.email.clone();
+        async move {
+            app.post_json(
+                "/api/v1/auth/login",
+                &json!({"email": email, "password": format!("wrong-guess-{i:03}")}),
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let wrong = answers.iter().filter(|s| **s == 401).count();
+    let throttled = answers.iter().filter(|s| **s == 429).count();
+    assert_eq!(wrong + throttled, 50, "{answers:?}");
+    assert!(wrong >= 5, "at least the first five are checked: {answers:?}");
+    // Every guess that was checked is counted, under every key it falls under.
+    use sea_orm::EntityTrait;
+    let account = dentex_accounts::throttle::account(&owner.email);
+    for key in [format!("acct:{account}"), format!("acct-addr:{account}:127.0.0.1")] {
+        let row = dentex_db::entities::login_throttle::Entity::find_by_id(key.clone())
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{key} has a counter"));
+        assert_eq!(row.failures as usize, wrong, "{key}: {answers:?}");
+    }
+}

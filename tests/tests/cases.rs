@@ -1241,3 +1241,63 @@ async fn racing_uploads_neither_overrun_the_quota_nor_outlive_a_submission() {
     assert!(report.is_clean(), "{report:?}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn meshes_without_triangles_are_refused_at_upload() {
+    let app = TestApp::new().await;
+    let staff = app.support_agent("support@dentex.test").await;
+    let clinic = app.verified_org(&staff, "owner@clinic.test", "clinic", &[]).await;
+    let case = draft(&app, &clinic).await;
+    let before = objects_in(&app);
+    // 84 bytes starting with `solid`: a binary STL header that counts 0 triangles.
+    let mut binary_empty = b"solid exported by a scanner".to_vec();
+    binary_empty.resize(84, 0);
+    // 84 bytes of text: an ASCII STL with no facet.
+    let mut ascii_empty = b"solid x\n".to_vec();
+    ascii_empty.resize(83, b' ');
+    ascii_empty.push(b'\n');
+    let ply_empty = b"ply\nformat ascii 1.0\nelement vertex 0\nproperty float x\nproperty float y\nproperty float z\n\
+element face 0\nproperty list uchar int vertex_indices\nend_header\n"
+        .to_vec();
+    let cases: [(Vec<u8>, &str); 6] = [
+        (binary_empty.clone(), "mesh_empty"),
+        (ascii_empty, "mesh_empty"),
+        (b"solid x\nendsolid x\n".to_vec(), "mesh_empty"),
+        (ply_empty, "mesh_empty"),
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\n".to_vec(), "mesh_empty"),
+        (b"solid x\n  vertex 0 0 0\n".to_vec(), "mesh_unreadable"),
+    ];
+    for (bytes, code) in cases {
+        let r = upload(&app, &clinic, &case, bytes.clone(), "scan.stl").await;
+        assert_eq!(r.status(), 422, "{:?}", String::from_utf8_lossy(&bytes));
+        assert_eq!(problem(r).await["code"], code, "{:?}", String::from_utf8_lossy(&bytes));
+    }
+    // The same through a presigned upload: refused at complete.
+    let r = start_upload(&app, &clinic, &case, &binary_empty, &sha256(&binary_empty)).await;
+    assert_eq!(r.status(), 201);
+    let upload_view: Value = r.json().await.unwrap();
+    put_parts(&app, &upload_view, &binary_empty, None).await;
+    let r = call(
+        &app,
+        Method::POST,
+        &format!(
+            "/api/v1/cases/{case}/uploads/{}/complete",
+            upload_view["id"].as_str().unwrap()
+        ),
+        &clinic,
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(problem(r).await["code"], "mesh_empty");
+    // Nothing was kept, and a real scan still goes in.
+    let list: Value = call(&app, Method::GET, &format!("/api/v1/cases/{case}/files"), &clinic, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list}");
+    assert_eq!(objects_in(&app), before);
+    let r = upload(&app, &clinic, &case, cube_stl(), "scan.stl").await;
+    assert_eq!(r.status(), 201);
+}

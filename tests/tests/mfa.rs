@@ -189,10 +189,34 @@ async fn staff_must_enrol_then_always_use_two_steps() {
     assert_eq!(problem(r).await["code"], "mfa_enrollment_required");
 
     let (secret, _) = enrol(&app, &staff).await;
+    // The password-only session that enrolled stays enrol-only: support work
+    // needs a sign-in with a code.
+    let r = app.get_authed(&org, &staff.token).await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(problem(r).await["code"], "mfa_enrollment_required");
+    let r = app.get_authed("/api/v1/support/credentials", &staff.token).await;
+    assert_eq!(
+        r.status(),
+        403,
+        "the support queue stays closed to the enrolling session"
+    );
+    let staff = app
+        .sign_in_with(
+            &staff.email,
+            &staff.password,
+            json!({"totp_code": totp_code(&secret, 30)}),
+        )
+        .await;
     assert_eq!(
         app.get_authed(&org, &staff.token).await.status(),
         200,
-        "metadata is readable once MFA is on"
+        "metadata is readable in a session opened with a code"
+    );
+    assert_eq!(
+        app.get_authed("/api/v1/support/credentials", &staff.token)
+            .await
+            .status(),
+        200
     );
     // Staff cannot turn it off.
     let r = app

@@ -42,13 +42,16 @@ pub fn forbidden(detail: &str) -> ApiError {
     ApiError::new(actix_web::http::StatusCode::FORBIDDEN, "forbidden", detail)
 }
 
-/// Staff must turn MFA on before their session can do anything else.
+/// Staff work needs a session opened with two steps. Until MFA is on, a
+/// staff session can only enrol it; the session that enrolled stays that way
+/// after the confirmation, so support work starts with a sign-in with a code.
 pub fn require_full_session(p: &Principal) -> Result<(), ApiError> {
-    if p.staff_role.is_some() && !p.mfa_enabled {
+    if p.staff_role.is_some() && !p.second_step {
         return Err(ApiError::new(
             actix_web::http::StatusCode::FORBIDDEN,
             "mfa_enrollment_required",
-            "Platform staff must turn on two-step sign-in (POST /api/v1/auth/mfa/totp) before anything else.",
+            "Platform staff must turn on two-step sign-in (POST /api/v1/auth/mfa/totp), then sign in again \
+             with a code, before anything else.",
         ));
     }
     Ok(())
@@ -152,7 +155,7 @@ mod tests {
             session_id: uuid::Uuid::now_v7(),
             staff_role: staff,
             memberships,
-            mfa_enabled: mfa,
+            second_step: mfa,
         }
     }
 

@@ -22,7 +22,7 @@
 use chrono::{DateTime, Duration, Utc};
 use dentex_db::entities::login_throttle as lt;
 use dentex_db::now;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, Set};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
@@ -106,45 +106,49 @@ pub async fn blocked<C: ConnectionTrait>(
     }))
 }
 
+/// Adds one to the count of `key` in its current window, in one atomic
+/// statement (so parallel attempts are each counted), starting a new window
+/// when the last began before `window_start`; answers the count.
+pub async fn hit<C: ConnectionTrait>(db: &C, key: &str, window_start: DateTime<Utc>) -> Result<i32, DbErr> {
+    let t = now();
+    let sql = "INSERT INTO login_throttles (key, failures, window_started_at, blocked_until, updated_at) \
+               VALUES ($1, 1, $2, NULL, $2) \
+               ON CONFLICT (key) DO UPDATE SET \
+                 failures = CASE WHEN login_throttles.window_started_at < $3 THEN 1 \
+                                 ELSE login_throttles.failures + 1 END, \
+                 blocked_until = CASE WHEN login_throttles.window_started_at < $3 THEN NULL \
+                                      ELSE login_throttles.blocked_until END, \
+                 window_started_at = CASE WHEN login_throttles.window_started_at < $3 THEN $2 \
+                                          ELSE login_throttles.window_started_at END, \
+                 updated_at = $2 \
+               RETURNING failures";
+    let row = db
+        .query_one_raw(dentex_db::stmt(
+            db.get_database_backend(),
+            sql,
+            vec![key.into(), t.into(), window_start.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("throttle key {key}")))?;
+    row.try_get::<i32>("", "failures")
+}
+
 pub async fn record_failure<C: ConnectionTrait>(db: &C, keys: &[(String, Rule)]) -> Result<(), DbErr> {
     let t = now();
     for (k, rule) in keys {
-        let row = lt::Entity::find_by_id(k.clone()).one(db).await?;
-        let (failures, started) = match &row {
-            Some(r) if t - r.window_started_at < Duration::minutes(WINDOW_MINUTES) => {
-                (r.failures + 1, r.window_started_at)
-            }
-            _ => (1, t),
-        };
-        let blocked_until = (failures >= rule.threshold).then(|| {
+        let failures = hit(db, k, t - Duration::minutes(WINDOW_MINUTES)).await?;
+        if failures >= rule.threshold {
             let exp = u32::try_from((failures - rule.threshold).clamp(0, 20)).unwrap_or(20);
-            let wait = Duration::seconds(2i64.saturating_pow(exp)).min(rule.max_wait);
-            t + wait
-        });
-        match row {
-            Some(r) => {
-                let mut am = r.into_active_model();
-                am.failures = Set(failures);
-                am.window_started_at = Set(started);
-                am.blocked_until = Set(blocked_until);
-                am.updated_at = Set(t);
-                am.update(db).await?;
-            }
-            None => {
-                let am = lt::ActiveModel {
-                    key: Set(k.clone()),
-                    failures: Set(failures),
-                    window_started_at: Set(started),
-                    blocked_until: Set(blocked_until),
-                    updated_at: Set(t),
-                };
-                // Two first failures can race; the loser's count is lost, which is harmless.
-                if let Err(e) = lt::Entity::insert(am).exec_without_returning(db).await
-                    && !dentex_db::is_unique_violation(&e)
-                {
-                    return Err(e);
-                }
-            }
+            let until = t + Duration::seconds(2i64.saturating_pow(exp)).min(rule.max_wait);
+            // Failures counted side by side finish in any order: a block only
+            // ever grows.
+            db.execute_raw(dentex_db::stmt(
+                db.get_database_backend(),
+                "UPDATE login_throttles SET blocked_until = $1 \
+                 WHERE key = $2 AND (blocked_until IS NULL OR blocked_until < $1)",
+                vec![until.into(), k.clone().into()],
+            ))
+            .await?;
         }
     }
     Ok(())

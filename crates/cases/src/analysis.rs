@@ -62,6 +62,7 @@ pub async fn run(
             }
         };
         let report = match report {
+            Ok(r) if r.triangles == 0 => return Outcome::Failed(dentex_mesh::MeshError::NoTriangles.to_string()),
             Ok(r) => r,
             Err(e) => return Outcome::Failed(e.to_string()),
         };

@@ -479,7 +479,7 @@ pub async fn create_case(
     req: HttpRequest,
     p: Principal,
     state: web::Data<CasesState>,
-    input: web::Json<CaseInput>,
+    input: dentex_http::Json<CaseInput>,
 ) -> Result<HttpResponse, ApiError> {
     policy::require_full_session(&p)?;
     let input = input.into_inner();
@@ -566,7 +566,7 @@ pub async fn update_case(
     p: Principal,
     state: web::Data<CasesState>,
     path: web::Path<String>,
-    input: web::Json<CaseInput>,
+    input: dentex_http::Json<CaseInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (c, v) = load_case(&state, &req, &p, &path, "update case").await?;
     require_clinic(&state, &req, &p, &c, v).await?;
@@ -604,7 +604,7 @@ pub async fn submit_case(
     p: Principal,
     state: web::Data<CasesState>,
     path: web::Path<String>,
-    input: web::Json<SubmitInput>,
+    input: dentex_http::Json<SubmitInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (c, v) = load_case(&state, &req, &p, &path, "submit case").await?;
     require_clinic(&state, &req, &p, &c, v).await?;
@@ -744,7 +744,7 @@ pub async fn cancel_case(
     p: Principal,
     state: web::Data<CasesState>,
     path: web::Path<String>,
-    input: web::Json<CancelInput>,
+    input: dentex_http::Json<CancelInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (c, v) = load_case(&state, &req, &p, &path, "cancel case").await?;
     require_clinic(&state, &req, &p, &c, v).await?;
@@ -984,6 +984,32 @@ pub(crate) fn too_large(limit: u64, quota: bool) -> ApiError {
     }
 }
 
+/// A scan whose first bytes show no triangles, or a header its analysis
+/// could not start from, is refused (422) before a row is written.
+pub(crate) fn scan_preflight(
+    sniffed: &files::Sniffed,
+    head: &[u8],
+    size: u64,
+    limits: &dentex_mesh::Limits,
+) -> Result<(), ApiError> {
+    let Some(format) = sniffed.format else {
+        return Ok(());
+    };
+    match dentex_mesh::preflight(head, size, format, limits) {
+        Ok(()) => Ok(()),
+        Err(dentex_mesh::MeshError::NoTriangles) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "mesh_empty",
+            "The scan has no triangles; export it again from the scanner software.",
+        )),
+        Err(e) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "mesh_unreadable",
+            format!("The scan cannot be read: {e}."),
+        )),
+    }
+}
+
 pub(crate) fn unsupported() -> ApiError {
     ApiError::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -1118,6 +1144,10 @@ pub async fn upload_file(
     if sniffed.format == Some(dentex_mesh::Format::StlBinary) && !files::binary_stl_size_ok(&head, stored.size) {
         remove_object(&state, &key).await;
         return Err(unsupported());
+    }
+    if let Err(e) = scan_preflight(&sniffed, &head, stored.size, &limits.mesh) {
+        remove_object(&state, &key).await;
+        return Err(e);
     }
     let is_scan = sniffed.kind == Kind::Scan;
     let row = case_file::ActiveModel {

@@ -263,7 +263,7 @@ pub async fn create_upload(
     p: Principal,
     state: web::Data<CasesState>,
     path: web::Path<String>,
-    input: web::Json<UploadInput>,
+    input: dentex_http::Json<UploadInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (c, v) = load_case(&state, &req, &p, &path, "start upload").await?;
     require_clinic(&state, &req, &p, &c, v).await?;
@@ -500,6 +500,9 @@ pub async fn complete_upload(
         };
     if sniffed.format == Some(dentex_mesh::Format::StlBinary) && !files::binary_stl_size_ok(&digest.head, digest.size) {
         return refuse(&state, &u, unsupported()).await;
+    }
+    if let Err(e) = crate::http::scan_preflight(&sniffed, &digest.head, digest.size, &state.limits.mesh) {
+        return refuse(&state, &u, e).await;
     }
     let is_scan = sniffed.kind == Kind::Scan;
     let row = case_file::ActiveModel {

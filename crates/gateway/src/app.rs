@@ -31,6 +31,8 @@ pub const JOB_MAIL_SEND: &str = dentex_mail::JOB_KIND;
 pub struct Application {
     addr: SocketAddr,
     server: actix_web::dev::Server,
+    /// The metrics listener (`metrics.addr`), when it is on.
+    metrics: Option<(SocketAddr, actix_web::dev::Server)>,
     state: AppState,
     shutdown: CancellationToken,
     workers: Option<tokio::task::JoinHandle<()>>,
@@ -288,44 +290,49 @@ impl Application {
         });
         let json_limit = config.http.json_limit_bytes;
         let origins = config.http.cors_allowed_origins.clone();
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(state_data.clone())
-                .app_data(accounts_data.clone())
-                .app_data(cases_data.clone())
-                .app_data(market_data.clone())
-                .app_data(ip_source.clone())
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(json_limit)
-                        .error_handler(dentex_http::json_error),
-                )
-                .app_data(web::PayloadConfig::default().limit(json_limit))
-                .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
-                .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                    ApiError::bad_request("invalid_query", format!("The query string is invalid: {e}")).into()
-                }))
-                .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
-                .wrap(from_fn(edge::edge))
-                .service(health::healthz)
-                .service(health::readyz)
-                .service(health::metrics)
-                .service(docs::openapi_json)
-                .service(docs::docs_page)
-                .configure(dentex_accounts::configure)
-                .configure(dentex_cases::configure)
-                .configure(dentex_market::configure)
-                .default_service(web::to(fallback))
-        })
-        .disable_signals()
-        .shutdown_timeout(config.http.shutdown_timeout_secs);
-        if config.http.workers > 0 {
-            server = server.workers(config.http.workers);
-        }
-        let server = server.listen(listener)?.run();
+        let server = crate::server::serve(
+            listener,
+            crate::server::ServerOptions {
+                workers: config.http.workers,
+                shutdown_timeout_secs: config.http.shutdown_timeout_secs,
+                hsts: config.http.public_base_url.starts_with("https://"),
+                metrics: state.metrics.clone(),
+            },
+            move || {
+                App::new()
+                    .app_data(state_data.clone())
+                    .app_data(accounts_data.clone())
+                    .app_data(cases_data.clone())
+                    .app_data(market_data.clone())
+                    .app_data(ip_source.clone())
+                    .app_data(
+                        web::JsonConfig::default()
+                            .limit(json_limit)
+                            .error_handler(dentex_http::json_error),
+                    )
+                    .app_data(dentex_http::JsonLimit(json_limit))
+                    .app_data(web::PayloadConfig::default().limit(json_limit))
+                    .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
+                    .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                        ApiError::bad_request("invalid_query", format!("The query string is invalid: {e}")).into()
+                    }))
+                    .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+                    .wrap(from_fn(edge::edge))
+                    .service(health::healthz)
+                    .service(health::readyz)
+                    .service(docs::openapi_json)
+                    .service(docs::docs_page)
+                    .configure(dentex_accounts::configure)
+                    .configure(dentex_cases::configure)
+                    .configure(dentex_market::configure)
+                    .default_service(web::to(fallback))
+            },
+        )?;
+        let metrics = metrics_server(&config, &state)?;
         Ok(Self {
             addr,
             server,
+            metrics,
             state,
             shutdown,
             workers,
@@ -339,6 +346,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// Where `/metrics` is served, when `metrics.addr` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(a, _)| *a)
     }
 
     pub fn state(&self) -> &AppState {
@@ -361,28 +373,60 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Self {
             server,
+            metrics,
             shutdown,
             workers,
             embedded_s3,
             ..
         } = self;
         let handle = server.handle();
+        let metrics_handle = metrics.as_ref().map(|(_, m)| m.handle());
         let token = shutdown.clone();
         let stopper = tokio::spawn(async move {
             token.cancelled().await;
             tracing::info!("shutdown: no new connections; finishing in-flight requests");
             handle.stop(true).await;
+            if let Some(m) = metrics_handle {
+                m.stop(false).await;
+            }
         });
+        let metrics_task = metrics.map(|(_, m)| tokio::spawn(m));
         let served = server.await;
         shutdown.cancel();
         if let Some(w) = workers {
             let _ = w.await;
         }
         let _ = stopper.await;
+        if let Some(m) = metrics_task {
+            let _ = m.await;
+        }
         drop(embedded_s3);
         tracing::info!("shutdown complete");
         served.context("the HTTP server failed")
     }
+}
+
+/// The metrics listener: `/metrics` only, on `metrics.addr` (loopback by
+/// default, so only the host and its sidecars reach it), behind the bearer
+/// token when one is configured.
+fn metrics_server(config: &Config, state: &AppState) -> anyhow::Result<Option<(SocketAddr, actix_web::dev::Server)>> {
+    if config.metrics.addr.is_empty() {
+        return Ok(None);
+    }
+    let listener = TcpListener::bind(&config.metrics.addr)
+        .with_context(|| format!("binding metrics.addr {}", config.metrics.addr))?;
+    let addr = listener.local_addr()?;
+    let access = web::Data::new(health::MetricsAccess {
+        state: state.clone(),
+        bearer_token: config.metrics.bearer_token.clone(),
+    });
+    let server = HttpServer::new(move || App::new().app_data(access.clone()).service(health::metrics))
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .listen(listener)?
+        .run();
+    Ok(Some((addr, server)))
 }
 
 /// Keeps one `kind` job queued for the next `hour`:00 UTC. Several processes

@@ -428,6 +428,9 @@ async fn serve(config: Config) -> anyhow::Result<i32> {
     let addr = app.addr();
     println!("listening on http://{addr}");
     println!("API reference: http://{addr}/docs");
+    if let Some(m) = app.metrics_addr() {
+        println!("metrics: http://{m}/metrics");
+    }
     if embedded {
         println!("data: {} (SQLite database, objects, mail)", data_dir.display());
     }

@@ -25,6 +25,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub credentials: CredentialsConfig,
     pub cases: CasesConfig,
+    pub metrics: MetricsConfig,
 }
 
 impl Default for Config {
@@ -40,6 +41,28 @@ impl Default for Config {
             auth: AuthConfig::default(),
             credentials: CredentialsConfig::default(),
             cases: CasesConfig::default(),
+            metrics: MetricsConfig::default(),
+        }
+    }
+}
+
+/// Prometheus metrics are served on a listener of their own, never on the API's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Where `GET /metrics` is served; loopback by default. Empty turns the
+    /// listener off.
+    pub addr: String,
+    /// When set, a scrape must send `Authorization: Bearer <token>`. Required
+    /// when `addr` is not a loopback address.
+    pub bearer_token: Option<SecretString>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            addr: "127.0.0.1:9464".into(),
+            bearer_token: None,
         }
     }
 }
@@ -338,6 +361,26 @@ impl Config {
                     "http.cors_allowed_origins: {o:?} is not an origin like https://app.example.com"
                 ));
             }
+        }
+        if !self.metrics.addr.is_empty() {
+            match self.metrics.addr.parse::<SocketAddr>() {
+                Err(_) => errs.push(format!(
+                    "metrics.addr: {:?} is not HOST:PORT (e.g. 127.0.0.1:9464), or empty for none",
+                    self.metrics.addr
+                )),
+                Ok(a) if !a.ip().is_loopback() && self.metrics.bearer_token.is_none() => {
+                    errs.push("metrics.bearer_token: required when metrics.addr is not a loopback address".into())
+                }
+                Ok(_) => {}
+            }
+        }
+        if self
+            .metrics
+            .bearer_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().len() < 16)
+        {
+            errs.push("metrics.bearer_token: must be at least 16 characters".into());
         }
         if self.database.max_connections == 0 {
             errs.push("database.max_connections: must be at least 1".into());

@@ -20,7 +20,6 @@ use utoipa::{Modify, OpenApi};
     paths(
         crate::health::healthz,
         crate::health::readyz,
-        crate::health::metrics,
         openapi_json,
         dentex_accounts::http::auth::register,
         dentex_accounts::http::auth::verify_email,
@@ -78,7 +77,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(dentex_http::Problem, dentex_http::FieldProblem)),
     modifiers(&BearerAuth),
     tags(
-        (name = "operations", description = "Health, readiness, metrics and this document."),
+        (name = "operations", description = "Health, readiness and this document. Metrics are served on a listener of their own (`metrics.addr`)."),
         (name = "auth", description = "Registration, e-mail verification, sign-in, sessions and password reset."),
         (name = "organizations", description = "Organisations, members, roles and invitations, and the verified labs. Another organisation's id answers 404."),
         (name = "credentials", description = "Professional credentials and their scanned documents."),

@@ -1,9 +1,12 @@
-//! The middleware every request passes: a request id (accepted from a trusted
-//! caller when well-formed, otherwise a new UUIDv7) echoed as `X-Request-Id`, a
-//! tracing span with ids only (no query strings, bodies or client names), the
-//! metrics observation, security headers, and the guarantee that every error
-//! leaves as problem+json, whatever layer produced it.
+//! The middleware every request passes: a request id made here (a UUIDv7,
+//! echoed as `X-Request-Id`; a well-formed id sent by the client is kept beside
+//! it as `client_request_id` in the log line, never used as ours), a tracing
+//! span with ids only (no query strings, bodies or client names), the metrics
+//! observation, security headers, and the guarantee that every error leaves as
+//! problem+json, whatever layer produced it. Answers actix-http writes before
+//! any of this runs are dressed the same way in [`crate::server`].
 
+use crate::metrics::method_label;
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -16,7 +19,23 @@ use tracing::Instrument;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-fn accept_request_id(v: &str) -> bool {
+/// Headers on every answer.
+pub const SECURITY_HEADERS: [(&str, &str); 6] = [
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("cross-origin-resource-policy", "same-origin"),
+    ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
+];
+
+/// The policy of every answer that sets none of its own.
+pub const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+pub const HSTS: &str = "max-age=63072000; includeSubDomains";
+
+/// A client's own request id is recorded when it is short and plain.
+fn well_formed_client_id(v: &str) -> bool {
     (8..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
@@ -25,19 +44,32 @@ pub async fn edge(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
-    let rid = req
+    // Ours always: a client's id could collide with another request's or be
+    // chosen to confuse whoever reads the logs.
+    let rid = uuid::Uuid::now_v7().to_string();
+    let client_rid = req
         .headers()
         .get(&X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| accept_request_id(v))
-        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+        .filter(|v| well_formed_client_id(v))
+        .map(str::to_owned);
     req.extensions_mut().insert(RequestId(rid.clone()));
-    let method = req.method().to_string();
+    let method = method_label(req.method().as_str());
     let hsts = req
         .app_data::<web::Data<AppState>>()
         .is_some_and(|s| s.config.http.public_base_url.starts_with("https://"));
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
-    let span = tracing::info_span!("http", request_id = %rid, method = %method, route = tracing::field::Empty, status = tracing::field::Empty);
+    let span = tracing::info_span!(
+        "http",
+        request_id = %rid,
+        client_request_id = tracing::field::Empty,
+        method = method,
+        route = tracing::field::Empty,
+        status = tracing::field::Empty
+    );
+    if let Some(c) = &client_rid {
+        span.record("client_request_id", c.as_str());
+    }
 
     let res = match next.call(req).instrument(span.clone()).await {
         Ok(r) => r.map_into_boxed_body(),
@@ -73,41 +105,23 @@ pub async fn edge(
     if let Ok(v) = HeaderValue::from_str(&rid) {
         h.insert(X_REQUEST_ID.clone(), v);
     }
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(
-        HeaderName::from_static("cross-origin-opener-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        HeaderName::from_static("cross-origin-resource-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        HeaderName::from_static("permissions-policy"),
-        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
-    );
+    for (name, value) in SECURITY_HEADERS {
+        h.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    }
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        );
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEFAULT_CSP));
     }
     if !h.contains_key(header::CACHE_CONTROL) {
         // Responses may carry patient data: no shared or browser caching.
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if hsts {
-        h.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
-        );
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
     }
 
     let elapsed = started.elapsed();
     if let Some(m) = metrics {
-        m.observe(&method, &route, status.as_u16(), elapsed);
+        m.observe(method, &route, status.as_u16(), elapsed);
     }
     span.record("route", route.as_str());
     span.record("status", status.as_u16());

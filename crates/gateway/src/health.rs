@@ -1,9 +1,9 @@
 //! Operations endpoints: liveness, readiness (database and object store, each
-//! checked with a deadline), and Prometheus metrics.
+//! checked with a deadline), and Prometheus metrics (on their own listener).
 
 use crate::state::AppState;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use dentex_http::PROBLEM_JSON;
 use serde::Serialize;
 use std::time::Duration;
@@ -96,12 +96,42 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         .body(body.to_string())
 }
 
-/// Prometheus metrics: HTTP request counts and latency by route and status, job counts by status.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+/// What the metrics listener needs.
+#[derive(Clone)]
+pub struct MetricsAccess {
+    pub state: AppState,
+    /// `Authorization: Bearer <token>` required when set.
+    pub bearer_token: Option<secrecy::SecretString>,
+}
+
+fn bearer_matches(req: &HttpRequest, token: &secrecy::SecretString) -> bool {
+    use secrecy::ExposeSecret;
+    use sha2::{Digest, Sha256};
+    let sent = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Compare digests, so the time taken says nothing about the token.
+    Sha256::digest(sent.trim().as_bytes()) == Sha256::digest(token.expose_secret().as_bytes())
+}
+
+/// Prometheus metrics: HTTP request counts and latency by route and status,
+/// job counts by status. Served on the metrics listener only (`metrics.addr`).
 #[get("/metrics")]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(req: HttpRequest, access: web::Data<MetricsAccess>) -> HttpResponse {
+    if let Some(token) = &access.bearer_token
+        && !bearer_matches(&req, token)
+    {
+        return HttpResponse::Unauthorized()
+            .insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer"))
+            .content_type("text/plain; charset=utf-8")
+            .body("send Authorization: Bearer <metrics.bearer_token>\n");
+    }
+    let state = &access.state;
     let mut extra = String::new();
-    if let Ok(counts) = job_counts(&state).await {
+    if let Ok(counts) = job_counts(state).await {
         extra.push_str("# HELP dentex_jobs Jobs in the queue by status.\n# TYPE dentex_jobs gauge\n");
         for (status, n) in counts {
             extra.push_str(&format!("dentex_jobs{{status=\"{status}\"}} {n}\n"));

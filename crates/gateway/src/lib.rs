@@ -11,6 +11,7 @@ pub mod docs;
 pub mod edge;
 pub mod health;
 pub mod metrics;
+pub mod server;
 pub mod state;
 
 pub use app::Application;

@@ -1,6 +1,9 @@
 //! Request counts and latency histograms by method, route pattern and status,
-//! rendered as Prometheus text. Routes are patterns (`/api/v1/cases/{case}`), never
-//! concrete paths, so ids do not multiply the series.
+//! rendered as Prometheus text. Every label comes from a closed set, so no
+//! client can multiply the series: the method is one of the standard ones or
+//! `other`, the route is a registered pattern (`/api/v1/cases/{case}`) or
+//! `unmatched`, never a concrete path, and the status is a code the server
+//! chose.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -10,7 +13,23 @@ use std::time::{Duration, Instant};
 const BUCKETS: [f64; 12] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// (method, route pattern, status)
-type Key = (String, String, u16);
+type Key = (&'static str, String, u16);
+
+/// The method as a label: one of the methods HTTP defines, or `other`.
+pub fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        "TRACE" => "TRACE",
+        "CONNECT" => "CONNECT",
+        _ => "other",
+    }
+}
 
 #[derive(Default, Clone)]
 struct Series {
@@ -38,10 +57,13 @@ fn esc(s: &str) -> String {
 }
 
 impl Metrics {
+    /// Counts one answered request. `route` must be a registered pattern or
+    /// `unmatched`; the method is reduced to [`method_label`].
     pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         let secs = elapsed.as_secs_f64();
+        let method = method_label(method);
         if let Ok(mut m) = self.http.lock() {
-            let s = m.entry((method.to_owned(), route.to_owned(), status)).or_default();
+            let s = m.entry((method, route.to_owned(), status)).or_default();
             s.count += 1;
             s.sum += secs;
             for (i, b) in BUCKETS.iter().enumerate() {
@@ -68,8 +90,7 @@ impl Metrics {
         for ((method, route, status), Series { count, .. }) in &snapshot {
             let _ = writeln!(
                 out,
-                "dentex_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {count}",
-                esc(method),
+                "dentex_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {count}",
                 esc(route)
             );
         }
@@ -79,11 +100,7 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE dentex_http_request_duration_seconds histogram");
         for ((method, route, status), Series { count, sum, buckets }) in &snapshot {
-            let labels = format!(
-                "method=\"{}\",route=\"{}\",status=\"{status}\"",
-                esc(method),
-                esc(route)
-            );
+            let labels = format!("method=\"{method}\",route=\"{}\",status=\"{status}\"", esc(route));
             for (i, b) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
                     out,
@@ -123,5 +140,19 @@ mod tests {
         assert!(t.contains("le=\"0.005\"} 1"), "{t}");
         assert!(t.contains("le=\"0.05\"} 2"), "{t}");
         assert!(t.contains("le=\"+Inf\"} 2"), "{t}");
+    }
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        let m = Metrics::default();
+        for i in 0..100 {
+            m.observe(&format!("XYZ{i}"), "unmatched", 404, Duration::from_millis(1));
+        }
+        let t = m.render("");
+        assert!(
+            t.contains("dentex_http_requests_total{method=\"other\",route=\"unmatched\",status=\"404\"} 100"),
+            "{t}"
+        );
+        assert!(!t.contains("XYZ"), "{t}");
     }
 }

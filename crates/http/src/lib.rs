@@ -11,6 +11,9 @@ use dentex_domain::FieldError;
 use serde::Serialize;
 use std::fmt;
 
+mod json;
+pub use json::{Json, JsonLimit, is_json_utf8};
+
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// The id of the current request, put in the request's extensions by the edge
@@ -182,6 +185,18 @@ pub fn problem_response(
     errors: &[FieldError],
     headers: &[(header::HeaderName, String)],
 ) -> HttpResponse {
+    let mut resp = HttpResponse::build(status);
+    resp.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+    for (k, v) in headers {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            resp.insert_header((k.clone(), v));
+        }
+    }
+    resp.body(problem_body(status, code, detail, errors))
+}
+
+/// The problem+json text of a problem.
+pub fn problem_body(status: StatusCode, code: &str, detail: &str, errors: &[FieldError]) -> String {
     let body = Problem {
         type_: format!("urn:dentex:problem:{code}"),
         title: status.canonical_reason().unwrap_or("Error"),
@@ -190,14 +205,7 @@ pub fn problem_response(
         code,
         errors,
     };
-    let mut resp = HttpResponse::build(status);
-    resp.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-    for (k, v) in headers {
-        if let Ok(v) = HeaderValue::from_str(v) {
-            resp.insert_header((k.clone(), v));
-        }
-    }
-    resp.body(serde_json::to_string(&body).unwrap_or_else(|_| "{}".into()))
+    serde_json::to_string(&body).unwrap_or_else(|_| "{}".into())
 }
 
 /// The stable code and a plain explanation for a bare status (used when a
@@ -236,27 +244,8 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
             "unsupported_media_type",
             "Send the body as JSON with Content-Type: application/json.",
         ),
-        J::Deserialize(e) if e.is_syntax() || e.is_eof() => ApiError::bad_request(
-            "malformed_json",
-            format!("The body is not valid JSON (line {}, column {}).", e.line(), e.column()),
-        ),
-        J::Deserialize(e) => {
-            let msg = e.to_string();
-            let field = field_from_serde_message(&msg).unwrap_or_default();
-            let mut api = ApiError::validation(vec![FieldError::new(
-                field,
-                if msg.starts_with("missing field") {
-                    "required"
-                } else if msg.starts_with("unknown field") {
-                    "unknown_field"
-                } else {
-                    "invalid_type"
-                },
-                strip_position(&msg),
-            )]);
-            api.detail = "The JSON body does not have the expected shape; see errors.".into();
-            api
-        }
+        J::Deserialize(e) if e.is_syntax() || e.is_eof() => malformed(e),
+        J::Deserialize(e) => json_deserialize_problem(e),
         J::Payload(actix_web::error::PayloadError::Overflow) => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
@@ -267,13 +256,42 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
     actix_web::error::InternalError::from_response(err, api.error_response()).into()
 }
 
+/// A body that is not JSON: 400 with the position.
+pub fn malformed(e: &serde_json::Error) -> ApiError {
+    ApiError::bad_request(
+        "malformed_json",
+        format!("The body is not valid JSON (line {}, column {}).", e.line(), e.column()),
+    )
+}
+
+/// JSON of the wrong shape: 422 naming the field.
+pub fn json_deserialize_problem(e: &serde_json::Error) -> ApiError {
+    let msg = e.to_string();
+    let field = field_from_serde_message(&msg).unwrap_or_default();
+    let mut api = ApiError::validation(vec![FieldError::new(
+        field,
+        if msg.starts_with("missing field") {
+            "required"
+        } else if msg.starts_with("unknown field") {
+            "unknown_field"
+        } else if msg.starts_with("duplicate field") {
+            "duplicate_key"
+        } else {
+            "invalid_type"
+        },
+        strip_position(&msg),
+    )]);
+    api.detail = "The JSON body does not have the expected shape; see errors.".into();
+    api
+}
+
 fn field_from_serde_message(msg: &str) -> Option<String> {
     // serde names the field for missing/unknown fields: "missing field `email`".
     let start = msg.find('`')?;
     let rest = &msg[start + 1..];
     let end = rest.find('`')?;
     let name = &rest[..end];
-    if msg.starts_with("missing field") || msg.starts_with("unknown field") {
+    if msg.starts_with("missing field") || msg.starts_with("unknown field") || msg.starts_with("duplicate field") {
         Some(name.to_owned())
     } else {
         None

@@ -356,7 +356,7 @@ pub async fn transition(
     p: Principal,
     state: web::Data<MarketState>,
     path: web::Path<String>,
-    input: web::Json<TransitionInput>,
+    input: dentex_http::Json<TransitionInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (o, side) = load_order(&state, &req, &p, &path).await?;
     let input = input.into_inner();
@@ -559,7 +559,7 @@ pub async fn remake(
     p: Principal,
     state: web::Data<MarketState>,
     path: web::Path<String>,
-    input: web::Json<RemakeInput>,
+    input: dentex_http::Json<RemakeInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (o, side) = load_order(&state, &req, &p, &path).await?;
     let check = if side == Actor::Clinic {

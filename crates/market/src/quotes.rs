@@ -469,7 +469,7 @@ pub async fn create_quote(
     p: Principal,
     state: web::Data<MarketState>,
     path: web::Path<String>,
-    input: web::Json<QuoteInput>,
+    input: dentex_http::Json<QuoteInput>,
 ) -> Result<HttpResponse, ApiError> {
     policy::require_full_session(&p)?;
     let input = input.into_inner();
@@ -662,7 +662,7 @@ pub async fn revise_quote(
     p: Principal,
     state: web::Data<MarketState>,
     path: web::Path<String>,
-    input: web::Json<QuoteInput>,
+    input: dentex_http::Json<QuoteInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (q, c, v) = load_quote(&state, &req, &p, &path).await?;
     only_quoting_lab(
@@ -791,7 +791,7 @@ pub async fn accept_quote(
     p: Principal,
     state: web::Data<MarketState>,
     path: web::Path<String>,
-    input: Option<web::Json<AcceptInput>>,
+    input: Option<dentex_http::Json<AcceptInput>>,
 ) -> Result<HttpResponse, ApiError> {
     let (q, c, v) = load_quote(&state, &req, &p, &path).await?;
     let check = if v.is_clinic() {

@@ -68,6 +68,8 @@ pub enum MeshError {
     TooManyTriangles { limit: u64 },
     #[error("a line is longer than the limit of {limit} bytes (line {line})")]
     LineTooLong { line: u64, limit: usize },
+    #[error("the mesh has no triangles")]
+    NoTriangles,
 }
 
 /// Hard limits, from configuration.
@@ -128,6 +130,62 @@ pub fn inspect(data: &[u8], limits: &Limits) -> Result<(Format, Report), MeshErr
     }
     let (format, mesh) = read(data, limits)?;
     Ok((format, analyze(&mesh)))
+}
+
+/// What the first bytes of a mesh (`head`, the whole file when `size` is no
+/// larger) tell before the rest is read: an error when the header cannot be
+/// read or declares no triangles. A binary STL's count and a PLY header are
+/// decided here; an ASCII STL must start its first solid with a facet; an OBJ
+/// read whole must have a face (a longer OBJ's faces may come after the
+/// head, so its analysis decides).
+pub fn preflight(head: &[u8], size: u64, format: Format, limits: &Limits) -> Result<(), MeshError> {
+    let complete = size <= head.len() as u64;
+    match format {
+        Format::StlBinary => {
+            let n = head
+                .get(80..84)
+                .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            if n == 0 {
+                return Err(MeshError::NoTriangles);
+            }
+        }
+        Format::StlAscii => {
+            // The first keyword after the `solid` line.
+            let mut keywords = head
+                .split(|&b| b == b'\n')
+                .enumerate()
+                .filter_map(|(i, l)| Some((i, l.split(u8::is_ascii_whitespace).find(|t| !t.is_empty())?)));
+            let _solid = keywords.next();
+            match keywords.next() {
+                Some((_, kw)) if kw.eq_ignore_ascii_case(b"facet") => {}
+                Some((_, kw)) if kw.eq_ignore_ascii_case(b"endsolid") => return Err(MeshError::NoTriangles),
+                Some((i, kw)) => {
+                    return Err(MeshError::Syntax {
+                        line: i as u64 + 1,
+                        message: format!("expected `facet`, found {:?}", String::from_utf8_lossy(kw)),
+                    });
+                }
+                None if complete => return Err(MeshError::NoTriangles),
+                None => {}
+            }
+        }
+        Format::PlyAscii | Format::PlyBinaryLittleEndian | Format::PlyBinaryBigEndian => {
+            let (vertices, faces) = ply::declared_counts(head, limits)?;
+            if vertices < 3 || faces == 0 {
+                return Err(MeshError::NoTriangles);
+            }
+        }
+        Format::Obj => {
+            let has_face = head.split(|&b| b == b'\n').any(|l| {
+                let l = l.trim_ascii_start();
+                l.starts_with(b"f ") || l.starts_with(b"f\t")
+            });
+            if complete && !has_face {
+                return Err(MeshError::NoTriangles);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads a mesh of any supported format.
@@ -200,4 +258,57 @@ pub(crate) fn parse_f32(tok: &[u8], line: u64) -> Result<f32, MeshError> {
             line,
             message: format!("{:?} is not a finite number", String::from_utf8_lossy(tok)),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pre(data: &[u8]) -> Result<(), MeshError> {
+        let format = detect(data).unwrap_or(Format::StlBinary);
+        preflight(data, data.len() as u64, format, &Limits::default())
+    }
+
+    #[test]
+    fn meshes_without_triangles_are_refused_before_they_are_stored() {
+        // 84 bytes whose header starts with "solid": a binary STL of 0 triangles.
+        let mut empty_binary = b"solid empty".to_vec();
+        empty_binary.resize(84, 0);
+        assert_eq!(pre(&empty_binary), Err(MeshError::NoTriangles));
+        assert_eq!(pre(b"solid x\nendsolid x\n"), Err(MeshError::NoTriangles));
+        assert_eq!(pre(b"solid x\n"), Err(MeshError::NoTriangles));
+        assert_eq!(
+            pre(b"ply\nformat ascii 1.0\nelement vertex 0\nproperty float x\nproperty float y\nproperty float z\nelement face 0\nproperty list uchar int vertex_indices\nend_header\n"),
+            Err(MeshError::NoTriangles)
+        );
+        assert_eq!(pre(b"v 0 0 0\nv 1 0 0\nv 0 1 0\n"), Err(MeshError::NoTriangles));
+    }
+
+    #[test]
+    fn headers_that_cannot_start_an_analysis_are_refused() {
+        assert!(matches!(
+            pre(b"solid x\nvertex 0 0 0\n"),
+            Err(MeshError::Syntax { line: 2, .. })
+        ));
+        assert!(matches!(
+            pre(b"ply\nformat ascii 1.0\nelement vertex 3\n"),
+            Err(MeshError::Syntax { .. })
+        ));
+    }
+
+    #[test]
+    fn real_meshes_pass() {
+        let mut one = vec![0u8; 80];
+        one.extend_from_slice(&1u32.to_le_bytes());
+        one.extend_from_slice(&[0u8; 50]);
+        assert_eq!(pre(&one), Ok(()));
+        assert_eq!(
+            pre(b"solid x\n facet normal 0 0 1\n  outer loop\n   vertex 0 0 0\n   vertex 1 0 0\n   vertex 0 1 0\n  endloop\n endfacet\nendsolid x\n"),
+            Ok(())
+        );
+        assert_eq!(pre(b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n"), Ok(()));
+        // A longer OBJ's faces may come after the head.
+        let head = b"v 0 0 0\nv 1 0 0\n";
+        assert_eq!(preflight(head, 1 << 20, Format::Obj, &Limits::default()), Ok(()));
+    }
 }

@@ -76,7 +76,17 @@ fn syntax(line: u64, m: impl Into<String>) -> MeshError {
     }
 }
 
-pub fn read(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
+/// A parsed header: the format, the elements, and where the data begins.
+struct Header {
+    format: Format,
+    elements: Vec<Element>,
+    /// Byte offset of the first data byte.
+    pos: usize,
+    /// Line number of `end_header`.
+    line_no: u64,
+}
+
+fn header(data: &[u8], limits: &Limits) -> Result<Header, MeshError> {
     // Header.
     let mut pos = 0usize;
     let mut line_no = 0u64;
@@ -156,6 +166,29 @@ pub fn read(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
             return Err(syntax(line_no, format!("element {:?} has no properties", e.name)));
         }
     }
+    Ok(Header {
+        format,
+        elements,
+        pos,
+        line_no,
+    })
+}
+
+/// How many vertices and faces a PLY header declares; an error when the
+/// header cannot be read (it must end within `head`).
+pub fn declared_counts(head: &[u8], limits: &Limits) -> Result<(u64, u64), MeshError> {
+    let h = header(head, limits)?;
+    let count = |name: &str| h.elements.iter().filter(|e| e.name == name).map(|e| e.count).sum();
+    Ok((count("vertex"), count("face")))
+}
+
+pub fn read(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
+    let Header {
+        format,
+        elements,
+        pos,
+        line_no,
+    } = header(data, limits)?;
     let body = &data[pos..];
     match format {
         Format::PlyAscii => read_body(

@@ -110,6 +110,9 @@ fn validate_registration(r: RegisterRequest) -> Result<ValidRegistration, ApiErr
     }
 }
 
+/// "Someone tried to register with your address" notices per account and hour.
+const NOTICES_PER_HOUR: i32 = 3;
+
 /// Registers a person together with a new organisation, of which they become
 /// the owner, and mails them a verification link. The answer is the same
 /// whether or not the address already has an account (that address is told by
@@ -123,7 +126,7 @@ fn validate_registration(r: RegisterRequest) -> Result<ValidRegistration, ApiErr
 pub async fn register(
     req: HttpRequest,
     state: web::Data<AccountsState>,
-    body: web::Json<RegisterRequest>,
+    body: dentex_http::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let r = validate_registration(body.into_inner())?;
     let address = r.email.as_str().to_lowercase();
@@ -138,15 +141,34 @@ pub async fn register(
         detail: "Check your e-mail: follow the link in it to confirm your address, then sign in.",
     });
     if let Some(u) = existing {
-        let txn = dentex_db::begin_write(&state.db).await?;
-        queue_mail(&txn, &templates::already_registered(r.email, &state.public_base_url)).await?;
-        txn.commit().await?;
+        // At most three notices an hour per account, counted atomically, so
+        // the form cannot flood a real person's inbox. The answer stays the same.
+        let sent = throttle::hit(
+            &state.db,
+            &format!("notice:already-registered:{}", u.id),
+            now() - chrono::Duration::hours(1),
+        )
+        .await?;
+        let notify = sent <= NOTICES_PER_HOUR;
+        if notify {
+            let txn = dentex_db::begin_write(&state.db).await?;
+            queue_mail(&txn, &templates::already_registered(r.email, &state.public_base_url)).await?;
+            txn.commit().await?;
+            state.queue.wake();
+        }
         let mut ev = event(&req, "auth.register", "user", Outcome::Failure);
         ev.actor_kind = ActorKind::Anonymous;
         ev.resource_id = Some(u.id.to_string());
-        ev.reason = Some("address already registered".into());
+        ev.reason = Some(
+            if notify {
+                "address already registered; owner notified"
+            } else {
+                "address already registered; hourly notice limit reached"
+            }
+            .into(),
+        );
         record(&state, ev).await?;
-        tracing::info!("registration for an existing address; owner notified");
+        tracing::info!(notified = notify, "registration for an existing address");
         return Ok(accepted);
     }
 
@@ -245,7 +267,7 @@ fn invalid_token() -> ApiError {
 pub async fn verify_email(
     req: HttpRequest,
     state: web::Data<AccountsState>,
-    body: web::Json<TokenRequest>,
+    body: dentex_http::Json<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let txn = dentex_db::begin_write(&state.db).await?;
     let Some(tok) = tokens::consume(&txn, tokens::VERIFY_EMAIL, body.token.trim()).await? else {
@@ -359,7 +381,7 @@ async fn me_of(db: &sea_orm::DatabaseConnection, u: user::Model) -> Result<Me, A
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AccountsState>,
-    body: web::Json<LoginRequest>,
+    body: dentex_http::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let email = Email::parse(&body.email)
@@ -561,7 +583,7 @@ pub struct ResetRequest {
 pub async fn password_reset(
     req: HttpRequest,
     state: web::Data<AccountsState>,
-    body: web::Json<ResetRequest>,
+    body: dentex_http::Json<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let accepted = HttpResponse::Accepted().json(Accepted {
         status: "reset_sent_if_known",
@@ -644,7 +666,7 @@ pub struct ResetConfirm {
 pub async fn password_reset_confirm(
     req: HttpRequest,
     state: web::Data<AccountsState>,
-    body: web::Json<ResetConfirm>,
+    body: dentex_http::Json<ResetConfirm>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     // Check the password before spending the token, so a weak choice can be retried.
@@ -717,7 +739,7 @@ pub async fn change_password(
     req: HttpRequest,
     p: Principal,
     state: web::Data<AccountsState>,
-    body: web::Json<PasswordChange>,
+    body: dentex_http::Json<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let u = user::Entity::find_by_id(p.user_id.0)

@@ -161,7 +161,7 @@ pub async fn submit(
     p: Principal,
     state: web::Data<AccountsState>,
     path: web::Path<String>,
-    body: web::Json<NewCredential>,
+    body: dentex_http::Json<NewCredential>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgId = parse_id(&path)?;
     authorized_org(&state, &req, &p, org, Action::SubmitCredential).await?;
@@ -515,7 +515,7 @@ pub async fn decide(
     p: Principal,
     state: web::Data<AccountsState>,
     path: web::Path<String>,
-    body: web::Json<Decision>,
+    body: dentex_http::Json<Decision>,
 ) -> Result<HttpResponse, ApiError> {
     policy::authorize_support(&p)?;
     let id: Uuid = parse_id(&path)?;

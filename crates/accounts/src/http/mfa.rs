@@ -35,6 +35,9 @@ pub struct CodeRequest {
 pub struct RecoveryCodes {
     /// Ten single-use codes for when the authenticator is lost. Shown once.
     pub recovery_codes: Vec<String>,
+    /// Platform staff: the session that enrolled can still do nothing else;
+    /// sign in again with a code for support work.
+    pub sign_in_again: bool,
 }
 
 async fn load(state: &AccountsState, p: &Principal) -> Result<user::Model, ApiError> {
@@ -109,7 +112,7 @@ pub async fn confirm(
     req: HttpRequest,
     p: Principal,
     state: web::Data<AccountsState>,
-    body: web::Json<CodeRequest>,
+    body: dentex_http::Json<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let u = load(&state, &p).await?;
     let Some(secret) = u.mfa_pending_secret.clone() else {
@@ -153,7 +156,10 @@ pub async fn confirm(
     txn.commit().await?;
     state.queue.wake();
     record(&state, event_by(&req, &p, "auth.mfa_enable", "user", Outcome::Success)).await?;
-    Ok(HttpResponse::Ok().json(RecoveryCodes { recovery_codes: codes }))
+    Ok(HttpResponse::Ok().json(RecoveryCodes {
+        recovery_codes: codes,
+        sign_in_again: p.staff_role.is_some(),
+    }))
 }
 
 /// Turns two-step sign-in off with a current code. Platform staff cannot.
@@ -168,7 +174,7 @@ pub async fn disable(
     req: HttpRequest,
     p: Principal,
     state: web::Data<AccountsState>,
-    body: web::Json<CodeRequest>,
+    body: dentex_http::Json<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     crate::policy::may_disable_mfa(&p)?;
     let u = load(&state, &p).await?;

@@ -74,7 +74,10 @@ pub struct Principal {
     pub session_id: Uuid,
     pub staff_role: Option<StaffRole>,
     pub memberships: Vec<(OrgId, OrgRole)>,
-    pub mfa_enabled: bool,
+    /// The session was opened while two-step sign-in was on, so with a code
+    /// (a session opened with a password alone, to enrol, stays without it
+    /// even after the enrolment is confirmed).
+    pub second_step: bool,
 }
 
 impl Principal {
@@ -166,7 +169,7 @@ impl FromRequest for Principal {
                 session_id: s.id,
                 staff_role: u.staff_role.as_deref().and_then(|r| r.parse().ok()),
                 memberships,
-                mfa_enabled: u.mfa_enabled_at.is_some(),
+                second_step: u.mfa_enabled_at.is_some_and(|on| s.created_at > on),
             })
         })
     }

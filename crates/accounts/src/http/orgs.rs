@@ -114,7 +114,7 @@ pub async fn update_organization(
     p: Principal,
     state: web::Data<AccountsState>,
     path: web::Path<String>,
-    body: web::Json<OrganizationPatch>,
+    body: dentex_http::Json<OrganizationPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let org = parse_org(&path)?;
     let o = authorized_org(&state, &req, &p, org, Action::EditOrganization).await?;
@@ -468,7 +468,7 @@ pub async fn invite(
     p: Principal,
     state: web::Data<AccountsState>,
     path: web::Path<String>,
-    body: web::Json<InvitationRequest>,
+    body: dentex_http::Json<InvitationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org = parse_org(&path)?;
     do_invite(&req, &p, &state, org, body.into_inner()).await
@@ -485,7 +485,7 @@ pub async fn add_member(
     p: Principal,
     state: web::Data<AccountsState>,
     path: web::Path<String>,
-    body: web::Json<InvitationRequest>,
+    body: dentex_http::Json<InvitationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org = parse_org(&path)?;
     do_invite(&req, &p, &state, org, body.into_inner()).await
@@ -550,7 +550,7 @@ pub async fn change_member(
     p: Principal,
     state: web::Data<AccountsState>,
     path: web::Path<(String, String)>,
-    body: web::Json<RoleChange>,
+    body: dentex_http::Json<RoleChange>,
 ) -> Result<HttpResponse, ApiError> {
     let (raw_org, raw_user) = path.into_inner();
     let org = parse_org(&raw_org)?;
@@ -665,7 +665,7 @@ pub struct Accepted {
 pub async fn accept_invitation(
     req: HttpRequest,
     state: web::Data<AccountsState>,
-    body: web::Json<AcceptInvitation>,
+    body: dentex_http::Json<AcceptInvitation>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let token = body.token.trim().to_owned();

@@ -44,6 +44,8 @@ impl Env {
             .env_remove("DENTEX_TEST_POSTGRES_URL")
             .env("DENTEX_DATABASE__URL", &self.db.url)
             .env("DENTEX_LOG__FILTER", "info")
+            // Several servers run side by side: none may take the default port.
+            .env("DENTEX_METRICS__ADDR", "127.0.0.1:0")
             .envs(self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         c
     }

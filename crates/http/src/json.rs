@@ -1,0 +1,292 @@
+//! [`Json`], the extractor for every JSON request body. Over actix's own it
+//! adds two refusals:
+//!
+//! - The media type must be `application/json` or `application/*+json`, in
+//!   UTF-8 (no `charset`, or `charset=utf-8`): anything else is 415, so a
+//!   `text/json` or UTF-16 body is never guessed at.
+//! - A key may appear once per object, at every depth (422 `duplicate_key`
+//!   naming its path, e.g. `rx.items[0].shade`). serde refuses a repeated
+//!   field of a struct but lets the last one win inside maps and free-form
+//!   values, so two readers of one body could disagree on what it said.
+//!
+//! The body limit is [`JsonLimit`] (app data), 1 MiB when none is registered.
+
+use crate::{ApiError, FieldError, json_deserialize_problem, malformed};
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+/// The largest JSON body accepted, registered as app data by the gateway.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonLimit(pub usize);
+
+/// A JSON request body of type `T`; see the module documentation.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Json<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+fn unsupported() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "Send the body as JSON in UTF-8 with Content-Type: application/json.",
+    )
+}
+
+/// `application/json` or `application/*+json`, with no charset but UTF-8.
+pub fn is_json_utf8(content_type: &str) -> bool {
+    let mut parts = content_type.split(';');
+    let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    let Some(subtype) = essence.strip_prefix("application/") else {
+        return false;
+    };
+    if !(subtype == "json" || (subtype.ends_with("+json") && subtype.len() > "+json".len())) {
+        return false;
+    }
+    parts.all(|p| match p.split_once('=') {
+        Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => {
+            v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        _ => true,
+    })
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<JsonLimit>().map_or(1024 * 1024, |l| l.0);
+        let type_ok = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(is_json_utf8);
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !type_ok {
+                return Err(unsupported());
+            }
+            if declared.is_some_and(|n| n > limit as u64) {
+                return Err(ApiError::payload_too_large(limit));
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk
+                    .map_err(|_| ApiError::bad_request("unreadable_body", "The request body could not be read."))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::payload_too_large(limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse(&body).map(Json)
+        })
+    }
+}
+
+/// Parses a JSON body: syntax first (400), then repeated keys (422), then the
+/// shape `T` (422 naming the field).
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if let Some(path) = first_duplicate_key(body).map_err(|e| malformed(&e))? {
+        let mut e = ApiError::validation(vec![FieldError::new(
+            path.clone(),
+            "duplicate_key",
+            format!("`{path}` appears more than once; send each key once."),
+        )]);
+        e.detail = "The JSON body repeats a key; see errors.".into();
+        return Err(e);
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            malformed(&e)
+        } else {
+            json_deserialize_problem(&e)
+        }
+    })
+}
+
+/// The path of the first key repeated inside one object, if any; a syntax
+/// error when the body is not JSON.
+pub fn first_duplicate_key(body: &[u8]) -> Result<Option<String>, serde_json::Error> {
+    let found = RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let walked = Walk {
+        path: String::new(),
+        found: &found,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
+    match (walked, found.into_inner()) {
+        (_, Some(path)) => Ok(Some(path)),
+        (Err(e), None) => Err(e),
+        (Ok(()), None) => Ok(None),
+    }
+}
+
+/// Walks any JSON value, remembering where it is, and stops at the first
+/// key seen twice in one object.
+struct Walk<'a> {
+    path: String,
+    found: &'a RefCell<Option<String>>,
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0usize;
+        while seq
+            .next_element_seed(Walk {
+                path: format!("{}[{i}]", self.path),
+                found: self.found,
+            })?
+            .is_some()
+        {
+            i += 1;
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let path = if self.path.is_empty() {
+                key.clone()
+            } else {
+                format!("{}.{key}", self.path)
+            };
+            if !seen.insert(key) {
+                *self.found.borrow_mut() = Some(path);
+                return Err(de::Error::custom("duplicate key"));
+            }
+            map.next_value_seed(Walk {
+                path,
+                found: self.found,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[test]
+    fn only_json_in_utf8_is_json() {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON; Charset=\"UTF-8\"",
+            "application/problem+json",
+            "application/merge-patch+json",
+        ] {
+            assert!(is_json_utf8(ok), "{ok}");
+        }
+        for bad in [
+            "text/json",
+            "application/json; charset=utf-16",
+            "application/json; charset=latin1",
+            "application/+json",
+            "application/jsonx",
+            "text/plain",
+            "",
+        ] {
+            assert!(!is_json_utf8(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn repeated_keys_are_found_at_every_depth() {
+        assert_eq!(first_duplicate_key(br#"{"a":1,"b":2}"#).unwrap(), None);
+        assert_eq!(first_duplicate_key(br#"{"a":1,"a":2}"#).unwrap().as_deref(), Some("a"));
+        assert_eq!(
+            first_duplicate_key(br#"{"rx":{"items":[{"shade":"A1"},{"shade":"A2","shade":"B1"}]}}"#)
+                .unwrap()
+                .as_deref(),
+            Some("rx.items[1].shade")
+        );
+        // The same key in two different objects is fine.
+        assert_eq!(first_duplicate_key(br#"[{"a":1},{"a":2}]"#).unwrap(), None);
+        assert!(first_duplicate_key(b"{\"a\":").is_err());
+        assert!(first_duplicate_key(b"{} x").is_err());
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Body {
+        #[allow(dead_code, reason = "parsed, not read")]
+        rx: serde_json::Value,
+    }
+
+    #[test]
+    fn a_repeated_key_inside_a_free_form_value_is_422() {
+        let e = parse::<Body>(br#"{"rx":{"notes":"a","notes":"b"}}"#).unwrap_err();
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.errors[0].field, "rx.notes");
+        assert_eq!(e.errors[0].code, "duplicate_key");
+        let e = parse::<Body>(b"{\"rx\":").unwrap_err();
+        assert_eq!(e.code, "malformed_json");
+    }
+}
