@@ -17,6 +17,8 @@ mod m20261122_000009_create_credentials;
 mod m20261122_000010_create_cases;
 mod m20261130_000011_create_case_uploads;
 mod m20261130_000012_create_market;
+mod m20261202_000013_add_case_list_index;
+mod m20261202_000014_add_session_second_step;
 
 pub struct Migrator;
 
@@ -36,6 +38,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000010_create_cases::Migration),
             Box::new(m20261130_000011_create_case_uploads::Migration),
             Box::new(m20261130_000012_create_market::Migration),
+            Box::new(m20261202_000013_add_case_list_index::Migration),
+            Box::new(m20261202_000014_add_session_second_step::Migration),
         ]
     }
 }

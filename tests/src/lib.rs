@@ -577,3 +577,29 @@ impl TestApp {
         case
     }
 }
+
+/// The database statements the request with id `request_id` ran itself, from
+/// its "request finished" log line.
+pub fn queries_of(request_id: &str) -> u64 {
+    let logs = captured_logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains(request_id) && l.contains("request finished"))
+        .unwrap_or_else(|| panic!("no log line for request {request_id}"));
+    let v: Value = serde_json::from_str(line).expect("a JSON log line");
+    v["fields"]["db_queries"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no db_queries in {line}"))
+}
+
+impl TestApp {
+    /// GETs `path` as `token`, checks for 200, and answers the body and the
+    /// statements the request ran.
+    pub async fn get_counted(&self, path: &str, token: &str) -> (Value, u64) {
+        let r = self.get_authed(path, token).await;
+        assert_eq!(r.status(), 200, "{path}");
+        let rid = r.headers()["x-request-id"].to_str().expect("request id").to_owned();
+        let body: Value = r.json().await.expect("JSON");
+        (body, queries_of(&rid))
+    }
+}

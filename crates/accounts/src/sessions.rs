@@ -3,11 +3,15 @@
 //! timeout, or when revoked (logout, password or MFA change).
 
 use chrono::{DateTime, Utc};
-use dentex_db::entities::session;
+use dentex_db::entities::{membership, organization, session, user};
 use dentex_db::now;
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    QueryFilter, Set,
+};
 use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -43,7 +47,14 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-pub async fn issue<C: ConnectionTrait>(db: &C, user_id: Uuid, policy: SessionPolicy) -> Result<NewSession, DbErr> {
+/// A new session for `user_id`; `second_step` when the sign-in checked a
+/// TOTP or recovery code.
+pub async fn issue<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    policy: SessionPolicy,
+    second_step: bool,
+) -> Result<NewSession, DbErr> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
@@ -58,44 +69,102 @@ pub async fn issue<C: ConnectionTrait>(db: &C, user_id: Uuid, policy: SessionPol
         last_seen_at: Set(t),
         expires_at: Set(expires_at),
         revoked_at: Set(None),
+        second_step: Set(second_step),
     }
     .insert(db)
     .await?;
     Ok(NewSession { id, token, expires_at })
 }
 
-/// The live session for a token, touching its last-seen time; `None` when the
-/// token is unknown, revoked, expired or idle for too long.
+/// A live session, its user, and the user's memberships with their
+/// organisations (suspended ones included).
+pub struct SignIn {
+    pub session: session::Model,
+    pub user: user::Model,
+    pub organizations: Vec<(membership::Model, organization::Model)>,
+}
+
+/// `SELECT` list of `entity`'s columns as `{alias}.{col} AS {alias}_{col}`.
+fn columns<E: EntityTrait>(alias: &str) -> String
+where
+    E::Column: Iterable,
+{
+    E::Column::iter()
+        .map(|c| format!("{alias}.\"{0}\" AS \"{alias}_{0}\"", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn sign_in_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "SELECT {}, {}, {}, {} FROM sessions s \
+             JOIN users u ON u.id = s.user_id \
+             LEFT JOIN memberships m ON m.user_id = u.id \
+             LEFT JOIN organizations o ON o.id = m.org_id \
+             WHERE s.token_hash = $1",
+            columns::<session::Entity>("s"),
+            columns::<user::Entity>("u"),
+            columns::<membership::Entity>("m"),
+            columns::<organization::Entity>("o"),
+        )
+    })
+}
+
+/// The live session for a token with its user and memberships, in one
+/// query, touching the session's last-seen time at most every few seconds;
+/// `None` when the token is unknown, revoked, expired or idle for too long.
 pub async fn authenticate<C: ConnectionTrait>(
     db: &C,
     token: &str,
     policy: SessionPolicy,
-) -> Result<Option<session::Model>, DbErr> {
+) -> Result<Option<SignIn>, DbErr> {
     if !token.starts_with(TOKEN_PREFIX) || token.len() != TOKEN_PREFIX.len() + 64 {
         return Ok(None);
     }
-    let Some(s) = session::Entity::find()
-        .filter(session::Column::TokenHash.eq(token_hash(token)))
-        .one(db)
-        .await?
-    else {
+    let rows = db
+        .query_all_raw(dentex_db::stmt(
+            db.get_database_backend(),
+            sign_in_sql(),
+            vec![token_hash(token).into()],
+        ))
+        .await?;
+    let Some(first) = rows.first() else {
         return Ok(None);
     };
+    let s = session::Model::from_query_result(first, "s_")?;
+    let u = user::Model::from_query_result(first, "u_")?;
+    let mut organizations = Vec::new();
+    for row in &rows {
+        let m = Option::<membership::Model>::from_query_result(row, "m_")?;
+        let o = Option::<organization::Model>::from_query_result(row, "o_")?;
+        if let (Some(m), Some(o)) = (m, o) {
+            organizations.push((m, o));
+        }
+    }
     let t = now();
     let idle = chrono::Duration::from_std(policy.idle).unwrap_or(chrono::Duration::minutes(30));
     if s.revoked_at.is_some() || s.expires_at <= t || s.last_seen_at + idle <= t {
         return Ok(None);
     }
     // Touch at most every few seconds: enough precision for a 30-minute timeout.
-    if t - s.last_seen_at > chrono::Duration::seconds(5) {
+    if t - s.last_seen_at > chrono::Duration::seconds(TOUCH_EVERY_SECS) {
         session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, sea_orm::sea_query::Expr::value(t))
             .filter(session::Column::Id.eq(s.id))
             .exec(db)
             .await?;
     }
-    Ok(Some(s))
+    Ok(Some(SignIn {
+        session: s,
+        user: u,
+        organizations,
+    }))
 }
+
+/// How stale a session's last-seen time may get before a request moves it.
+pub const TOUCH_EVERY_SECS: i64 = 5;
 
 pub async fn revoke<C: ConnectionTrait>(db: &C, session_id: Uuid) -> Result<(), DbErr> {
     session::Entity::update_many()

@@ -133,6 +133,32 @@ pub async fn hit<C: ConnectionTrait>(db: &C, key: &str, window_start: DateTime<U
     row.try_get::<i32>("", "failures")
 }
 
+/// Claims one of `slots` sending slots under `prefix` that has been free for
+/// `period`: at most `slots` claims succeed in any `period` (a sliding
+/// window), however many run side by side: each slot is taken by one
+/// atomic statement that only succeeds when the slot's last use is old enough.
+pub async fn claim_slot<C: ConnectionTrait>(db: &C, prefix: &str, slots: u32, period: Duration) -> Result<bool, DbErr> {
+    let t = now();
+    let sql = "INSERT INTO login_throttles (key, failures, window_started_at, blocked_until, updated_at) \
+               VALUES ($1, 0, $2, NULL, $2) \
+               ON CONFLICT (key) DO UPDATE SET window_started_at = $2, updated_at = $2 \
+               WHERE login_throttles.window_started_at <= $3 \
+               RETURNING key";
+    for i in 0..slots {
+        let claimed = db
+            .query_one_raw(dentex_db::stmt(
+                db.get_database_backend(),
+                sql,
+                vec![format!("{prefix}:{i}").into(), t.into(), (t - period).into()],
+            ))
+            .await?;
+        if claimed.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 pub async fn record_failure<C: ConnectionTrait>(db: &C, keys: &[(String, Rule)]) -> Result<(), DbErr> {
     let t = now();
     for (k, rule) in keys {

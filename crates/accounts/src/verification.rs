@@ -8,6 +8,8 @@ use dentex_db::entities::{credential, organization};
 use dentex_domain::{CredentialKind, OrgKind};
 use dentex_http::ApiError;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use std::collections::HashMap;
+use uuid::Uuid;
 
 pub const APPROVED: &str = "approved";
 pub const PENDING: &str = "pending";
@@ -57,6 +59,43 @@ pub async fn status<C: ConnectionTrait>(
         verified: until.is_some(),
         verified_until: until,
     })
+}
+
+/// [`status`] of several organisations in one query.
+pub async fn statuses<C: ConnectionTrait>(
+    db: &C,
+    orgs: &[&organization::Model],
+    today: NaiveDate,
+) -> Result<HashMap<Uuid, Verification>, DbErr> {
+    let creds = if orgs.is_empty() {
+        Vec::new()
+    } else {
+        credential::Entity::find()
+            .filter(credential::Column::OrgId.is_in(orgs.iter().map(|o| o.id)))
+            .filter(credential::Column::Status.eq(APPROVED))
+            .all(db)
+            .await?
+    };
+    Ok(orgs
+        .iter()
+        .map(|org| {
+            let kind = org.kind.parse::<OrgKind>().ok().filter(|_| org.suspended_at.is_none());
+            let until = kind.and_then(|kind| {
+                creds
+                    .iter()
+                    .filter(|c| c.org_id == org.id && qualifies(c, kind, today))
+                    .map(|c| c.expires_on)
+                    .max()
+            });
+            (
+                org.id,
+                Verification {
+                    verified: until.is_some(),
+                    verified_until: until,
+                },
+            )
+        })
+        .collect())
 }
 
 /// Refuses an action that needs a verified organisation (403 `organization_not_verified`).

@@ -20,6 +20,7 @@ use dentex_db::entities::{case, case_lab, organization};
 use dentex_domain::rx::{Restoration, Rx};
 use dentex_domain::{OrgId, OrgRole};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,25 +62,54 @@ pub async fn viewer_for<C: ConnectionTrait>(
     today: NaiveDate,
     acting_for: Option<Uuid>,
 ) -> Result<Option<Viewer>, DbErr> {
+    Ok(viewers(db, p, &[case], today, acting_for).await?.pop().flatten())
+}
+
+/// [`viewer_for`] for many cases at once (a page of a list), in at most three
+/// queries whatever their number: the caller's lab organisations, the labs
+/// named on those cases, and the labs' credentials.
+pub async fn viewers<C: ConnectionTrait>(
+    db: &C,
+    p: &Principal,
+    cases: &[&case::Model],
+    today: NaiveDate,
+    acting_for: Option<Uuid>,
+) -> Result<Vec<Option<Viewer>>, DbErr> {
     let acts_as = |org: Uuid| acting_for.is_none_or(|a| a == org);
-    if acts_as(case.clinic_org_id)
-        && let Some(role) = p.role_in(OrgId(case.clinic_org_id))
-    {
-        return Ok(Some(Viewer::Clinic {
-            org: case.clinic_org_id,
-            role,
-        }));
+    let mut out: Vec<Option<Viewer>> = vec![None; cases.len()];
+    // What labs decide: open cases (submitted), and awarded ones.
+    let mut for_labs: Vec<usize> = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        if acts_as(case.clinic_org_id)
+            && let Some(role) = p.role_in(OrgId(case.clinic_org_id))
+        {
+            out[i] = Some(Viewer::Clinic {
+                org: case.clinic_org_id,
+                role,
+            });
+        } else if (case.status == "submitted" || case.status == "awarded") && !p.memberships.is_empty() {
+            for_labs.push(i);
+        }
     }
-    if !(case.status == "submitted" || case.status == "awarded") || p.memberships.is_empty() {
-        return Ok(None);
+    if for_labs.is_empty() {
+        return Ok(out);
     }
     let mine: Vec<Uuid> = p.memberships.iter().map(|(o, _)| o.0).filter(|o| acts_as(*o)).collect();
     // Once awarded, the winning lab alone: declined labs lose the case at once.
-    if case.status == "awarded" {
-        return Ok(case
-            .awarded_lab_org_id
-            .filter(|lab| mine.contains(lab))
-            .map(|org| Viewer::Lab { org }));
+    let mut open: Vec<usize> = Vec::new();
+    for i in for_labs {
+        let case = cases[i];
+        if case.status == "awarded" {
+            out[i] = case
+                .awarded_lab_org_id
+                .filter(|lab| mine.contains(lab))
+                .map(|org| Viewer::Lab { org });
+        } else {
+            open.push(i);
+        }
+    }
+    if open.is_empty() {
+        return Ok(out);
     }
     let labs = organization::Entity::find()
         .filter(organization::Column::Id.is_in(mine))
@@ -87,26 +117,51 @@ pub async fn viewer_for<C: ConnectionTrait>(
         .all(db)
         .await?;
     if labs.is_empty() {
-        return Ok(None);
+        return Ok(out);
     }
-    if let Some(row) = case_lab::Entity::find()
-        .filter(case_lab::Column::CaseId.eq(case.id))
+    let named: Vec<(Uuid, Uuid)> = case_lab::Entity::find()
+        .filter(case_lab::Column::CaseId.is_in(open.iter().map(|&i| cases[i].id)))
         .filter(case_lab::Column::LabOrgId.is_in(labs.iter().map(|l| l.id)))
-        .one(db)
+        .all(db)
         .await?
-    {
-        return Ok(Some(Viewer::Lab { org: row.lab_org_id }));
-    }
-    if case.open_to_all
-        && let Some(services) = services_of(case)
-    {
-        for lab in &labs {
-            if open_to(db, lab, case, &services, today).await? {
-                return Ok(Some(Viewer::Lab { org: lab.id }));
-            }
+        .into_iter()
+        .map(|r| (r.case_id, r.lab_org_id))
+        .collect();
+    let mut verified: Option<HashMap<Uuid, bool>> = None;
+    for i in open {
+        let case = cases[i];
+        // Named at submission: the first of the caller's labs, in lab order.
+        if let Some(lab) = labs.iter().find(|l| named.contains(&(case.id, l.id))) {
+            out[i] = Some(Viewer::Lab { org: lab.id });
+            continue;
         }
+        if !case.open_to_all {
+            continue;
+        }
+        let Some(services) = services_of(case) else {
+            continue;
+        };
+        let candidates: Vec<&organization::Model> = labs.iter().filter(|l| fits(l, case, &services)).collect();
+        if candidates.is_empty() {
+            continue;
+        }
+        if verified.is_none() {
+            let all: Vec<&organization::Model> = labs.iter().collect();
+            verified = Some(
+                dentex_accounts::verification::statuses(db, &all, today)
+                    .await?
+                    .into_iter()
+                    .map(|(id, v)| (id, v.verified))
+                    .collect(),
+            );
+        }
+        let verified = verified.as_ref();
+        out[i] = candidates
+            .into_iter()
+            .find(|l| verified.and_then(|v| v.get(&l.id)).copied().unwrap_or(false))
+            .map(|l| Viewer::Lab { org: l.id });
     }
-    Ok(None)
+    Ok(out)
 }
 
 /// The services the case's Rx needs; `None` (open to nobody) when the stored
@@ -116,24 +171,17 @@ pub fn services_of(case: &case::Model) -> Option<Vec<Restoration>> {
     (!services.is_empty()).then_some(services)
 }
 
-/// Whether a case open to all reaches `lab`.
-pub async fn open_to<C: ConnectionTrait>(
-    db: &C,
-    lab: &organization::Model,
-    case: &case::Model,
-    services: &[Restoration],
-    today: NaiveDate,
-) -> Result<bool, DbErr> {
+/// Whether a case open to all reaches `lab`, but for its verification: a lab
+/// that takes new work, is not suspended, sits in the case's region and
+/// offers every service the Rx needs.
+fn fits(lab: &organization::Model, case: &case::Model, services: &[Restoration]) -> bool {
     if !LAB_KINDS.contains(&lab.kind.as_str())
         || lab.suspended_at.is_some()
         || !lab.accepts_new_work
         || lab.region != case.region
     {
-        return Ok(false);
+        return false;
     }
     let offered: Vec<String> = serde_json::from_str(&lab.services).unwrap_or_default();
-    if !services.iter().all(|s| offered.iter().any(|o| o == s.as_str())) {
-        return Ok(false);
-    }
-    Ok(dentex_accounts::verification::status(db, lab, today).await?.verified)
+    services.iter().all(|s| offered.iter().any(|o| o == s.as_str()))
 }

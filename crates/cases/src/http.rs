@@ -22,6 +22,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -226,7 +227,7 @@ pub(crate) fn today() -> NaiveDate {
 pub(crate) use dentex_accounts::http::event_by as event;
 
 pub(crate) async fn record(state: &CasesState, ev: AuditEvent) -> Result<(), ApiError> {
-    state.audit.record(ev).await.map(|_| ()).map_err(ApiError::internal)
+    state.audit.record(ev).await.map(|_| ()).map_err(ApiError::from)
 }
 
 /// Audits an action on a case (or one of its files: `file`), in the clinic's
@@ -911,8 +912,13 @@ pub async fn list_cases(
             .all(&state.db)
             .await?;
         let exhausted = batch.len() as u64 <= limit;
-        for c in batch {
-            if let Some(v) = access::viewer(&state.db, &p, &c, today()).await? {
+        // Who sees what, for the whole fetch at once.
+        let viewers = {
+            let refs: Vec<&case::Model> = batch.iter().collect();
+            access::viewers(&state.db, &p, &refs, today(), None).await?
+        };
+        for (c, v) in batch.into_iter().zip(viewers) {
+            if let Some(v) = v {
                 if shown.len() as u64 == limit {
                     next_cursor = after.map(|a| a.to_string());
                     break 'pages;
@@ -938,9 +944,27 @@ pub async fn list_cases(
         .iter()
         .map(|(c, v)| case_event(&req, &p, c, *v, "case.list", None))
         .collect();
-    state.audit.record_many(events).await.map_err(ApiError::internal)?;
+    state.audit.record_many(events).await?;
+    // The labs each case was sent to, for the clinic's cases of the page, at once.
+    let clinic_cases: Vec<Uuid> = shown.iter().filter(|(_, v)| v.is_clinic()).map(|(c, _)| c.id).collect();
+    let mut named: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    if !clinic_cases.is_empty() {
+        for l in case_lab::Entity::find()
+            .filter(case_lab::Column::CaseId.is_in(clinic_cases))
+            .order_by_asc(case_lab::Column::LabOrgId)
+            .all(&state.db)
+            .await?
+        {
+            named.entry(l.case_id).or_default().push(l.lab_org_id);
+        }
+    }
     for (c, v) in shown {
-        items.push(view_for(&state, c, v).await?);
+        let labs = if v.is_clinic() {
+            named.remove(&c.id).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        items.push(view(c, v, labs));
     }
     Ok(HttpResponse::Ok().json(CaseList { items, next_cursor }))
 }
@@ -997,17 +1021,30 @@ pub(crate) fn scan_preflight(
     };
     match dentex_mesh::preflight(head, size, format, limits) {
         Ok(()) => Ok(()),
-        Err(dentex_mesh::MeshError::NoTriangles) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "mesh_empty",
-            "The scan has no triangles; export it again from the scanner software.",
-        )),
-        Err(e) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "mesh_unreadable",
-            format!("The scan cannot be read: {e}."),
-        )),
+        Err(dentex_mesh::MeshError::NoTriangles) => Err(mesh_empty()),
+        Err(e) => {
+            // The reader's message may quote the file: a short piece of it at most.
+            let mut msg = e.to_string();
+            if msg.len() > 160 {
+                let cut = (0..=160).rev().find(|&i| msg.is_char_boundary(i)).unwrap_or(0);
+                msg.truncate(cut);
+                msg.push('…');
+            }
+            Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "mesh_unreadable",
+                format!("The scan cannot be read: {msg}."),
+            ))
+        }
     }
+}
+
+pub(crate) fn mesh_empty() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "mesh_empty",
+        "The scan has no triangles; export it again from the scanner software.",
+    )
 }
 
 pub(crate) fn unsupported() -> ApiError {
@@ -1098,10 +1135,19 @@ pub async fn upload_file(
         record(&state, ev).await?;
         return Err(unsupported());
     };
+    // A scan whose first bytes show it has no triangles goes no further.
+    scan_preflight(
+        &sniffed,
+        &head,
+        if ended { head.len() as u64 } else { u64::MAX },
+        &limits.mesh,
+    )?;
     let file_id = Uuid::now_v7();
     // Keys come from ids only; the client's name is metadata.
     let key = format!("{}/{}/{}/{}", c.region, c.clinic_org_id, c.id, file_id);
     let head = head.freeze();
+    // An OBJ's faces may come anywhere: they are looked for as it streams.
+    let faces = std::rc::Rc::new(std::cell::Cell::new(dentex_mesh::ObjFaceScan::default()));
     let stored = if sniffed.kind == Kind::Photo {
         // Held whole (photos are small) so the metadata can go before storing.
         let cap = max.min(limits.photo_max_bytes);
@@ -1128,8 +1174,16 @@ pub async fn upload_file(
             .await
     } else {
         let first = head.clone();
+        let seen = faces.clone();
         let body = futures_util::stream::once(async move { Ok::<Bytes, actix_web::error::PayloadError>(first) })
-            .chain(payload);
+            .chain(payload)
+            .inspect(move |chunk| {
+                if let Ok(bytes) = chunk {
+                    let mut scan = seen.get();
+                    scan.feed(bytes);
+                    seen.set(scan);
+                }
+            });
         state
             .store
             .put_stream(&key, sniffed.content_type, Box::pin(body), max)
@@ -1145,9 +1199,9 @@ pub async fn upload_file(
         remove_object(&state, &key).await;
         return Err(unsupported());
     }
-    if let Err(e) = scan_preflight(&sniffed, &head, stored.size, &limits.mesh) {
+    if sniffed.format == Some(dentex_mesh::Format::Obj) && !faces.get().found() {
         remove_object(&state, &key).await;
-        return Err(e);
+        return Err(mesh_empty());
     }
     let is_scan = sniffed.kind == Kind::Scan;
     let row = case_file::ActiveModel {

@@ -458,7 +458,12 @@ pub async fn complete_upload(
         return Err(e.into());
     }
     // From here the upload is consumed: on any refusal the object goes too.
-    let digest = match state.store.digest(&u.object_key, files::SNIFF_BYTES).await {
+    let mut faces = dentex_mesh::ObjFaceScan::default();
+    let digest = match state
+        .store
+        .digest_with(&u.object_key, files::SNIFF_BYTES, |piece| faces.feed(piece))
+        .await
+    {
         Ok(d) => d,
         Err(e) => return refuse(&state, &u, e.into()).await,
     };
@@ -503,6 +508,9 @@ pub async fn complete_upload(
     }
     if let Err(e) = crate::http::scan_preflight(&sniffed, &digest.head, digest.size, &state.limits.mesh) {
         return refuse(&state, &u, e).await;
+    }
+    if sniffed.format == Some(dentex_mesh::Format::Obj) && !faces.found() {
+        return refuse(&state, &u, crate::http::mesh_empty()).await;
     }
     let is_scan = sniffed.kind == Kind::Scan;
     let row = case_file::ActiveModel {

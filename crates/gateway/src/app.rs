@@ -118,6 +118,7 @@ pub fn job_registry(
     mailer: Mailer,
     db: sea_orm::DatabaseConnection,
     store: dentex_storage::ObjectStore,
+    audit: AuditLog,
     config: &Config,
 ) -> Registry {
     let notice_days = config.credentials.expiry_notice_days;
@@ -152,7 +153,6 @@ pub fn job_registry(
             Ok(())
         }
     });
-    let audit = AuditLog::new(db.clone());
     r.register(dentex_accounts::sweep::JOB_KIND, move |_ctx| {
         let (db, audit) = (db.clone(), audit.clone());
         async move {
@@ -174,6 +174,14 @@ pub fn job_registry(
         }
     });
     r
+}
+
+pub fn audit_config(config: &Config) -> dentex_audit::BatchConfig {
+    dentex_audit::BatchConfig {
+        max_events: config.audit.batch_max_events,
+        max_queued: config.audit.queue_max_events,
+        max_wait: Duration::from_millis(config.audit.confirm_timeout_ms),
+    }
 }
 
 pub fn case_limits(config: &Config) -> dentex_cases::CaseLimits {
@@ -211,7 +219,9 @@ impl Application {
             TcpListener::bind(&config.http.addr).with_context(|| format!("binding http.addr {}", config.http.addr))?;
         let addr = listener.local_addr()?;
         let queue = Queue::new(core.db.clone());
-        let audit = AuditLog::new(core.db.clone());
+        // One appender per process: every feature's events for a chain share
+        // its queue and batches.
+        let audit = AuditLog::with_config(core.db.clone(), audit_config(&config));
         let state = AppState {
             config: Arc::new(config.clone()),
             db: core.db.clone(),
@@ -222,7 +232,7 @@ impl Application {
         };
         let accounts = AccountsState {
             db: core.db.clone(),
-            audit,
+            audit: audit.clone(),
             queue: queue.clone(),
             public_base_url: config.http.public_base_url.clone(),
             store: core.store.clone(),
@@ -235,14 +245,14 @@ impl Application {
 
         let cases = dentex_cases::CasesState {
             db: core.db.clone(),
-            audit: AuditLog::new(core.db.clone()),
+            audit: audit.clone(),
             queue: queue.clone(),
             store: core.store.clone(),
             limits: case_limits(&config),
         };
         let market = dentex_market::MarketState {
             db: core.db.clone(),
-            audit: AuditLog::new(core.db.clone()),
+            audit: audit.clone(),
             queue: queue.clone(),
         };
         let shutdown = CancellationToken::new();
@@ -274,6 +284,7 @@ impl Application {
                     core.mailer.clone(),
                     core.db.clone(),
                     core.store.clone(),
+                    audit.clone(),
                     &config,
                 )),
                 worker_config(&config),
@@ -305,11 +316,6 @@ impl Application {
                     .app_data(cases_data.clone())
                     .app_data(market_data.clone())
                     .app_data(ip_source.clone())
-                    .app_data(
-                        web::JsonConfig::default()
-                            .limit(json_limit)
-                            .error_handler(dentex_http::json_error),
-                    )
                     .app_data(dentex_http::JsonLimit(json_limit))
                     .app_data(web::PayloadConfig::default().limit(json_limit))
                     .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))

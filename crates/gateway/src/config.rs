@@ -26,6 +26,7 @@ pub struct Config {
     pub credentials: CredentialsConfig,
     pub cases: CasesConfig,
     pub metrics: MetricsConfig,
+    pub audit: AuditConfig,
 }
 
 impl Default for Config {
@@ -42,6 +43,31 @@ impl Default for Config {
             credentials: CredentialsConfig::default(),
             cases: CasesConfig::default(),
             metrics: MetricsConfig::default(),
+            audit: AuditConfig::default(),
+        }
+    }
+}
+
+/// The batched audit appender (group commit of reads' audit rows).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Events committed in one transaction at most.
+    pub batch_max_events: usize,
+    /// Events waiting per chain at most; further requests wait for room.
+    pub queue_max_events: usize,
+    /// A request whose audit row is not confirmed this long after it was
+    /// queued answers 503 `audit_unavailable`.
+    pub confirm_timeout_ms: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        let d = dentex_audit::BatchConfig::default();
+        Self {
+            batch_max_events: d.max_events,
+            queue_max_events: d.max_queued,
+            confirm_timeout_ms: u64::try_from(d.max_wait.as_millis()).unwrap_or(10_000),
         }
     }
 }
@@ -381,6 +407,15 @@ impl Config {
             .is_some_and(|t| t.expose_secret().len() < 16)
         {
             errs.push("metrics.bearer_token: must be at least 16 characters".into());
+        }
+        if self.audit.batch_max_events == 0 || self.audit.batch_max_events > 5000 {
+            errs.push("audit.batch_max_events: between 1 and 5000".into());
+        }
+        if self.audit.queue_max_events < self.audit.batch_max_events {
+            errs.push("audit.queue_max_events: at least audit.batch_max_events".into());
+        }
+        if self.audit.confirm_timeout_ms < 100 {
+            errs.push("audit.confirm_timeout_ms: at least 100".into());
         }
         if self.database.max_connections == 0 {
             errs.push("database.max_connections: must be at least 1".into());

@@ -1,7 +1,8 @@
 //! The middleware every request passes: a request id made here (a UUIDv7,
 //! echoed as `X-Request-Id`; a well-formed id sent by the client is kept beside
 //! it as `client_request_id` in the log line, never used as ours), a tracing
-//! span with ids only (no query strings, bodies or client names), the metrics
+//! span with ids only (no query strings, bodies or client names), the number
+//! of database statements the request ran (`db_queries`), the metrics
 //! observation, security headers, and the guarantee that every error leaves as
 //! problem+json, whatever layer produced it. Answers actix-http writes before
 //! any of this runs are dressed the same way in [`crate::server`].
@@ -71,7 +72,8 @@ pub async fn edge(
         span.record("client_request_id", c.as_str());
     }
 
-    let res = match next.call(req).instrument(span.clone()).await {
+    let (res, queries) = dentex_db::queries::counted(next.call(req).instrument(span.clone())).await;
+    let res = match res {
         Ok(r) => r.map_into_boxed_body(),
         // The request is consumed by routing (actix panics if it was cloned),
         // so an error escaping as `Err` cannot be decorated here; actix renders
@@ -126,7 +128,11 @@ pub async fn edge(
     span.record("route", route.as_str());
     span.record("status", status.as_u16());
     span.in_scope(|| {
-        tracing::info!(ms = elapsed.as_secs_f64() * 1000.0, "request finished");
+        tracing::info!(
+            ms = elapsed.as_secs_f64() * 1000.0,
+            db_queries = queries,
+            "request finished"
+        );
     });
     Ok(res)
 }

@@ -118,6 +118,10 @@ pub struct GuardedIo<T> {
     guard: Arc<Guard>,
     /// Our answer in place of a bare one, and how much of it is written.
     pending: Option<(Vec<u8>, usize)>,
+    /// The length of the bare answer being replaced: reported as written
+    /// only once all of ours is, so the caller keeps retrying the same write
+    /// (and keeps the connection) until then.
+    replacing: Option<usize>,
 }
 
 impl<T> GuardedIo<T> {
@@ -126,6 +130,7 @@ impl<T> GuardedIo<T> {
             io,
             guard,
             pending: None,
+            replacing: None,
         }
     }
 }
@@ -161,6 +166,10 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for GuardedIo<T> {
         if this.poll_pending(cx)?.is_pending() {
             return Poll::Pending;
         }
+        if let Some(n) = this.replacing.take() {
+            // Ours is out: the bare answer counts as written.
+            return Poll::Ready(Ok(n.min(buf.len())));
+        }
         if let Some(status) = bare_error_status(buf, SystemTime::now()) {
             let rid = uuid::Uuid::now_v7().to_string();
             tracing::info!(
@@ -172,8 +181,12 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for GuardedIo<T> {
                 .metrics
                 .observe("other", "unmatched", status.as_u16(), Duration::ZERO);
             this.pending = Some((decorated(status, &rid, this.guard.hsts), 0));
-            // The bare answer counts as written; ours goes out in its place.
-            let _ = this.poll_pending(cx)?;
+            // Ours goes out in its place; the bare one counts as written
+            // when all of ours is.
+            if this.poll_pending(cx)?.is_pending() {
+                this.replacing = Some(buf.len());
+                return Poll::Pending;
+            }
             return Poll::Ready(Ok(buf.len()));
         }
         Pin::new(&mut this.io).poll_write(cx, buf)
@@ -228,7 +241,8 @@ fn bare_error_status(buf: &[u8], now: SystemTime) -> Option<StatusCode> {
             "date" => {
                 let at: SystemTime = value.parse::<HttpDate>().ok()?.into();
                 let apart = now.duration_since(at).or_else(|e| Ok::<_, ()>(e.duration())).ok()?;
-                recent = apart <= Duration::from_secs(5);
+                // The dispatcher's date is cached for half a second.
+                recent = apart <= Duration::from_secs(2);
             }
             "connection" | "content-type" => {}
             _ => return None,
@@ -312,6 +326,54 @@ mod tests {
         let mut body = head("400 Bad Request", now, "");
         body.extend_from_slice(b"x");
         assert_eq!(bare_error_status(&body, now), None);
+    }
+
+    /// Takes one byte per call, answering `Pending` every other call.
+    #[derive(Default)]
+    struct Trickle {
+        written: Vec<u8>,
+        calls: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+            self.calls += 1;
+            if self.calls.is_multiple_of(2) {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            self.written.push(buf[0]);
+            Poll::Ready(Ok(1))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_connection_gets_all_of_the_replacement_before_the_bare_answer_counts_as_sent() {
+        use tokio::io::AsyncWriteExt;
+        let guard = Arc::new(Guard {
+            hsts: false,
+            metrics: Arc::new(Metrics::default()),
+        });
+        let mut io = GuardedIo::new(Trickle::default(), guard);
+        let bare = head("400 Bad Request", SystemTime::now(), "");
+        // One write call as the dispatcher makes it: it completes only when
+        // the whole replacement is out.
+        let n = std::future::poll_fn(|cx| Pin::new(&mut io).poll_write(cx, &bare))
+            .await
+            .unwrap();
+        assert_eq!(n, bare.len());
+        let sent = String::from_utf8(io.io.written.clone()).unwrap();
+        assert!(sent.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{sent}");
+        assert!(sent.ends_with("\"code\":\"bad_request\"}"), "{sent}");
+        // What follows goes through untouched.
+        io.write_all(b"next").await.unwrap();
+        assert!(io.io.written.ends_with(b"next"));
     }
 
     #[test]

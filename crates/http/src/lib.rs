@@ -234,28 +234,6 @@ pub fn code_for_status(status: StatusCode) -> (&'static str, &'static str) {
     }
 }
 
-/// Turns JSON extraction failures into precise problems.
-pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    use actix_web::error::JsonPayloadError as J;
-    let api = match &err {
-        J::OverflowKnownLength { limit, .. } | J::Overflow { limit } => ApiError::payload_too_large(*limit),
-        J::ContentType => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send the body as JSON with Content-Type: application/json.",
-        ),
-        J::Deserialize(e) if e.is_syntax() || e.is_eof() => malformed(e),
-        J::Deserialize(e) => json_deserialize_problem(e),
-        J::Payload(actix_web::error::PayloadError::Overflow) => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "The request body is larger than this address accepts.",
-        ),
-        _ => ApiError::bad_request("unreadable_body", "The request body could not be read."),
-    };
-    actix_web::error::InternalError::from_response(err, api.error_response()).into()
-}
-
 /// A body that is not JSON: 400 with the position.
 pub fn malformed(e: &serde_json::Error) -> ApiError {
     ApiError::bad_request(
@@ -317,6 +295,19 @@ impl From<sea_orm::DbErr> for ApiError {
                 .with_header(header::RETRY_AFTER, "5");
         }
         ApiError::internal(e)
+    }
+}
+
+/// The audit trail could not confirm the row: the request is not answered as
+/// if it had been (503, retry).
+impl From<dentex_audit::AuditError> for ApiError {
+    fn from(e: dentex_audit::AuditError) -> Self {
+        tracing::warn!(error = %e, "audit trail unavailable");
+        ApiError::unavailable(
+            "audit_unavailable",
+            "The audit trail could not record this request; nothing was shown. Retry shortly.",
+        )
+        .with_header(header::RETRY_AFTER, "2")
     }
 }
 

@@ -17,6 +17,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -149,8 +150,43 @@ pub(crate) async fn order_view<C: ConnectionTrait>(
     } else {
         None
     };
+    Ok(build_view(o, remakes, transitions))
+}
+
+/// The views of a page of orders: their remakes in one query.
+pub(crate) async fn order_views<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<order::Model>,
+) -> Result<Vec<OrderView>, ApiError> {
+    let mut remakes: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    if !rows.is_empty() {
+        let found: Vec<(Uuid, Option<Uuid>)> = order::Entity::find()
+            .select_only()
+            .column(order::Column::Id)
+            .column(order::Column::RemakeOf)
+            .filter(order::Column::RemakeOf.is_in(rows.iter().map(|o| o.id)))
+            .order_by_asc(order::Column::Id)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, of) in found {
+            if let Some(of) = of {
+                remakes.entry(of).or_default().push(id);
+            }
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|o| {
+            let r = remakes.remove(&o.id).unwrap_or_default();
+            build_view(o, r, None)
+        })
+        .collect())
+}
+
+fn build_view(o: order::Model, remakes: Vec<Uuid>, transitions: Option<Vec<TransitionView>>) -> OrderView {
     let open = OrderStatus::parse(&o.status).is_some_and(OrderStatus::before_shipping);
-    Ok(OrderView {
+    OrderView {
         id: o.id,
         case_id: o.case_id,
         quote_id: o.quote_id,
@@ -177,7 +213,7 @@ pub(crate) async fn order_view<C: ConnectionTrait>(
         transitions,
         created_at: o.created_at,
         updated_at: o.updated_at,
-    })
+    }
 }
 
 /// Records one move of an order (inside the caller's transaction).
@@ -317,10 +353,7 @@ pub async fn list_orders(
     } else {
         None
     };
-    let mut items = Vec::with_capacity(rows.len());
-    for o in rows {
-        items.push(order_view(&state.db, o, false).await?);
-    }
+    let items = order_views(&state.db, rows).await?;
     let mut ev = crate::quotes::event(&req, &p, "order.list", "order", Outcome::Success);
     ev.org_id = p.memberships.first().map(|(o, _)| *o);
     crate::quotes::record(&state, ev).await?;

@@ -19,6 +19,7 @@ use dentex_http::ApiError;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -128,10 +129,20 @@ pub struct QuoteList {
 // ------------------------------------------------------------------ helpers
 
 pub(crate) async fn record(state: &MarketState, ev: AuditEvent) -> Result<(), ApiError> {
-    state.audit.record(ev).await.map(|_| ()).map_err(ApiError::internal)
+    state.audit.record(ev).await.map(|_| ()).map_err(ApiError::from)
 }
 
 pub(crate) use dentex_accounts::http::event_by as event;
+
+/// The request carries no body (no length, or a length of 0, and not chunked).
+fn body_absent(req: &HttpRequest) -> bool {
+    use actix_web::http::header;
+    let h = req.headers();
+    !h.contains_key(header::TRANSFER_ENCODING)
+        && h.get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| v.trim() == "0")
+}
 
 /// What an audit row of the market says: in the clinic's chain, naming the
 /// lab the actor acted for.
@@ -337,29 +348,63 @@ fn check_input(input: &QuoteInput, rx: &Rx) -> Result<(Money, Option<String>, Op
 }
 
 async fn quote_view<C: ConnectionTrait>(db: &C, q: quote::Model) -> Result<QuoteView, ApiError> {
-    let versions = quote_version::Entity::find()
-        .filter(quote_version::Column::QuoteId.eq(q.id))
+    quote_views(db, vec![q]).await?.pop().ok_or_else(ApiError::not_found)
+}
+
+/// The views of several quotes in three queries whatever their number: the
+/// versions, the labs, the labs' credentials.
+async fn quote_views<C: ConnectionTrait>(db: &C, rows: Vec<quote::Model>) -> Result<Vec<QuoteView>, ApiError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut versions: HashMap<Uuid, Vec<quote_version::Model>> = HashMap::new();
+    for v in quote_version::Entity::find()
+        .filter(quote_version::Column::QuoteId.is_in(rows.iter().map(|q| q.id)))
         .order_by_asc(quote_version::Column::Version)
         .all(db)
-        .await?;
-    let lab = organization::Entity::find_by_id(q.lab_org_id).one(db).await?;
+        .await?
+    {
+        versions.entry(v.quote_id).or_default().push(v);
+    }
+    let labs: HashMap<Uuid, organization::Model> = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(rows.iter().map(|q| q.lab_org_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
     let t = today();
+    let verified = {
+        let all: Vec<&organization::Model> = labs.values().collect();
+        dentex_accounts::verification::statuses(db, &all, t).await?
+    };
+    Ok(rows
+        .into_iter()
+        .map(|q| {
+            let v = versions.remove(&q.id).unwrap_or_default();
+            let lab = match labs.get(&q.lab_org_id) {
+                Some(l) => LabSummary {
+                    id: l.id,
+                    verified: verified.get(&l.id).is_some_and(|v| v.verified),
+                    name: l.name.clone(),
+                },
+                None => LabSummary {
+                    id: q.lab_org_id,
+                    name: String::new(),
+                    verified: false,
+                },
+            };
+            build_quote_view(q, v, lab, t)
+        })
+        .collect())
+}
+
+fn build_quote_view(q: quote::Model, versions: Vec<quote_version::Model>, lab: LabSummary, t: NaiveDate) -> QuoteView {
     let parse = |s: &Option<String>| s.as_deref().and_then(|s| serde_json::from_str(s).ok());
-    Ok(QuoteView {
+    QuoteView {
         id: q.id,
         case_id: q.case_id,
-        lab: match lab {
-            Some(l) => LabSummary {
-                id: l.id,
-                verified: dentex_accounts::verification::status(db, &l, t).await?.verified,
-                name: l.name,
-            },
-            None => LabSummary {
-                id: q.lab_org_id,
-                name: String::new(),
-                verified: false,
-            },
-        },
+        lab,
         expired: q.valid_until < t,
         delivery_date: rules::add_working_days(t, u32::try_from(q.turnaround_days).unwrap_or(0)),
         price: Price {
@@ -389,7 +434,7 @@ async fn quote_view<C: ConnectionTrait>(db: &C, q: quote::Model) -> Result<Quote
         notes: q.notes,
         created_at: q.created_at,
         updated_at: q.updated_at,
-    })
+    }
 }
 
 /// A quote the caller may see: the clinic of its case, or the lab that made
@@ -626,10 +671,7 @@ pub async fn list_quotes(
         q = q.filter(quote::Column::LabOrgId.is_in(labs));
     }
     let rows = q.order_by_asc(quote::Column::Id).all(&state.db).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for r in rows {
-        items.push(quote_view(&state.db, r).await?);
-    }
+    let items = quote_views(&state.db, rows).await?;
     let lab = match v {
         Viewer::Lab { org } => Some(org),
         Viewer::Clinic { .. } => None,
@@ -791,7 +833,7 @@ pub async fn accept_quote(
     p: Principal,
     state: web::Data<MarketState>,
     path: web::Path<String>,
-    input: Option<dentex_http::Json<AcceptInput>>,
+    input: Result<dentex_http::Json<AcceptInput>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let (q, c, v) = load_quote(&state, &req, &p, &path).await?;
     let check = if v.is_clinic() {
@@ -810,7 +852,14 @@ pub async fn accept_quote(
     let key = idempotency::header(&req)?;
     // Checked after tenancy: a body that is missing or unreadable is told
     // what to send, once the quote is known to be the caller's to accept.
-    let Some(version) = input.map(|i| i.into_inner().version) else {
+    let input = match input {
+        Ok(i) => Some(i.into_inner()),
+        // No body at all: told what to send. A body that is there but
+        // unreadable (wrong type, repeated key, bad JSON) says what is wrong.
+        Err(_) if body_absent(&req) => None,
+        Err(e) => return Err(e),
+    };
+    let Some(version) = input.map(|i| i.version) else {
         return Err(ApiError::validation(vec![FieldError::new(
             "version",
             "required",

@@ -42,6 +42,9 @@ pub struct Stats {
 /// Bounds, area and volume of a binary STL in one pass and constant memory.
 pub use stl::binary_stats;
 
+/// Finds a face line in an OBJ that arrives in pieces.
+pub use obj::FaceScan as ObjFaceScan;
+
 /// The file formats understood, decided from content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -150,23 +153,31 @@ pub fn preflight(head: &[u8], size: u64, format: Format, limits: &Limits) -> Res
             }
         }
         Format::StlAscii => {
-            // The first keyword after the `solid` line.
-            let mut keywords = head
-                .split(|&b| b == b'\n')
-                .enumerate()
-                .filter_map(|(i, l)| Some((i, l.split(u8::is_ascii_whitespace).find(|t| !t.is_empty())?)));
-            let _solid = keywords.next();
-            match keywords.next() {
-                Some((_, kw)) if kw.eq_ignore_ascii_case(b"facet") => {}
-                Some((_, kw)) if kw.eq_ignore_ascii_case(b"endsolid") => return Err(MeshError::NoTriangles),
-                Some((i, kw)) => {
+            // As the reader goes: unknown keywords and empty solids are
+            // skipped; a `vertex` before any `facet` is its error. The last
+            // line of a head cut short may be partial: it is left out.
+            let mut lines: Vec<&[u8]> = head.split(|&b| b == b'\n').collect();
+            if !complete {
+                lines.pop();
+            }
+            let mut facet = false;
+            for (i, l) in lines.iter().enumerate() {
+                let Some(kw) = l.split(u8::is_ascii_whitespace).find(|t| !t.is_empty()) else {
+                    continue;
+                };
+                if kw.eq_ignore_ascii_case(b"facet") {
+                    facet = true;
+                    break;
+                }
+                if kw.eq_ignore_ascii_case(b"vertex") {
                     return Err(MeshError::Syntax {
                         line: i as u64 + 1,
-                        message: format!("expected `facet`, found {:?}", String::from_utf8_lossy(kw)),
+                        message: "`vertex` outside a facet".into(),
                     });
                 }
-                None if complete => return Err(MeshError::NoTriangles),
-                None => {}
+            }
+            if !facet && complete {
+                return Err(MeshError::NoTriangles);
             }
         }
         Format::PlyAscii | Format::PlyBinaryLittleEndian | Format::PlyBinaryBigEndian => {
@@ -290,6 +301,8 @@ mod tests {
             pre(b"solid x\nvertex 0 0 0\n"),
             Err(MeshError::Syntax { line: 2, .. })
         ));
+        // What the reader would refuse, the check refuses.
+        assert!(read(b"solid x\nvertex 0 0 0\n", &Limits::default()).is_err());
         assert!(matches!(
             pre(b"ply\nformat ascii 1.0\nelement vertex 3\n"),
             Err(MeshError::Syntax { .. })
@@ -307,8 +320,31 @@ mod tests {
             Ok(())
         );
         assert_eq!(pre(b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n"), Ok(()));
+        // An empty solid first, lines the reader skips, a head cut inside a keyword.
+        let tri = b"facet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1 0 0\nvertex 0 1 0\nendloop\nendfacet\n";
+        let mut two = b"solid a\nendsolid a\nsolid b\ncolor 1 0 0\n".to_vec();
+        two.extend_from_slice(tri);
+        two.extend_from_slice(b"endsolid b\n");
+        assert!(read(&two, &Limits::default()).is_ok());
+        assert_eq!(pre(&two), Ok(()));
+        let cut = b"solid a\nendsolid a\nsolid b\nfac";
+        assert_eq!(preflight(cut, 1 << 20, Format::StlAscii, &Limits::default()), Ok(()));
         // A longer OBJ's faces may come after the head.
         let head = b"v 0 0 0\nv 1 0 0\n";
         assert_eq!(preflight(head, 1 << 20, Format::Obj, &Limits::default()), Ok(()));
+    }
+
+    #[test]
+    fn a_face_is_found_across_pieces() {
+        let obj = b"# made by hand\nv 0 0 0\nv 1 0 0\nv 0 1 0\n  f 1 2 3\n";
+        for cut in 0..obj.len() {
+            let mut scan = ObjFaceScan::default();
+            scan.feed(&obj[..cut]);
+            scan.feed(&obj[cut..]);
+            assert!(scan.found(), "cut at {cut}");
+        }
+        let mut none = ObjFaceScan::default();
+        none.feed(b"v 0 0 0\nvf 1 2\n# f 1 2 3\nfoo\n");
+        assert!(!none.found());
     }
 }

@@ -110,3 +110,36 @@ pub fn read(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
     }
     Ok(mesh)
 }
+
+/// Looks for a face line (`f …`) in an OBJ fed in pieces of any size, so an
+/// upload can be told apart from one with no faces while it streams.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FaceScan {
+    /// 0: at the start of a line (after blanks); 1: after `f` there; 2: elsewhere.
+    state: u8,
+    found: bool,
+}
+
+impl FaceScan {
+    pub fn feed(&mut self, bytes: &[u8]) {
+        if self.found {
+            return;
+        }
+        for &b in bytes {
+            self.state = match (self.state, b) {
+                (_, b'\n') => 0,
+                (0, b' ' | b'\t' | b'\r') => 0,
+                (0, b'f') => 1,
+                (1, b' ' | b'\t') => {
+                    self.found = true;
+                    return;
+                }
+                _ => 2,
+            };
+        }
+    }
+
+    pub fn found(&self) -> bool {
+        self.found
+    }
+}

@@ -578,6 +578,16 @@ impl ObjectStore {
     /// Reads an object back whole, as a stream, and reports its size,
     /// SHA-256 and first `head_len` bytes: how a client's upload is checked.
     pub async fn digest(&self, key: &str, head_len: usize) -> Result<Digest256, StorageError> {
+        self.digest_with(key, head_len, |_| {}).await
+    }
+
+    /// [`Self::digest`], showing every piece read to `observe` on the way.
+    pub async fn digest_with(
+        &self,
+        key: &str,
+        head_len: usize,
+        mut observe: impl FnMut(&[u8]),
+    ) -> Result<Digest256, StorageError> {
         let mut body = self.get_stream(key).await?;
         let mut hasher = Sha256::new();
         let mut size = 0u64;
@@ -589,6 +599,7 @@ impl ObjectStore {
         {
             size += chunk.len() as u64;
             hasher.update(&chunk);
+            observe(&chunk);
             if head.len() < head_len {
                 let take = (head_len - head.len()).min(chunk.len());
                 head.extend_from_slice(&chunk[..take]);

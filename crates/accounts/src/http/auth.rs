@@ -111,7 +111,7 @@ fn validate_registration(r: RegisterRequest) -> Result<ValidRegistration, ApiErr
 }
 
 /// "Someone tried to register with your address" notices per account and hour.
-const NOTICES_PER_HOUR: i32 = 3;
+const NOTICES_PER_HOUR: u32 = 3;
 
 /// Registers a person together with a new organisation, of which they become
 /// the owner, and mails them a verification link. The answer is the same
@@ -141,15 +141,15 @@ pub async fn register(
         detail: "Check your e-mail: follow the link in it to confirm your address, then sign in.",
     });
     if let Some(u) = existing {
-        // At most three notices an hour per account, counted atomically, so
-        // the form cannot flood a real person's inbox. The answer stays the same.
-        let sent = throttle::hit(
+        // At most three notices in any hour per account, claimed atomically,
+        // so the form cannot flood a real person's inbox. The answer stays the same.
+        let notify = throttle::claim_slot(
             &state.db,
             &format!("notice:already-registered:{}", u.id),
-            now() - chrono::Duration::hours(1),
+            NOTICES_PER_HOUR,
+            chrono::Duration::hours(1),
         )
         .await?;
-        let notify = sent <= NOTICES_PER_HOUR;
         if notify {
             let txn = dentex_db::begin_write(&state.db).await?;
             queue_mail(&txn, &templates::already_registered(r.email, &state.public_base_url)).await?;
@@ -341,30 +341,35 @@ pub struct MyOrganization {
 }
 
 async fn me_of(db: &sea_orm::DatabaseConnection, u: user::Model) -> Result<Me, ApiError> {
-    let ms = membership::Entity::find()
+    let organizations = membership::Entity::find()
         .filter(membership::Column::UserId.eq(u.id))
+        .find_also_related(organization::Entity)
         .all(db)
-        .await?;
-    let mut organizations = Vec::new();
-    for m in ms {
-        if let Some(o) = organization::Entity::find_by_id(m.org_id).one(db).await? {
-            organizations.push(MyOrganization {
-                id: o.id,
-                name: o.name,
-                kind: o.kind,
-                role: m.role,
-            });
-        }
-    }
-    Ok(Me {
+        .await?
+        .into_iter()
+        .filter_map(|(m, o)| Some((m, o?)))
+        .collect();
+    Ok(me_from(u, organizations))
+}
+
+fn me_from(u: user::Model, organizations: Vec<(membership::Model, organization::Model)>) -> Me {
+    Me {
         id: u.id,
         email: u.email,
         display_name: u.display_name,
         staff_role: u.staff_role,
         email_verified: u.email_verified_at.is_some(),
         mfa_enabled: u.mfa_enabled_at.is_some(),
-        organizations,
-    })
+        organizations: organizations
+            .into_iter()
+            .map(|(m, o)| MyOrganization {
+                id: o.id,
+                name: o.name,
+                kind: o.kind,
+                role: m.role,
+            })
+            .collect(),
+    }
 }
 
 /// Exchanges an e-mail address and password for a session token. Repeated
@@ -503,7 +508,8 @@ pub async fn login(
         }
     }
     throttle::record_success(&state.db, &account, addr.as_deref()).await?;
-    let s = sessions::issue(&state.db, u.id, state.sessions).await?;
+    // With MFA on, a code was checked above.
+    let s = sessions::issue(&state.db, u.id, state.sessions, u.mfa_enabled_at.is_some()).await?;
     record(&state, ev).await?;
     tracing::info!(user.id = %u.id, session.id = %s.id, "login succeeded");
     let user = me_of(&state.db, u).await?;
@@ -559,12 +565,15 @@ pub async fn logout(req: HttpRequest, p: Principal, state: web::Data<AccountsSta
     (status = 401, body = dentex_http::Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/me")]
-pub async fn me(p: Principal, state: web::Data<AccountsState>) -> Result<HttpResponse, ApiError> {
-    let u = user::Entity::find_by_id(p.user_id.0)
-        .one(&state.db)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    Ok(HttpResponse::Ok().json(me_of(&state.db, u).await?))
+pub async fn me(req: HttpRequest, _p: Principal) -> Result<HttpResponse, ApiError> {
+    use actix_web::HttpMessage;
+    // The sign-in of this request loaded all of it.
+    let signed_in = req
+        .extensions()
+        .get::<super::SignedIn>()
+        .cloned()
+        .ok_or_else(super::unauthenticated)?;
+    Ok(HttpResponse::Ok().json(me_from(signed_in.user, signed_in.organizations)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

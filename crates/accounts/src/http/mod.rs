@@ -11,12 +11,12 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use dentex_audit::{ActorKind, AuditEvent, AuditLog, Outcome};
-use dentex_db::entities::{membership, user};
+use dentex_db::entities::{membership, organization, user};
 use dentex_domain::{OrgId, OrgRole, StaffRole, UserId};
 use dentex_http::{ApiError, request_context};
 use dentex_jobs::{EnqueueOptions, Queue};
 use dentex_mail::OutgoingMail;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
 use std::future::Future;
 use std::pin::Pin;
 use uuid::Uuid;
@@ -74,9 +74,9 @@ pub struct Principal {
     pub session_id: Uuid,
     pub staff_role: Option<StaffRole>,
     pub memberships: Vec<(OrgId, OrgRole)>,
-    /// The session was opened while two-step sign-in was on, so with a code
-    /// (a session opened with a password alone, to enrol, stays without it
-    /// even after the enrolment is confirmed).
+    /// The session was opened with a second step (a TOTP or recovery code);
+    /// a session opened with a password alone, to enrol, stays without it
+    /// even after the enrolment is confirmed.
     pub second_step: bool,
 }
 
@@ -99,11 +99,26 @@ pub(crate) fn unauthenticated() -> ApiError {
         .with_header(header::WWW_AUTHENTICATE, "Bearer")
 }
 
+/// What the sign-in of this request loaded, kept in the request's
+/// extensions so that a handler showing it (`/api/v1/me`) reads nothing again.
+#[derive(Clone)]
+pub struct SignedIn {
+    pub user: user::Model,
+    /// Every membership with its organisation, suspended ones included.
+    pub organizations: Vec<(membership::Model, organization::Model)>,
+}
+
 impl FromRequest for Principal {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        use actix_web::HttpMessage;
+        // Asked for twice in one request: the first answer stands.
+        if let Some(p) = req.extensions().get::<Principal>() {
+            let p = p.clone();
+            return Box::pin(async move { Ok(p) });
+        }
         let state = req.app_data::<web::Data<AccountsState>>().cloned();
         let bearer = req
             .headers()
@@ -125,6 +140,7 @@ impl FromRequest for Principal {
                     .and_then(|v| v.to_str().ok())
                     .is_some_and(|v| v == sessions::csrf_token(t))
         });
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AccountsState is not registered")))?;
             if !csrf_ok {
@@ -135,42 +151,32 @@ impl FromRequest for Principal {
                 ));
             }
             let token = bearer.or(cookie).ok_or_else(unauthenticated)?;
-            let s = sessions::authenticate(&state.db, &token, state.sessions)
+            // One query: the session, its user, the memberships and their
+            // organisations, read on every request, so a revoked session, a
+            // removed member or a suspended organisation loses access at once.
+            let sessions::SignIn {
+                session: s,
+                user: u,
+                organizations,
+            } = sessions::authenticate(&state.db, &token, state.sessions)
                 .await?
                 .ok_or_else(unauthenticated)?;
-            let u = user::Entity::find_by_id(s.user_id)
-                .one(&state.db)
-                .await?
-                .ok_or_else(unauthenticated)?;
-            let rows = membership::Entity::find()
-                .filter(membership::Column::UserId.eq(u.id))
-                .all(&state.db)
-                .await?;
             // A suspended organisation's members lose access to it at once.
-            let suspended: Vec<Uuid> = if rows.is_empty() {
-                Vec::new()
-            } else {
-                dentex_db::entities::organization::Entity::find()
-                    .filter(dentex_db::entities::organization::Column::Id.is_in(rows.iter().map(|m| m.org_id)))
-                    .filter(dentex_db::entities::organization::Column::SuspendedAt.is_not_null())
-                    .all(&state.db)
-                    .await?
-                    .into_iter()
-                    .map(|o| o.id)
-                    .collect()
-            };
-            let memberships = rows
-                .into_iter()
-                .filter(|m| !suspended.contains(&m.org_id))
-                .filter_map(|m| Some((OrgId(m.org_id), m.role.parse().ok()?)))
+            let memberships = organizations
+                .iter()
+                .filter(|(_, o)| o.suspended_at.is_none())
+                .filter_map(|(m, _)| Some((OrgId(m.org_id), m.role.parse().ok()?)))
                 .collect();
-            Ok(Principal {
+            let p = Principal {
                 user_id: UserId(u.id),
                 session_id: s.id,
                 staff_role: u.staff_role.as_deref().and_then(|r| r.parse().ok()),
                 memberships,
-                second_step: u.mfa_enabled_at.is_some_and(|on| s.created_at > on),
-            })
+                second_step: s.second_step,
+            };
+            req.extensions_mut().insert(p.clone());
+            req.extensions_mut().insert(SignedIn { user: u, organizations });
+            Ok(p)
         })
     }
 }
@@ -246,7 +252,7 @@ pub(crate) async fn authorized_org(
 }
 
 pub(crate) async fn record(state: &AccountsState, ev: AuditEvent) -> Result<(), ApiError> {
-    state.audit.record(ev).await.map(|_| ()).map_err(ApiError::internal)
+    state.audit.record(ev).await.map(|_| ()).map_err(ApiError::from)
 }
 
 /// Queues a message in the caller's transaction: it goes out only if the

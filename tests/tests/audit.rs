@@ -1,0 +1,166 @@
+//! The audit trail under concurrent reads (SECURITY.md items 18, 19): every
+//! audited answer has its row exactly once, chains verify, and when the batch
+//! holding a row fails, no request in it is answered as if it had been read.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly at the first surprise"
+)]
+
+use dentex_tests::{Actor, TestApp};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+async fn draft(app: &TestApp, clinic: &Actor, reference: &str) -> String {
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/cases",
+            Some(&clinic.token),
+            Some(&json!({"patient_ref": reference})),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+/// (status, request id) of each of `reads` GETs, all at once.
+async fn read_all(app: &TestApp, reads: &[(String, String)]) -> Vec<(u16, String)> {
+    let calls = reads.iter().map(|(path, token)| async move {
+        let r = app.get_authed(path, token).await;
+        let status = r.status().as_u16();
+        let rid = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+        if status != 200 {
+            let p: Value = r.json().await.unwrap();
+            assert_eq!(p["code"], "audit_unavailable", "{p}");
+        }
+        (status, rid)
+    });
+    futures_util::future::join_all(calls).await
+}
+
+/// Audit rows carrying each request id.
+async fn rows_for(app: &TestApp, rid: &str) -> usize {
+    dentex_db::entities::audit_event::Entity::find()
+        .filter(dentex_db::entities::audit_event::Column::RequestId.eq(rid))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .len()
+}
+
+async fn assert_chains_intact(app: &TestApp) {
+    let report = app.state.audit.verify().await.unwrap();
+    assert!(report.is_intact(), "{report:?}");
+}
+
+#[tokio::test]
+async fn concurrent_reads_each_leave_their_row_once() {
+    let app = TestApp::new().await;
+    let mut clinics = Vec::new();
+    for i in 0..4 {
+        let c = app.register(&format!("owner{i}@clinic{i}.example"), "clinic").await;
+        let case = draft(&app, &c, &format!("REF-{i}")).await;
+        clinics.push((c, case));
+    }
+    // 64 reads of one case: one chain.
+    let (first, case) = &clinics[0];
+    let one: Vec<(String, String)> = (0..64)
+        .map(|_| (format!("/api/v1/cases/{case}"), first.token.clone()))
+        .collect();
+    // 64 reads spread over the four clinics: four chains.
+    let spread: Vec<(String, String)> = (0..64)
+        .map(|i| {
+            let (c, case) = &clinics[i % 4];
+            (format!("/api/v1/cases/{case}"), c.token.clone())
+        })
+        .collect();
+    for reads in [one, spread] {
+        let answers = read_all(&app, &reads).await;
+        for (status, rid) in &answers {
+            assert_eq!(*status, 200);
+            assert_eq!(rows_for(&app, rid).await, 1, "request {rid}");
+        }
+    }
+    assert_chains_intact(&app).await;
+}
+
+async fn inject_failure(app: &TestApp, action: &str) {
+    let sql = if app.is_postgres() {
+        vec![
+            format!(
+                "CREATE FUNCTION audit_fail() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.action = '{action}' THEN RAISE EXCEPTION 'injected audit failure'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql"
+            ),
+            "CREATE TRIGGER audit_fail BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_fail()".into(),
+        ]
+    } else {
+        vec![format!(
+            "CREATE TRIGGER audit_fail BEFORE INSERT ON audit_events WHEN NEW.action = '{action}' \
+             BEGIN SELECT RAISE(ABORT, 'injected audit failure'); END"
+        )]
+    };
+    for s in sql {
+        app.state.db.execute_unprepared(&s).await.unwrap();
+    }
+}
+
+async fn remove_failure(app: &TestApp) {
+    app.state
+        .db
+        .execute_unprepared(if app.is_postgres() {
+            "DROP TRIGGER audit_fail ON audit_events"
+        } else {
+            "DROP TRIGGER audit_fail"
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_batch_answers_503_to_every_request_in_it() {
+    let app = TestApp::new().await;
+    let clinic = app.register("owner@clinic.example", "clinic").await;
+    let case = draft(&app, &clinic, "REF-1").await;
+    // Reads of the case fail to audit; reads of its file list do not, unless
+    // they share a batch with a failing one.
+    inject_failure(&app, "case.read").await;
+    let reads: Vec<(String, String)> = (0..64)
+        .map(|i| {
+            let path = if i % 2 == 0 {
+                format!("/api/v1/cases/{case}")
+            } else {
+                format!("/api/v1/cases/{case}/files")
+            };
+            (path, clinic.token.clone())
+        })
+        .collect();
+    let answers = read_all(&app, &reads).await;
+    let mut refused = 0;
+    for (i, (status, rid)) in answers.iter().enumerate() {
+        let rows = rows_for(&app, rid).await;
+        match status {
+            200 => assert_eq!(rows, 1, "answered 200 without its row: {rid}"),
+            503 => {
+                refused += 1;
+                assert_eq!(rows, 0, "a failed batch leaves nothing: {rid}");
+            }
+            s => panic!("unexpected {s}"),
+        }
+        if i % 2 == 0 {
+            assert_eq!(*status, 503, "a case read cannot be audited now");
+        }
+    }
+    assert!(refused >= 32, "{refused}");
+    assert_chains_intact(&app).await;
+    // The trail works again at once.
+    remove_failure(&app).await;
+    let answers = read_all(&app, &reads).await;
+    for (status, rid) in &answers {
+        assert_eq!(*status, 200);
+        assert_eq!(rows_for(&app, rid).await, 1);
+    }
+    assert_chains_intact(&app).await;
+}
