@@ -103,7 +103,8 @@ fn sign_in_sql() -> &'static str {
              JOIN users u ON u.id = s.user_id \
              LEFT JOIN memberships m ON m.user_id = u.id \
              LEFT JOIN organizations o ON o.id = m.org_id \
-             WHERE s.token_hash = $1",
+             WHERE s.token_hash = $1 \
+             ORDER BY m.created_at, m.id",
             columns::<session::Entity>("s"),
             columns::<user::Entity>("u"),
             columns::<membership::Entity>("m"),

@@ -164,9 +164,13 @@ pub struct BatchConfig {
     pub max_events: usize,
     /// Events waiting per chain at most; callers beyond it wait for room.
     pub max_queued: usize,
-    /// How long a caller waits for its batch to commit before giving up
-    /// (its row may still be written; it is never answered as if it had been).
+    /// How long a caller waits, for room and for its batch to commit,
+    /// before giving up (its row may still be written; it is never answered
+    /// as if it had been).
     pub max_wait: Duration,
+    /// Batch transactions in flight at once, over all chains of the process,
+    /// so that flushes leave the pool's connections to the requests.
+    pub max_flushes: usize,
 }
 
 impl Default for BatchConfig {
@@ -175,6 +179,7 @@ impl Default for BatchConfig {
             max_events: 256,
             max_queued: 8192,
             max_wait: Duration::from_secs(10),
+            max_flushes: 4,
         }
     }
 }
@@ -187,6 +192,11 @@ pub struct AuditLog {
     sqlite_lock: Arc<tokio::sync::Mutex<()>>,
     config: BatchConfig,
     queues: Arc<Mutex<HashMap<String, Arc<ChainQueue>>>>,
+    /// Turns for batch transactions (`max_flushes`).
+    flushes: Arc<Semaphore>,
+    /// The runtime flushers run on: the one the log was made on (the
+    /// server's main runtime), not an HTTP worker's, which may stop first.
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 /// One chain's waiting events and whether a flusher is taking them.
@@ -210,6 +220,25 @@ struct Waiting {
 
 const MAX_ATTEMPTS: u32 = 40;
 
+/// Clears a chain's `flushing` mark when its flusher ends early (its
+/// runtime stops, a panic); events still waiting are dropped, which tells
+/// their callers. Disarmed when the flusher finishes normally.
+struct FlushingReset {
+    queue: Arc<ChainQueue>,
+    armed: bool,
+}
+
+impl Drop for FlushingReset {
+    fn drop(&mut self) {
+        if self.armed
+            && let Ok(mut st) = self.queue.state.lock()
+        {
+            st.flushing = false;
+            st.waiting.clear();
+        }
+    }
+}
+
 impl AuditLog {
     pub fn new(db: DatabaseConnection) -> Self {
         Self::with_config(db, BatchConfig::default())
@@ -222,9 +251,12 @@ impl AuditLog {
             config: BatchConfig {
                 max_events: config.max_events.max(1),
                 max_queued: config.max_queued.max(1),
+                max_flushes: config.max_flushes.max(1),
                 ..config
             },
             queues: Arc::new(Mutex::new(HashMap::new())),
+            flushes: Arc::new(Semaphore::new(config.max_flushes.max(1))),
+            runtime: tokio::runtime::Handle::try_current().ok(),
         }
     }
 
@@ -256,22 +288,24 @@ impl AuditLog {
             order.push((at, by_chain[at].1.len()));
             by_chain[at].1.push(ev);
         }
+        // One deadline for the whole call: room in the queues, then commits.
+        let wait = self.config.max_wait;
+        let deadline = tokio::time::Instant::now() + wait;
         for (chain, mut evs) in by_chain {
             let mut rxs = Vec::with_capacity(evs.len());
             // A queue's worth at a time: the rest waits for room.
             while !evs.is_empty() {
                 let rest = evs.split_off(evs.len().min(self.config.max_queued));
-                rxs.extend(self.enqueue(&chain, evs).await?);
+                rxs.extend(self.enqueue(&chain, evs, deadline).await?);
                 evs = rest;
             }
             receivers.push(rxs);
         }
-        let wait = self.config.max_wait;
         let mut results: Vec<Vec<AuditEventId>> = Vec::with_capacity(receivers.len());
         for rxs in receivers {
             let mut ids = Vec::with_capacity(rxs.len());
             for rx in rxs {
-                match tokio::time::timeout(wait, rx).await {
+                match tokio::time::timeout_at(deadline, rx).await {
                     Ok(Ok(Ok(id))) => ids.push(id),
                     Ok(Ok(Err(e))) => return Err(AuditError::Batch(e)),
                     Ok(Err(_)) => return Err(AuditError::Batch("the appender stopped".into())),
@@ -289,6 +323,7 @@ impl AuditLog {
         &self,
         chain: &str,
         events: Vec<AuditEvent>,
+        deadline: tokio::time::Instant,
     ) -> Result<Vec<oneshot::Receiver<Result<AuditEventId, String>>>, AuditError> {
         let queue = {
             let mut queues = self
@@ -308,11 +343,9 @@ impl AuditLog {
         };
         // Room for all of them at once keeps one caller's events together.
         let n = u32::try_from(events.len()).unwrap_or(u32::MAX);
-        let mut room = queue
-            .room
-            .clone()
-            .acquire_many_owned(n)
+        let mut room = tokio::time::timeout_at(deadline, queue.room.clone().acquire_many_owned(n))
             .await
+            .map_err(|_| AuditError::Timeout(self.config.max_wait))?
             .map_err(|_| AuditError::Batch("appender closed".into()))?;
         let mut receivers = Vec::with_capacity(events.len());
         let start_flusher = {
@@ -336,32 +369,64 @@ impl AuditLog {
         };
         if start_flusher {
             let log = self.clone();
-            tokio::spawn(async move { log.flush(queue).await });
+            let flusher = async move { log.flush(queue).await };
+            match &self.runtime {
+                Some(rt) => drop(rt.spawn(flusher)),
+                None => drop(tokio::spawn(flusher)),
+            }
         }
         Ok(receivers)
     }
 
     /// Commits the chain's waiting events, a batch at a time, until none wait.
     async fn flush(self, queue: Arc<ChainQueue>) {
+        // Should this task end early (its runtime stops, a panic), the next
+        // caller starts a new flusher, and those waiting are told (503)
+        // instead of waiting out their deadline.
+        let mut reset = FlushingReset {
+            queue: queue.clone(),
+            armed: true,
+        };
         loop {
             let batch: Vec<Waiting> = {
                 let Ok(mut st) = queue.state.lock() else { return };
                 let n = st.waiting.len().min(self.config.max_events);
                 if n == 0 {
                     st.flushing = false;
+                    reset.armed = false;
                     return;
                 }
                 st.waiting.drain(..n).collect()
             };
+            let Ok(_turn) = self.flushes.acquire().await else {
+                return;
+            };
+            self.commit(&queue.chain, batch).await;
+        }
+    }
+
+    /// Commits `batch`; when it fails for a reason that retrying does not
+    /// mend, its halves are tried on their own, so that one event that cannot
+    /// be written fails its own caller, not everyone who shared its batch.
+    async fn commit(&self, chain: &str, batch: Vec<Waiting>) {
+        let mut pending: Vec<Vec<Waiting>> = vec![batch];
+        while let Some(batch) = pending.pop() {
             let events: Vec<&AuditEvent> = batch.iter().map(|w| &w.event).collect();
-            match self.append_with_retry(&queue.chain, &events).await {
+            match self.append_with_retry(chain, &events).await {
                 Ok(ids) => {
                     for (w, id) in batch.into_iter().zip(ids) {
                         let _ = w.done.send(Ok(id));
                     }
                 }
+                Err(AuditError::Db(_)) if batch.len() > 1 => {
+                    let mut first = batch;
+                    let second = first.split_off(first.len() / 2);
+                    // The earlier half first: the chain keeps the callers' order.
+                    pending.push(second);
+                    pending.push(first);
+                }
                 Err(e) => {
-                    tracing::error!(audit.chain = %queue.chain, events = batch.len(), error = %e, "an audit batch failed");
+                    tracing::error!(audit.chain = %chain, events = batch.len(), error = %e, "audit events could not be written");
                     let msg = e.to_string();
                     for w in batch {
                         let _ = w.done.send(Err(msg.clone()));
@@ -658,11 +723,17 @@ fn insert_chunk(n: usize) -> usize {
 }
 
 fn retryable(e: &DbErr) -> bool {
-    if is_unique_violation(e) {
+    if is_unique_violation(e) || matches!(e, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
         return true;
     }
     let s = e.to_string();
-    s.contains("audit head moved") || s.contains("database is locked") || s.contains("could not serialize")
+    s.contains("audit head moved")
+        || s.contains("database is locked")
+        || s.contains("could not serialize")
+        // A pooled connection the server closed (a restart): another one.
+        || s.contains("connection closed")
+        || s.contains("Connection reset")
+        || s.contains("Broken pipe")
 }
 
 /// SHA-256 over the previous hash and an unambiguous (JSON array) encoding of

@@ -213,3 +213,64 @@ async fn batches_keep_order_and_chains_while_single_writers_interleave() {
     // An empty batch writes nothing.
     assert!(log.record_many(Vec::new()).await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rows_in_a_callers_transaction_commit_or_roll_back_with_it() {
+    let (_t, db, log, org) = seeded(3).await;
+    // Rolled back: nothing of it stays, and the chain goes on where it was.
+    let txn = dentex_db::begin_write(&db).await.unwrap();
+    append_in(&txn, &[event(Some(org), 100), event(Some(org), 101)])
+        .await
+        .unwrap();
+    txn.rollback().await.unwrap();
+    assert_eq!(log.list_for_org(Some(org), 100).await.unwrap().len(), 3);
+    // Committed, side by side with the batched appender.
+    let writer = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            for i in 0..10 {
+                let txn = dentex_db::begin_write(&db).await.unwrap();
+                append_in(&txn, &[event(Some(org), 200 + i)]).await.unwrap();
+                txn.commit().await.unwrap();
+            }
+        })
+    };
+    let reader = {
+        let log = log.clone();
+        tokio::spawn(async move {
+            for i in 0..10 {
+                log.record(event(Some(org), 300 + i)).await.unwrap();
+            }
+        })
+    };
+    writer.await.unwrap();
+    reader.await.unwrap();
+    let report = log.verify().await.unwrap();
+    assert!(report.is_intact(), "{:?}", report.broken);
+    assert_eq!(report.rows, 23);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_appenders_on_one_chain_take_turns() {
+    // Two processes' appenders, as two gateways over one database have:
+    // on PostgreSQL the chain's advisory lock orders them, on SQLite the
+    // one writer; a lost race on the head is retried.
+    let (_t, db) = TestDatabase::migrated().await.unwrap();
+    let (a, b) = (AuditLog::new(db.clone()), AuditLog::new(db.clone()));
+    let org = OrgId::new();
+    let mut tasks = Vec::new();
+    for (k, log) in [a.clone(), b.clone(), a.clone(), b].into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            for i in 0..15 {
+                let batch = (0..3).map(|j| event(Some(org), k * 1000 + i * 10 + j)).collect();
+                log.record_many(batch).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let report = a.verify().await.unwrap();
+    assert!(report.is_intact(), "{:?}", report.broken);
+    assert_eq!(report.rows, 4 * 15 * 3);
+}

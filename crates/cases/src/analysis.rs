@@ -1,5 +1,7 @@
 //! The job run after a scan is uploaded: read it back from the object store,
-//! analyse it (`dentex_mesh::inspect`), draw a 512 px thumbnail, store both.
+//! analyse it, draw a 512 px thumbnail, store both. A binary STL is spooled to
+//! a temporary file and read from it in blocks (`analyze_binary_stl_at`, the
+//! preview from `stl_triangles_at`); other formats are read into memory.
 //! The file's `analysis_status` goes `pending → done`, or `failed` with the
 //! reader's error when the bytes are not a valid mesh (the file is kept).
 
@@ -23,6 +25,30 @@ enum Outcome {
     Failed(String),
 }
 
+fn finish(report: dentex_mesh::Report, thumbnail: Result<Vec<u8>, String>) -> Outcome {
+    match (serde_json::to_string(&report), thumbnail) {
+        (Ok(report), Ok(thumbnail)) => Outcome::Done { report, thumbnail },
+        (Err(e), _) => Outcome::Failed(e.to_string()),
+        (_, Err(e)) => Outcome::Failed(format!("no preview: {e}")),
+    }
+}
+
+/// The object copied to an unnamed temporary file (gone when closed, and
+/// when the process dies), streamed: one piece of it in memory at a time.
+async fn spool(store: &ObjectStore, key: &str) -> Result<std::fs::File, String> {
+    use tokio::io::AsyncWriteExt;
+    let tmp = tempfile::tempfile().map_err(|e| format!("a temporary file for the scan: {e}"))?;
+    let mut out = tokio::fs::File::from_std(tmp.try_clone().map_err(|e| e.to_string())?);
+    let mut body = store.get_stream(key).await.map_err(|e| e.to_string())?;
+    while let Some(chunk) = body.next().await {
+        out.write_all(&chunk.map_err(|e| e.to_string())?)
+            .await
+            .map_err(|e| format!("writing the temporary file: {e}"))?;
+    }
+    out.flush().await.map_err(|e| e.to_string())?;
+    Ok(tmp)
+}
+
 /// Runs the analysis of one file. Infrastructure errors fail the job (it is
 /// retried); a file that is not a mesh is an outcome, not an error.
 pub async fn run(
@@ -43,40 +69,56 @@ pub async fn run(
     if f.analysis_status != "pending" {
         return Ok(());
     }
-    let mut body = store.get_stream(&f.object_key).await.map_err(|e| fail(&e))?;
-    let mut data = Vec::with_capacity(usize::try_from(f.size_bytes).unwrap_or(0));
-    while let Some(chunk) = body.next().await {
-        data.extend_from_slice(&chunk.map_err(|e| fail(&e))?);
-    }
-    let outcome = tokio::task::spawn_blocking(move || {
-        // A binary STL is analysed from its bytes first (less memory than
-        // with the mesh held too), then read once for the preview; other
-        // formats are read once for both.
-        let (report, mesh) = if dentex_mesh::detect(&data) == Some(dentex_mesh::Format::StlBinary) {
-            let report = dentex_mesh::analyze_binary_stl(&data, &limits);
-            (report, dentex_mesh::read(&data, &limits).map(|(_, m)| m))
-        } else {
-            match dentex_mesh::read(&data, &limits) {
-                Ok((_, mesh)) => (Ok(dentex_mesh::analyze(&mesh)), Ok(mesh)),
-                Err(e) => (Err(e.clone()), Err(e)),
+    let outcome = if f.format.as_deref() == Some(crate::files::format_name(dentex_mesh::Format::StlBinary)) {
+        // A binary STL (the scanners' usual export) is spooled to a file and
+        // analysed and drawn from it a block at a time: the job holds the
+        // analysis's working set, never the file.
+        let spool = spool(store, &f.object_key).await.map_err(|e| fail(&e))?;
+        tokio::task::spawn_blocking(move || {
+            let file = &spool;
+            let report = match dentex_mesh::analyze_binary_stl_at(file, &limits) {
+                Ok(r) if r.triangles == 0 => {
+                    return Ok(Outcome::Failed(dentex_mesh::MeshError::NoTriangles.to_string()));
+                }
+                Ok(r) => r,
+                // The disk, not the scan: the job is tried again.
+                Err(e @ dentex_mesh::MeshError::Read { .. }) => return Err(JobFailure(e.to_string())),
+                Err(e) => return Ok(Outcome::Failed(e.to_string())),
+            };
+            let mut drawn = 0u64;
+            let thumbnail = dentex_mesh::thumbnail::png_triangles(
+                report.bbox_min,
+                report.bbox_max,
+                THUMBNAIL_PX,
+                dentex_mesh::stl_triangles_at(file).inspect(|_| drawn += 1),
+            );
+            if drawn != report.triangles {
+                return Err(JobFailure("reading the scan for its preview stopped early".into()));
             }
-        };
-        let report = match report {
-            Ok(r) if r.triangles == 0 => return Outcome::Failed(dentex_mesh::MeshError::NoTriangles.to_string()),
-            Ok(r) => r,
-            Err(e) => return Outcome::Failed(e.to_string()),
-        };
-        let thumbnail = mesh
-            .map_err(|e| e.to_string())
-            .and_then(|mesh| dentex_mesh::thumbnail::png(&mesh, THUMBNAIL_PX).map_err(|e| e.to_string()));
-        match (serde_json::to_string(&report), thumbnail) {
-            (Ok(report), Ok(thumbnail)) => Outcome::Done { report, thumbnail },
-            (Err(e), _) => Outcome::Failed(e.to_string()),
-            (_, Err(e)) => Outcome::Failed(format!("no preview: {e}")),
+            Ok(finish(report, thumbnail.map_err(|e| e.to_string())))
+        })
+        .await
+        .map_err(|e| fail(&e))??
+    } else {
+        let mut body = store.get_stream(&f.object_key).await.map_err(|e| fail(&e))?;
+        let mut data = Vec::with_capacity(usize::try_from(f.size_bytes).unwrap_or(0));
+        while let Some(chunk) = body.next().await {
+            data.extend_from_slice(&chunk.map_err(|e| fail(&e))?);
         }
-    })
-    .await
-    .map_err(|e| fail(&e))?;
+        tokio::task::spawn_blocking(move || match dentex_mesh::read(&data, &limits) {
+            Ok((_, mesh)) => {
+                let report = dentex_mesh::analyze(&mesh);
+                if report.triangles == 0 {
+                    return Outcome::Failed(dentex_mesh::MeshError::NoTriangles.to_string());
+                }
+                let thumbnail = dentex_mesh::thumbnail::png(&mesh, THUMBNAIL_PX).map_err(|e| e.to_string());
+                finish(report, thumbnail)
+            }
+            Err(e) => Outcome::Failed(e.to_string()),
+        })
+        .await
+        .map_err(|e| fail(&e))?
+    };
     let update = case_file::Entity::update_many()
         .filter(case_file::Column::Id.eq(f.id))
         .filter(case_file::Column::AnalysisStatus.eq("pending"));

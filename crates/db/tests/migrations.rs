@@ -115,3 +115,22 @@ async fn the_suite_runs_on_the_backend_it_was_asked_for() {
         assert_eq!(backend, sea_orm::DatabaseBackend::Sqlite);
     }
 }
+
+#[tokio::test]
+async fn the_bundled_sqlite_has_the_query_planner_stability_guarantee() {
+    // Set in .cargo/config.toml: without it every `LIMIT ?` statement is
+    // compiled again at each run (docs/benchmarks.md).
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("x.db").display());
+    let db = dentex_db::connect(&dentex_db::DbOptions::new(url)).await.unwrap();
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            "PRAGMA compile_options",
+        ))
+        .await
+        .unwrap();
+    let options: Vec<String> = rows.iter().map(|r| r.try_get_by_index::<String>(0).unwrap()).collect();
+    assert!(options.iter().any(|o| o == "ENABLE_QPSG"), "{options:?}");
+    assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+}

@@ -181,6 +181,7 @@ pub fn audit_config(config: &Config) -> dentex_audit::BatchConfig {
         max_events: config.audit.batch_max_events,
         max_queued: config.audit.queue_max_events,
         max_wait: Duration::from_millis(config.audit.confirm_timeout_ms),
+        max_flushes: config.audit.max_flushes,
     }
 }
 

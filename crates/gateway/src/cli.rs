@@ -210,19 +210,63 @@ async fn open_db(config: &Config, migrate: bool) -> anyhow::Result<sea_orm::Data
     Ok(db)
 }
 
+/// A file read at positions, for [`dentex_mesh::analyze_binary_stl_at`].
+struct FileAt {
+    file: std::fs::File,
+    len: u64,
+}
+
+impl dentex_mesh::ReadAt for FileAt {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(&self.file, buf, offset)
+    }
+}
+
+/// The file as a binary STL to analyse where it lies, when it is one: its
+/// size fits the count in its header (the order of `dentex_mesh::detect`:
+/// PLY is recognised first).
+fn binary_stl_at(path: &std::path::Path) -> anyhow::Result<Option<FileAt>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let len = file.metadata()?.len();
+    let mut head = Vec::with_capacity(84);
+    (&mut file).take(84).read_to_end(&mut head)?;
+    if head.len() < 84 || head.starts_with(b"ply") {
+        return Ok(None);
+    }
+    let n = u64::from(u32::from_le_bytes([head[80], head[81], head[82], head[83]]));
+    Ok((len == 84 + 50 * n || len == 85 + 50 * n).then_some(FileAt { file, len }))
+}
+
 fn mesh_command(cmd: MeshCommand) -> anyhow::Result<i32> {
     let file = match &cmd {
         MeshCommand::Inspect { file, .. } | MeshCommand::Thumbnail { file, .. } => file.clone(),
     };
-    let data = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
     let limits = dentex_mesh::Limits::default();
     let fail = |e: dentex_mesh::MeshError| {
         eprintln!("error: {}: {e}", file.display());
         Ok(2)
     };
+    // A binary STL (the scanners' usual export) is analysed from the file,
+    // a block at a time; other formats are read whole.
+    let stl = match &cmd {
+        MeshCommand::Inspect { .. } => binary_stl_at(&file)?,
+        MeshCommand::Thumbnail { .. } => None,
+    };
+    let data = match stl {
+        Some(_) => Vec::new(),
+        None => std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?,
+    };
     match cmd {
         MeshCommand::Inspect { json, .. } => {
-            let (format, r) = match dentex_mesh::inspect(&data, &limits) {
+            let inspected = match &stl {
+                Some(f) => dentex_mesh::analyze_binary_stl_at(f, &limits).map(|r| (dentex_mesh::Format::StlBinary, r)),
+                None => dentex_mesh::inspect(&data, &limits),
+            };
+            let (format, r) = match inspected {
                 Ok(x) => x,
                 Err(e) => return fail(e),
             };

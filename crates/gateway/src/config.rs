@@ -59,6 +59,9 @@ pub struct AuditConfig {
     /// A request whose audit row is not confirmed this long after it was
     /// queued answers 503 `audit_unavailable`.
     pub confirm_timeout_ms: u64,
+    /// Batch transactions in flight at once (over all chains), so flushes
+    /// leave the pool's connections to the requests.
+    pub max_flushes: usize,
 }
 
 impl Default for AuditConfig {
@@ -68,6 +71,7 @@ impl Default for AuditConfig {
             batch_max_events: d.max_events,
             queue_max_events: d.max_queued,
             confirm_timeout_ms: u64::try_from(d.max_wait.as_millis()).unwrap_or(10_000),
+            max_flushes: d.max_flushes,
         }
     }
 }
@@ -416,6 +420,9 @@ impl Config {
         }
         if self.audit.confirm_timeout_ms < 100 {
             errs.push("audit.confirm_timeout_ms: at least 100".into());
+        }
+        if self.audit.max_flushes == 0 || self.audit.max_flushes as u64 >= u64::from(self.database.max_connections) {
+            errs.push("audit.max_flushes: at least 1 and fewer than database.max_connections".into());
         }
         if self.database.max_connections == 0 {
             errs.push("database.max_connections: must be at least 1".into());

@@ -299,13 +299,16 @@ impl From<sea_orm::DbErr> for ApiError {
 }
 
 /// The audit trail could not confirm the row: the request is not answered as
-/// if it had been (503, retry).
+/// if it had been (503). Reads show nothing then. A change whose row is
+/// written after it commits (until every write records its row inside its
+/// own transaction) may have been saved: the message says to look first.
 impl From<dentex_audit::AuditError> for ApiError {
     fn from(e: dentex_audit::AuditError) -> Self {
         tracing::warn!(error = %e, "audit trail unavailable");
         ApiError::unavailable(
             "audit_unavailable",
-            "The audit trail could not record this request; nothing was shown. Retry shortly.",
+            "The audit trail could not record this request, so nothing is shown. If you were changing \
+             something, look before you try again: the change may have been saved.",
         )
         .with_header(header::RETRY_AFTER, "2")
     }

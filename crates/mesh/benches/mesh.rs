@@ -46,6 +46,21 @@ fn child_peak(mode: &str, file: &std::path::Path) -> u64 {
 
 fn memory_child(spec: &str) {
     let (mode, path) = spec.split_once(':').unwrap();
+    if mode == "file" {
+        // Analysis and preview read from the file in blocks: the process
+        // holds the working set, never the file.
+        let file = std::fs::File::open(path).unwrap();
+        std::fs::write("/proc/self/clear_refs", "5").unwrap();
+        let before = hwm_bytes();
+        let r = dentex_mesh::analyze_binary_stl_at(&file, &Limits::default()).unwrap();
+        let png =
+            dentex_mesh::thumbnail::png_triangles(r.bbox_min, r.bbox_max, 512, dentex_mesh::stl_triangles_at(&file))
+                .unwrap();
+        let grew = hwm_bytes().saturating_sub(before);
+        assert!(r.watertight && r.bodies == 1 && !png.is_empty());
+        println!("{grew}");
+        return;
+    }
     let data = std::fs::read(path).unwrap();
     let limits = Limits::default();
     std::fs::write("/proc/self/clear_refs", "5").unwrap();
@@ -124,7 +139,10 @@ fn main() {
     std::fs::write(&file, &stl).unwrap();
     let peak = child_peak("parse", &file);
     let peak_direct = child_peak("bytes", &file);
-    std::fs::remove_file(&file).ok();
+    let peak_file = child_peak("file", &file);
+    let from_file = best(3, || {
+        dentex_mesh::analyze_binary_stl_at(&std::fs::File::open(&file).unwrap(), &limits).unwrap()
+    });
 
     println!("{:<44}{:>12}", "what", "figure");
     println!(
@@ -184,4 +202,15 @@ fn main() {
         "peak memory growth, analysis from STL bytes",
         peak_direct as f64 / n
     );
+    println!(
+        "{:<44}{:>9.2} M tri/s",
+        "full analysis from the file, in blocks",
+        n / from_file.as_secs_f64() / 1e6
+    );
+    println!(
+        "{:<44}{:>9.1} B/tri",
+        "peak memory, analysis + preview from file",
+        peak_file as f64 / n
+    );
+    std::fs::remove_file(&file).ok();
 }

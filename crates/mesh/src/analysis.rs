@@ -46,14 +46,19 @@ pub struct Report {
 }
 
 /// Where the triangles come from. `points` are what gets merged: the
-/// positions of an indexed mesh, or the corners of a binary STL.
+/// positions of an indexed mesh, or the corners of a binary STL. Positions
+/// are read in order over ranges (twice for the merge, once for the
+/// statistics), so a source need not hold them: a binary STL file is read
+/// in blocks ([`crate::ReadAt`]).
 trait Source: Sync {
     fn triangles(&self) -> usize;
-    fn corners(&self, t: usize) -> [[f32; 3]; 3];
     fn points(&self) -> usize;
-    fn point(&self, i: usize) -> [f32; 3];
     /// The points triangle `t` uses.
     fn tri(&self, t: usize) -> [u32; 3];
+    /// The corners of each triangle of `range`, in order.
+    fn each_triangle(&self, range: Range<usize>, f: impl FnMut(usize, [[f32; 3]; 3])) -> Result<(), MeshError>;
+    /// Each point of `range`, in order.
+    fn each_point(&self, range: Range<usize>, f: impl FnMut(usize, [f32; 3])) -> Result<(), MeshError>;
 }
 
 struct MeshSource<'a>(&'a Mesh);
@@ -64,29 +69,31 @@ impl Source for MeshSource<'_> {
         self.0.triangles.len()
     }
     #[inline]
-    fn corners(&self, t: usize) -> [[f32; 3]; 3] {
-        self.0.triangles[t].map(|i| self.0.positions[i as usize])
-    }
-    #[inline]
     fn points(&self) -> usize {
         self.0.positions.len()
-    }
-    #[inline]
-    fn point(&self, i: usize) -> [f32; 3] {
-        self.0.positions[i]
     }
     #[inline]
     fn tri(&self, t: usize) -> [u32; 3] {
         self.0.triangles[t]
     }
+    fn each_triangle(&self, range: Range<usize>, mut f: impl FnMut(usize, [[f32; 3]; 3])) -> Result<(), MeshError> {
+        for (t, tri) in range.clone().zip(&self.0.triangles[range]) {
+            f(t, tri.map(|i| self.0.positions[i as usize]));
+        }
+        Ok(())
+    }
+    fn each_point(&self, range: Range<usize>, mut f: impl FnMut(usize, [f32; 3])) -> Result<(), MeshError> {
+        for (i, p) in range.clone().zip(&self.0.positions[range]) {
+            f(i, *p);
+        }
+        Ok(())
+    }
 }
+
+use crate::stl::record_corners;
 
 /// The 50-byte records of a binary STL, read in place.
 struct StlSource<'a>(&'a [u8]);
-
-fn f32_at(b: &[u8], o: usize) -> f32 {
-    f32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
-}
 
 impl Source for StlSource<'_> {
     #[inline]
@@ -94,26 +101,95 @@ impl Source for StlSource<'_> {
         self.0.len() / 50
     }
     #[inline]
-    fn corners(&self, t: usize) -> [[f32; 3]; 3] {
-        // A slice of known length, so the reads below need no checks.
-        let r = &self.0[t * 50 + 12..t * 50 + 48];
-        let f = |o: usize| f32_at(r, o);
-        [[f(0), f(4), f(8)], [f(12), f(16), f(20)], [f(24), f(28), f(32)]]
-    }
-    #[inline]
     fn points(&self) -> usize {
         self.triangles() * 3
-    }
-    #[inline]
-    fn point(&self, i: usize) -> [f32; 3] {
-        let o = (i / 3) * 50 + 12 + (i % 3) * 12;
-        let r = &self.0[o..o + 12];
-        [f32_at(r, 0), f32_at(r, 4), f32_at(r, 8)]
     }
     #[inline]
     fn tri(&self, t: usize) -> [u32; 3] {
         let b = (t * 3) as u32;
         [b, b + 1, b + 2]
+    }
+    fn each_triangle(&self, range: Range<usize>, mut f: impl FnMut(usize, [[f32; 3]; 3])) -> Result<(), MeshError> {
+        for (t, r) in range
+            .clone()
+            .zip(self.0[range.start * 50..range.end * 50].chunks_exact(50))
+        {
+            f(t, record_corners(r));
+        }
+        Ok(())
+    }
+    fn each_point(&self, range: Range<usize>, f: impl FnMut(usize, [f32; 3])) -> Result<(), MeshError> {
+        corner_points(self, range, f)
+    }
+}
+
+/// The points (corners, three a triangle) of `range`, from the triangles of
+/// a source whose points are its corners.
+#[inline]
+fn corner_points<S: Source>(src: &S, range: Range<usize>, mut f: impl FnMut(usize, [f32; 3])) -> Result<(), MeshError> {
+    if range.is_empty() {
+        return Ok(());
+    }
+    let (first, last) = (range.start / 3, (range.end - 1) / 3);
+    src.each_triangle(first..last + 1, |t, c| {
+        for (k, p) in c.into_iter().enumerate() {
+            let i = t * 3 + k;
+            if range.contains(&i) {
+                f(i, p);
+            }
+        }
+    })
+}
+
+/// A binary STL read in blocks from a [`crate::ReadAt`]: never held whole.
+struct StlAt<'a, R: crate::ReadAt + ?Sized> {
+    file: &'a R,
+    triangles: usize,
+}
+
+/// Triangles read at a time from a file: 1 MB.
+const BLOCK_TRIANGLES: usize = 20_000;
+
+impl<R: crate::ReadAt + ?Sized> StlAt<'_, R> {
+    fn blocks(&self, range: Range<usize>, mut f: impl FnMut(usize, [[f32; 3]; 3])) -> Result<(), MeshError> {
+        let mut buf = vec![0u8; BLOCK_TRIANGLES.min(range.len()) * 50];
+        let mut t = range.start;
+        while t < range.end {
+            let n = BLOCK_TRIANGLES.min(range.end - t);
+            let bytes = &mut buf[..n * 50];
+            let offset = 84 + t as u64 * 50;
+            self.file.read_exact_at(bytes, offset).map_err(|e| MeshError::Read {
+                offset,
+                message: e.to_string(),
+            })?;
+            for (k, r) in bytes.chunks_exact(50).enumerate() {
+                f(t + k, record_corners(r));
+            }
+            t += n;
+        }
+        Ok(())
+    }
+}
+
+impl<R: crate::ReadAt + ?Sized> Source for StlAt<'_, R> {
+    #[inline]
+    fn triangles(&self) -> usize {
+        self.triangles
+    }
+    #[inline]
+    fn points(&self) -> usize {
+        self.triangles * 3
+    }
+    #[inline]
+    fn tri(&self, t: usize) -> [u32; 3] {
+        let b = (t * 3) as u32;
+        [b, b + 1, b + 2]
+    }
+    fn each_triangle(&self, range: Range<usize>, f: impl FnMut(usize, [[f32; 3]; 3])) -> Result<(), MeshError> {
+        self.blocks(range, f)
+    }
+    fn each_point(&self, range: Range<usize>, f: impl FnMut(usize, [f32; 3])) -> Result<(), MeshError> {
+        corner_points(self, range, f)
     }
 }
 
@@ -224,40 +300,45 @@ struct Scattered {
 /// buffer comes zeroed from the allocator instead of being written twice.
 type Item = [u32; 4];
 
-/// Scatters the items for `0..n` into `1 << bits` partitions by the top bits
-/// of their hash; each thread scatters its own range, in order, so a
-/// partition read thread by thread sees its items in index order. The
+/// Scatters the items of the points of `src` into `1 << bits` partitions by
+/// the top bits of their hash; each thread scatters its own range, in order,
+/// so a partition read thread by thread sees its items in index order. The
 /// partition of each item is remembered from the counting pass, so the hash
-/// is computed once.
-fn scatter(
-    n: usize,
+/// is computed once; the points are read twice (counting, then placing).
+fn scatter<S: Source>(
+    src: &S,
     threads: usize,
     bits: u32,
-    item: impl Fn(usize) -> Item + Sync,
+    item: impl Fn(usize, [f32; 3]) -> Item + Sync,
     hash: impl Fn(&Item) -> u64 + Sync,
-) -> Vec<Scattered> {
+) -> Result<Vec<Scattered>, MeshError> {
     let parts = 1usize << bits;
     let part = |h: u64| if bits == 0 { 0 } else { (h >> (64 - bits)) as u8 };
-    run_all(split(n, threads), |range| {
+    run_all(split(src.points(), threads), |range| {
         let mut starts = vec![0usize; parts + 1];
         let mut part_of: Vec<u8> = Vec::with_capacity(range.len());
-        for i in range.clone() {
-            let p = part(hash(&item(i)));
-            part_of.push(p);
-            starts[usize::from(p) + 1] += 1;
-        }
+        src.each_point(range.clone(), |i, p| {
+            let pt = part(hash(&item(i, p)));
+            part_of.push(pt);
+            starts[usize::from(pt) + 1] += 1;
+        })?;
         for p in 0..parts {
             starts[p + 1] += starts[p];
         }
         let mut fill = starts.clone();
         let mut items = vec![[0u32; 4]; range.len()];
-        for (i, p) in range.zip(part_of) {
-            let slot = &mut fill[usize::from(p)];
-            items[*slot] = item(i);
-            *slot += 1;
-        }
-        Scattered { items, starts }
+        let mut next = part_of.iter();
+        src.each_point(range, |i, p| {
+            if let Some(&pt) = next.next() {
+                let slot = &mut fill[usize::from(pt)];
+                items[*slot] = item(i, p);
+                *slot += 1;
+            }
+        })?;
+        Ok(Scattered { items, starts })
     })
+    .into_iter()
+    .collect()
 }
 
 /// Hands out the partitions: each worker gets every `threads`-th partition,
@@ -295,12 +376,12 @@ fn partition_bits(n: usize) -> u32 {
 /// that the union-find and the edge census that follow touch memory in the
 /// order the file lists its triangles (neighbours in the file are usually
 /// neighbours on the surface).
-fn merge<S: Source>(src: &S, lo: [f64; 3], eps: f64, threads: usize) -> (Vec<AtomicU32>, usize) {
+fn merge<S: Source>(src: &S, lo: [f64; 3], eps: f64, threads: usize) -> Result<(Vec<AtomicU32>, usize), MeshError> {
     let n = src.points();
     let bits = partition_bits(n);
     let inv = 1.0 / eps;
-    let item = |i: usize| {
-        let p = f64s(src.point(i));
+    let item = |i: usize, p: [f32; 3]| {
+        let p = f64s(p);
         // floor(x + 0.5) by truncation: `round` is a libm call on baseline
         // x86-64, and this runs for every point. Saturating casts: points of
         // the mesh no triangle uses may lie outside the bounds (cell 0 or the
@@ -309,7 +390,7 @@ fn merge<S: Source>(src: &S, lo: [f64; 3], eps: f64, threads: usize) -> (Vec<Ato
         [c(0), c(1), c(2), i as u32]
     };
     let hash = |it: &Item| hash_cell([it[0], it[1], it[2]]);
-    let mut scattered = scatter(n, threads, bits, item, hash);
+    let mut scattered = scatter(src, threads, bits, item, hash)?;
     let bins = deal(&mut scattered, threads);
     // Deduplicate each partition with a cache-sized open-addressing table,
     // noting the index of each vertex's first point.
@@ -369,7 +450,7 @@ fn merge<S: Source>(src: &S, lo: [f64; 3], eps: f64, threads: usize) -> (Vec<Ato
             }
         }
     });
-    (ids, count as usize)
+    Ok((ids, count as usize))
 }
 
 /// Every undirected edge used by exactly two triangles (watertight), and
@@ -433,8 +514,16 @@ fn find(parent: &mut [u32], mut x: u32) -> u32 {
     x
 }
 
-/// Vertices in use, connected bodies, degenerate triangles.
-fn bodies<S: Source>(src: &S, ids: &[AtomicU32], count: usize, tiny: f64) -> (u64, u64, u64) {
+/// Vertices in use, connected bodies, degenerate triangles. `norms` holds
+/// each triangle's doubled area from the statistics (as `f32`); the few that
+/// lie within a rounding of `tiny` are measured again from the source.
+fn bodies<S: Source>(
+    src: &S,
+    ids: &[AtomicU32],
+    count: usize,
+    tiny: f64,
+    norms: &[f32],
+) -> Result<(u64, u64, u64), MeshError> {
     let mut parent: Vec<u32> = (0..count as u32).collect();
     let mut used = vec![false; count];
     let mut degenerate = 0u64;
@@ -443,8 +532,24 @@ fn bodies<S: Source>(src: &S, ids: &[AtomicU32], count: usize, tiny: f64) -> (u6
         if m[0] == m[1] || m[1] == m[2] || m[0] == m[2] {
             degenerate += 1;
         } else {
-            let n = normal(&src.corners(t));
-            if dot(n, n).sqrt() <= tiny {
+            let n = norms.get(t).copied().unwrap_or(f32::NAN);
+            let n64 = f64::from(n);
+            let zero_area = if n.is_normal() && (n64 - tiny).abs() > n64 * 1e-6 {
+                n64 <= tiny
+            } else if !n.is_normal() && n >= 0.0 && tiny >= 2.0 * f64::from(f32::MIN_POSITIVE) {
+                // Zero or subnormal: the exact figure is below f32's smallest
+                // normal, far below any tolerance of a real model.
+                true
+            } else {
+                // Too close to call from the rounded figure: the exact one.
+                let mut exact = f64::INFINITY;
+                src.each_triangle(t..t + 1, |_, corners| {
+                    let n = normal(&corners);
+                    exact = dot(n, n).sqrt();
+                })?;
+                exact <= tiny
+            };
+            if zero_area {
                 degenerate += 1;
             }
         }
@@ -472,12 +577,14 @@ fn bodies<S: Source>(src: &S, ids: &[AtomicU32], count: usize, tiny: f64) -> (u6
             }
         }
     }
-    (vertices, roots, degenerate)
+    Ok((vertices, roots, degenerate))
 }
 
 struct Sums {
     /// The first triangle with a coordinate that is not finite.
     bad: Option<usize>,
+    /// Each triangle's doubled area, in order.
+    norms: Vec<f32>,
     lo: [f32; 3],
     hi: [f32; 3],
     area: f64,
@@ -486,18 +593,18 @@ struct Sums {
 
 /// Bounds, area and signed volume, summed over fixed chunks; and the first
 /// triangle with a coordinate that is not finite.
-fn statistics<S: Source>(src: &S, threads: usize) -> (Sums, Option<usize>) {
+fn statistics<S: Source>(src: &S, threads: usize) -> Result<(Sums, Option<usize>), MeshError> {
     let tris = src.triangles();
     let parts = map_chunks(tris, 1 << 15, threads, |range| {
         let mut s = Sums {
             bad: None,
+            norms: Vec::with_capacity(range.len()),
             lo: [f32::INFINITY; 3],
             hi: [f32::NEG_INFINITY; 3],
             area: 0.0,
             signed: 0.0,
         };
-        for t in range {
-            let v = src.corners(t);
+        src.each_triangle(range, |t, v| {
             if s.bad.is_none() && v.iter().flatten().any(|x| !x.is_finite()) {
                 s.bad = Some(t);
             }
@@ -508,23 +615,28 @@ fn statistics<S: Source>(src: &S, threads: usize) -> (Sums, Option<usize>) {
                 }
             }
             let n = normal(&v);
-            s.area += 0.5 * dot(n, n).sqrt();
+            let norm = dot(n, n).sqrt();
+            s.norms.push(norm as f32);
+            s.area += 0.5 * norm;
             // Divergence theorem with F = (x, 0, 0), as trimesh's mass
             // properties do: for a closed, consistently wound mesh it equals
             // the sum of signed tetrahedra; for other meshes the two differ,
             // and this one is the figure other tools report.
             s.signed += n[0] * (f64::from(v[0][0]) + f64::from(v[1][0]) + f64::from(v[2][0])) / 6.0;
-        }
-        s
+        })
+        .map(|()| s)
     });
+    let parts = parts.into_iter().collect::<Result<Vec<Sums>, MeshError>>()?;
     let mut all = Sums {
         bad: None,
+        norms: Vec::with_capacity(tris),
         lo: [f32::INFINITY; 3],
         hi: [f32::NEG_INFINITY; 3],
         area: 0.0,
         signed: 0.0,
     };
     for s in &parts {
+        all.norms.extend_from_slice(&s.norms);
         for c in 0..3 {
             all.lo[c] = all.lo[c].min(s.lo[c]);
             all.hi[c] = all.hi[c].max(s.hi[c]);
@@ -537,17 +649,17 @@ fn statistics<S: Source>(src: &S, threads: usize) -> (Sums, Option<usize>) {
         all.hi = [0.0; 3];
     }
     let bad = parts.iter().find_map(|s| s.bad);
-    (all, bad)
+    Ok((all, bad))
 }
 
-fn topology<S: Source>(src: &S, sums: &Sums, threads: usize) -> Report {
+fn topology<S: Source>(src: &S, sums: &Sums, threads: usize) -> Result<Report, MeshError> {
     let tris = src.triangles();
     let (lo, hi) = (sums.lo.map(f64::from), sums.hi.map(f64::from));
     let (area, signed) = (sums.area, sums.signed);
     let extent = (0..3).map(|c| hi[c] - lo[c]).fold(0.0, f64::max);
     let eps = (extent * 1e-9).max(1e-12);
 
-    let (ids, count) = merge(src, lo, eps, threads);
+    let (ids, count) = merge(src, lo, eps, threads)?;
     // Ids are packed in 31 bits by the edge census; no input the readers
     // accept comes near (it would take over 700 million triangles).
     let (vertices, bodies, degenerate, watertight, winding) = if count >= 1 << 31 {
@@ -555,18 +667,19 @@ fn topology<S: Source>(src: &S, sums: &Sums, threads: usize) -> Report {
     } else if threads > 1 {
         // Union-find is sequential; the census runs beside it.
         let (b, e) = std::thread::scope(|s| {
-            let uf = s.spawn(|| bodies(src, &ids, count, eps * extent));
+            let uf = s.spawn(|| bodies(src, &ids, count, eps * extent, &sums.norms));
             let e = edge_census(src, &ids, count);
             (uf.join().unwrap_or_else(|e| std::panic::resume_unwind(e)), e)
         });
+        let b = b?;
         (b.0, b.1, b.2, e.0, e.1)
     } else {
-        let b = bodies(src, &ids, count, eps * extent);
+        let b = bodies(src, &ids, count, eps * extent, &sums.norms)?;
         let e = edge_census(src, &ids, count);
         (b.0, b.1, b.2, e.0, e.1)
     };
 
-    Report {
+    Ok(Report {
         triangles: tris as u64,
         vertices,
         bbox_min: lo,
@@ -580,7 +693,7 @@ fn topology<S: Source>(src: &S, sums: &Sums, threads: usize) -> Report {
         degenerate_triangles: degenerate,
         merge_tolerance: eps,
         units: units::guess(extent),
-    }
+    })
 }
 
 /// The full analysis of a mesh.
@@ -590,8 +703,33 @@ fn topology<S: Source>(src: &S, sums: &Sums, threads: usize) -> Report {
 pub fn analyze(mesh: &Mesh) -> Report {
     let src = MeshSource(mesh);
     let threads = threads_for(src.triangles());
-    let (sums, _) = statistics(&src, threads);
-    topology(&src, &sums, threads)
+    // An indexed mesh in memory never fails to be read.
+    match statistics(&src, threads).and_then(|(sums, _)| topology(&src, &sums, threads)) {
+        Ok(r) => r,
+        Err(e) => unreachable_report(&e),
+    }
+}
+
+/// What [`analyze`] answers if reading memory ever failed (it cannot).
+fn unreachable_report(e: &MeshError) -> Report {
+    let nan = [f64::NAN; 3];
+    let mut units = units::guess(0.0);
+    units.reason = e.to_string();
+    Report {
+        triangles: 0,
+        vertices: 0,
+        bbox_min: nan,
+        bbox_max: nan,
+        area: f64::NAN,
+        volume: None,
+        signed_volume: f64::NAN,
+        watertight: false,
+        winding_consistent: false,
+        bodies: 0,
+        degenerate_triangles: 0,
+        merge_tolerance: f64::NAN,
+        units,
+    }
 }
 
 /// The full analysis of a binary STL straight from its bytes, with the checks
@@ -599,10 +737,51 @@ pub fn analyze(mesh: &Mesh) -> Report {
 /// less memory and time than reading then analysing.
 pub fn analyze_binary_stl(data: &[u8], limits: &Limits) -> Result<Report, MeshError> {
     let records = crate::stl::binary_records(data, limits)?;
-    let src = StlSource(records);
+    analyze_source(&StlSource(records))
+}
+
+/// [`analyze_binary_stl`] of a file read in blocks where it lies (several
+/// threads at once), never held whole: the memory is the analysis's own,
+/// about 21 bytes a corner at its peak (the merge), and the file's pages
+/// stay in the page cache, not in the process.
+pub fn analyze_binary_stl_at<R: crate::ReadAt + ?Sized>(file: &R, limits: &Limits) -> Result<Report, MeshError> {
+    let len = file.len();
+    if len > limits.max_bytes {
+        return Err(MeshError::TooLarge {
+            limit: limits.max_bytes,
+        });
+    }
+    let mut head = [0u8; 84];
+    if len < 84 || file.read_exact_at(&mut head, 0).is_err() {
+        return Err(MeshError::Binary {
+            offset: 0,
+            message: "shorter than a binary STL header".into(),
+        });
+    }
+    let n = u64::from(u32::from_le_bytes([head[80], head[81], head[82], head[83]]));
+    if len != 84 + 50 * n && len != 85 + 50 * n {
+        return Err(MeshError::Binary {
+            offset: 80,
+            message: "the triangle count does not match the file size (84 + 50 bytes per triangle)".into(),
+        });
+    }
+    if n > limits.max_triangles {
+        return Err(MeshError::TooManyTriangles {
+            limit: limits.max_triangles,
+        });
+    }
+    analyze_source(&StlAt {
+        file,
+        triangles: usize::try_from(n).map_err(|_| MeshError::TooManyTriangles {
+            limit: limits.max_triangles,
+        })?,
+    })
+}
+
+fn analyze_source<S: Source>(src: &S) -> Result<Report, MeshError> {
     let threads = threads_for(src.triangles());
-    match statistics(&src, threads) {
+    match statistics(src, threads)? {
         (_, Some(t)) => Err(crate::stl::not_finite(t)),
-        (sums, None) => Ok(topology(&src, &sums, threads)),
+        (sums, None) => topology(src, &sums, threads),
     }
 }

@@ -17,7 +17,7 @@ mod stl;
 pub mod thumbnail;
 pub mod units;
 
-pub use analysis::{Report, analyze, analyze_binary_stl};
+pub use analysis::{Report, analyze, analyze_binary_stl, analyze_binary_stl_at};
 
 /// A triangle mesh: positions and triangles indexing them. Polygons are
 /// fan-triangulated by the readers.
@@ -37,6 +37,68 @@ pub struct Stats {
     /// The divergence integral (the enclosed volume when the mesh is closed
     /// and consistently wound).
     pub signed_volume: f64,
+}
+
+/// Bytes at positions, as a file gives them (`std::os::unix::fs::FileExt`),
+/// so that a binary STL can be analysed where it lies, a block at a time
+/// and from several threads, without being read into memory whole
+/// ([`analyze_binary_stl_at`]).
+pub trait ReadAt: Sync {
+    /// The length in bytes.
+    fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Fills `buf` from `offset`; an error when fewer bytes are there.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()>;
+}
+
+#[cfg(unix)]
+impl ReadAt for std::fs::File {
+    fn len(&self) -> u64 {
+        self.metadata().map_or(0, |m| m.len())
+    }
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(self, buf, offset)
+    }
+}
+
+/// The triangles of a binary STL read in blocks from `file`, in order; the
+/// iterator ends early at a read error (the analysis, which runs first,
+/// reports those).
+pub fn stl_triangles_at<R: ReadAt + ?Sized>(file: &R) -> impl Iterator<Item = [[f32; 3]; 3]> + '_ {
+    const BLOCK: usize = 20_000;
+    let n = (file.len().saturating_sub(84) / 50) as usize;
+    let mut buf = vec![0u8; BLOCK.min(n) * 50];
+    let mut t = 0usize;
+    let mut block: Vec<[[f32; 3]; 3]> = Vec::with_capacity(BLOCK.min(n));
+    std::iter::from_fn(move || {
+        if block.is_empty() {
+            if t >= n {
+                return None;
+            }
+            let k = BLOCK.min(n - t);
+            let bytes = &mut buf[..k * 50];
+            file.read_exact_at(bytes, 84 + t as u64 * 50).ok()?;
+            block.extend(bytes.chunks_exact(50).rev().map(stl::record_corners));
+            t += k;
+        }
+        block.pop()
+    })
+}
+
+impl ReadAt for [u8] {
+    fn len(&self) -> u64 {
+        <[u8]>::len(self) as u64
+    }
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        let start = usize::try_from(offset).map_err(|_| std::io::ErrorKind::UnexpectedEof)?;
+        let piece = self
+            .get(start..start.saturating_add(buf.len()))
+            .ok_or(std::io::ErrorKind::UnexpectedEof)?;
+        buf.copy_from_slice(piece);
+        Ok(())
+    }
 }
 
 /// Bounds, area and volume of a binary STL in one pass and constant memory.
@@ -73,6 +135,9 @@ pub enum MeshError {
     LineTooLong { line: u64, limit: usize },
     #[error("the mesh has no triangles")]
     NoTriangles,
+    /// Reading the bytes failed (not the mesh's fault: worth retrying).
+    #[error("reading the file failed at byte {offset}: {message}")]
+    Read { offset: u64, message: String },
 }
 
 /// Hard limits, from configuration.
@@ -332,6 +397,40 @@ mod tests {
         // A longer OBJ's faces may come after the head.
         let head = b"v 0 0 0\nv 1 0 0\n";
         assert_eq!(preflight(head, 1 << 20, Format::Obj, &Limits::default()), Ok(()));
+    }
+
+    #[test]
+    fn triangles_read_in_blocks_draw_the_same_preview() {
+        // A flat grid of 2 × 150 × 150 = 45,000 triangles: over two blocks.
+        let n = 150u32;
+        let mut mesh = Mesh::default();
+        for y in 0..=n {
+            for x in 0..=n {
+                mesh.positions.push([x as f32, y as f32, ((x * y) % 7) as f32 * 0.1]);
+            }
+        }
+        let at = |x: u32, y: u32| y * (n + 1) + x;
+        for y in 0..n {
+            for x in 0..n {
+                mesh.triangles.push([at(x, y), at(x + 1, y), at(x, y + 1)]);
+                mesh.triangles.push([at(x + 1, y), at(x + 1, y + 1), at(x, y + 1)]);
+            }
+        }
+        let mut stl = vec![0u8; 80];
+        stl.extend_from_slice(&(mesh.triangles.len() as u32).to_le_bytes());
+        for t in &mesh.triangles {
+            stl.extend_from_slice(&[0u8; 12]);
+            for &i in t {
+                for c in mesh.positions[i as usize] {
+                    stl.extend_from_slice(&c.to_le_bytes());
+                }
+            }
+            stl.extend_from_slice(&[0u8; 2]);
+        }
+        let r = analyze_binary_stl_at(&stl[..], &Limits::default()).unwrap();
+        assert_eq!(stl_triangles_at(&stl[..]).count(), mesh.triangles.len());
+        let streamed = thumbnail::render_triangles(r.bbox_min, r.bbox_max, 64, stl_triangles_at(&stl[..])).unwrap();
+        assert_eq!(streamed, thumbnail::render(&mesh, 64).unwrap());
     }
 
     #[test]

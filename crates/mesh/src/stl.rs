@@ -37,6 +37,15 @@ pub fn binary_records<'a>(data: &'a [u8], limits: &Limits) -> Result<&'a [u8], M
     Ok(&data[84..84 + n * 50])
 }
 
+/// The three corners of a 50-byte binary STL record.
+#[inline]
+pub(crate) fn record_corners(r: &[u8]) -> [[f32; 3]; 3] {
+    // A slice of known length, so the reads below need no checks.
+    let r = &r[12..48];
+    let f = |o: usize| f32::from_le_bytes([r[o], r[o + 1], r[o + 2], r[o + 3]]);
+    [[f(0), f(4), f(8)], [f(12), f(16), f(20)], [f(24), f(28), f(32)]]
+}
+
 pub(crate) fn not_finite(triangle: usize) -> MeshError {
     MeshError::Binary {
         offset: 84 + triangle as u64 * 50,

@@ -89,6 +89,37 @@ pub fn render(mesh: &Mesh, size: u32) -> Result<Vec<u8>, ThumbnailError> {
             }
         }
     }
+    let triangles = mesh.triangles.iter().map(|t| t.map(|i| mesh.positions[i as usize]));
+    Ok(draw(lo, hi, size, triangles))
+}
+
+/// Renders triangles that arrive one by one (a binary STL read in blocks:
+/// [`crate::stl_triangles_at`]) within known bounds (the analysis's).
+pub fn render_triangles(
+    lo: [f64; 3],
+    hi: [f64; 3],
+    size: u32,
+    triangles: impl Iterator<Item = [[f32; 3]; 3]>,
+) -> Result<Vec<u8>, ThumbnailError> {
+    if !(16..=4096).contains(&size) {
+        return Err(ThumbnailError::Size);
+    }
+    let mut any = false;
+    let rgba = draw(lo, hi, size, triangles.inspect(|_| any = true));
+    if any { Ok(rgba) } else { Err(ThumbnailError::Empty) }
+}
+
+/// [`render_triangles`], encoded as a PNG.
+pub fn png_triangles(
+    lo: [f64; 3],
+    hi: [f64; 3],
+    size: u32,
+    triangles: impl Iterator<Item = [[f32; 3]; 3]>,
+) -> Result<Vec<u8>, ThumbnailError> {
+    encode(&render_triangles(lo, hi, size, triangles)?, size)
+}
+
+fn draw(lo: [f64; 3], hi: [f64; 3], size: u32, triangles: impl Iterator<Item = [[f32; 3]; 3]>) -> Vec<u8> {
     let (right, up, view) = camera(lo, hi);
     let centre = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0, (lo[2] + hi[2]) / 2.0];
     // Fit the projected bounds into the image with a margin.
@@ -112,10 +143,9 @@ pub fn render(mesh: &Mesh, size: u32) -> Result<Vec<u8>, ThumbnailError> {
 
     let mut depth = vec![f32::NEG_INFINITY; n * n];
     let mut shade = vec![0f32; n * n];
-    for t in &mesh.triangles {
+    for t in triangles {
         let mut s = [[0f64; 3]; 3];
-        for (k, &i) in t.iter().enumerate() {
-            let p = mesh.positions[i as usize];
+        for (k, &p) in t.iter().enumerate() {
             let d = [
                 f64::from(p[0]) - centre[0],
                 f64::from(p[1]) - centre[1],
@@ -187,19 +217,22 @@ pub fn render(mesh: &Mesh, size: u32) -> Result<Vec<u8>, ThumbnailError> {
             rgba[i * 4 + 3] = 255;
         }
     }
-    Ok(rgba)
+    rgba
 }
 
 /// Renders `mesh` and encodes it as a PNG.
 pub fn png(mesh: &Mesh, size: u32) -> Result<Vec<u8>, ThumbnailError> {
-    let rgba = render(mesh, size)?;
+    encode(&render(mesh, size)?, size)
+}
+
+fn encode(rgba: &[u8], size: u32) -> Result<Vec<u8>, ThumbnailError> {
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, size, size);
         enc.set_color(png::ColorType::Rgba);
         enc.set_depth(png::BitDepth::Eight);
         let mut w = enc.write_header().map_err(|e| ThumbnailError::Encode(e.to_string()))?;
-        w.write_image_data(&rgba)
+        w.write_image_data(rgba)
             .map_err(|e| ThumbnailError::Encode(e.to_string()))?;
     }
     Ok(out)

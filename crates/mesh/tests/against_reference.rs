@@ -13,7 +13,7 @@
 
 mod reference;
 
-use dentex_mesh::{Limits, Mesh, analyze, analyze_binary_stl, read};
+use dentex_mesh::{Limits, Mesh, analyze, analyze_binary_stl, analyze_binary_stl_at, read};
 use reference::Topology;
 use std::path::PathBuf;
 
@@ -150,7 +150,39 @@ fn generated_meshes_agree_with_the_reference_small_and_threaded() {
             ),
             "seed {seed}, from STL bytes"
         );
+        // Read in blocks where it lies (here a slice: the same code reads
+        // files), the report is the same to the last bit.
+        let at = analyze_binary_stl_at(&stl_bytes(&mesh)[..], &Limits::default()).unwrap();
+        assert_eq!(at, r, "seed {seed}, read in blocks");
     }
+}
+
+#[test]
+fn reading_in_blocks_keeps_the_readers_checks() {
+    // Over a block of 20,000 triangles, a NaN in the second block.
+    let mut mesh = generated(11, 120, 150, 1, false);
+    let bytes = stl_bytes(&mesh);
+    assert!(bytes.len() > 84 + 50 * 20_000);
+    assert_eq!(
+        analyze_binary_stl_at(&bytes[..], &Limits::default()).unwrap(),
+        analyze_binary_stl(&bytes, &Limits::default()).unwrap()
+    );
+    let last = mesh.triangles.last().unwrap()[0] as usize;
+    mesh.positions[last][2] = f32::INFINITY;
+    let bad = stl_bytes(&mesh);
+    assert_eq!(
+        analyze_binary_stl_at(&bad[..], &Limits::default()).unwrap_err(),
+        analyze_binary_stl(&bad, &Limits::default()).unwrap_err()
+    );
+    assert!(analyze_binary_stl_at(&bytes[..bytes.len() - 7], &Limits::default()).is_err());
+    let limits = Limits {
+        max_triangles: 3,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        analyze_binary_stl_at(&bytes[..], &limits),
+        Err(dentex_mesh::MeshError::TooManyTriangles { limit: 3 })
+    ));
 }
 
 #[test]
