@@ -19,6 +19,7 @@ mod m20261130_000011_create_case_uploads;
 mod m20261130_000012_create_market;
 mod m20261202_000013_add_case_list_index;
 mod m20261202_000014_add_session_second_step;
+mod m20261202_000015_add_audit_acting_org;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_create_market::Migration),
             Box::new(m20261202_000013_add_case_list_index::Migration),
             Box::new(m20261202_000014_add_session_second_step::Migration),
+            Box::new(m20261202_000015_add_audit_acting_org::Migration),
         ]
     }
 }

@@ -174,3 +174,63 @@ async fn a_failed_batch_answers_503_to_every_request_in_it() {
     }
     assert_chains_intact(&app).await;
 }
+
+#[tokio::test]
+async fn a_change_whose_audit_row_fails_is_not_saved() {
+    let app = TestApp::new().await;
+    let clinic = app.register("owner@clinic.example", "clinic").await;
+    let case = draft(&app, &clinic, "REF-1").await;
+    let path = format!("/api/v1/cases/{case}");
+    inject_failure(&app, "audit_fail_updates", "case.update").await;
+    let r = app
+        .send(
+            reqwest::Method::PATCH,
+            &path,
+            Some(&clinic.token),
+            Some(&json!({"patient_ref": "REF-2"})),
+        )
+        .await;
+    assert_eq!(r.status(), 503);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["code"], "audit_unavailable", "{p}");
+    // The change and its row went together: neither is there.
+    let now: Value = app.get_authed(&path, &clinic.token).await.json().await.unwrap();
+    assert_eq!(now["patient_ref"], "REF-1", "{now}");
+    // Nor did a new draft survive without its row.
+    inject_failure(&app, "audit_fail_creates", "case.create").await;
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/cases",
+            Some(&clinic.token),
+            Some(&json!({"patient_ref": "REF-3"})),
+        )
+        .await;
+    assert_eq!(r.status(), 503);
+    let list: Value = app
+        .get_authed("/api/v1/cases", &clinic.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
+    remove_failure(&app, "audit_fail_updates").await;
+    remove_failure(&app, "audit_fail_creates").await;
+    let r = app
+        .send(
+            reqwest::Method::PATCH,
+            &path,
+            Some(&clinic.token),
+            Some(&json!({"patient_ref": "REF-2"})),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let rows = app
+        .state
+        .audit
+        .list_for_org(Some(dentex_domain::OrgId(clinic.org_id.parse().unwrap())), 100)
+        .await
+        .unwrap();
+    assert_eq!(rows.iter().filter(|r| r.action == "case.update").count(), 1);
+    assert_chains_intact(&app).await;
+}

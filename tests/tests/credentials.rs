@@ -505,22 +505,16 @@ async fn the_daily_sweep_warns_once_then_unverifies_at_expiry() {
     assert!(verified(&app, &owner).await);
     let today = chrono::Utc::now().date_naive();
 
-    let r = dentex_accounts::sweep::run(&app.state.db, &app.state.audit, today, 30)
-        .await
-        .unwrap();
+    let r = dentex_accounts::sweep::run(&app.state.db, today, 30).await.unwrap();
     assert_eq!(r.notices_sent, 1);
     let mail = app.mail_to(&owner.email, "expires on").await;
     assert!(mail.text().contains(&in_days(10)));
-    let r = dentex_accounts::sweep::run(&app.state.db, &app.state.audit, today, 30)
-        .await
-        .unwrap();
+    let r = dentex_accounts::sweep::run(&app.state.db, today, 30).await.unwrap();
     assert_eq!(r.notices_sent, 0, "warned once");
 
     // Eleven days later the credential has expired.
     let later = today + chrono::Duration::days(11);
-    let r = dentex_accounts::sweep::run(&app.state.db, &app.state.audit, later, 30)
-        .await
-        .unwrap();
+    let r = dentex_accounts::sweep::run(&app.state.db, later, 30).await.unwrap();
     assert_eq!(r.expired, 1);
     assert!(!verified(&app, &owner).await);
     let mail = app.mail_to(&owner.email, "has expired").await;
@@ -533,9 +527,7 @@ async fn the_daily_sweep_warns_once_then_unverifies_at_expiry() {
         .unwrap();
     assert!(rows.iter().any(|r| r.action == "credential.expire"));
     // Running it again changes nothing.
-    let r = dentex_accounts::sweep::run(&app.state.db, &app.state.audit, later, 30)
-        .await
-        .unwrap();
+    let r = dentex_accounts::sweep::run(&app.state.db, later, 30).await.unwrap();
     assert_eq!(r, dentex_accounts::sweep::SweepReport::default());
 }
 

@@ -5,7 +5,7 @@
 
 use crate::verification::{self, APPROVED, EXPIRED};
 use chrono::NaiveDate;
-use dentex_audit::{AuditEvent, AuditLog, Outcome};
+use dentex_audit::{AuditEvent, Outcome};
 use dentex_db::entities::{credential, membership, organization, user};
 use dentex_db::now;
 use dentex_domain::{Email, OrgId, OrgRole};
@@ -49,12 +49,7 @@ async fn mail_all<C: ConnectionTrait>(db: &C, mails: Vec<OutgoingMail>) -> Resul
     Ok(())
 }
 
-pub async fn run(
-    db: &DatabaseConnection,
-    audit: &AuditLog,
-    today: NaiveDate,
-    notice_days: i64,
-) -> Result<SweepReport, DbErr> {
+pub async fn run(db: &DatabaseConnection, today: NaiveDate, notice_days: i64) -> Result<SweepReport, DbErr> {
     let mut report = SweepReport::default();
     let horizon = today + chrono::Duration::days(notice_days);
     let approved = credential::Entity::find()
@@ -87,7 +82,6 @@ pub async fn run(
                 .map(|to| templates::credential_expired(to, &org.name, &c.kind, still))
                 .collect();
             mail_all(&txn, mails).await?;
-            txn.commit().await?;
             let mut ev = AuditEvent::new("credential.expire", "credential", Outcome::Success);
             ev.org_id = Some(OrgId(org.id));
             ev.resource_id = Some(c.id.to_string());
@@ -99,7 +93,9 @@ pub async fn run(
                 }
                 .into(),
             );
-            audit.record(ev).await.map_err(|e| DbErr::Custom(e.to_string()))?;
+            // With the change, in its transaction.
+            dentex_audit::append_in(&txn, &[ev]).await?;
+            txn.commit().await?;
             report.expired += 1;
         } else if c.expiry_notice_sent_at.is_none() {
             let r = credential::Entity::update_many()

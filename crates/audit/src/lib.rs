@@ -98,6 +98,9 @@ pub struct AuditEvent {
     pub client_addr: Option<String>,
     /// A stated reason (break-glass, support actions); never patient data.
     pub reason: Option<String>,
+    /// The organisation the actor acted for, when not the chain's own (a
+    /// lab reading or quoting on a clinic's case).
+    pub acting_org_id: Option<OrgId>,
 }
 
 impl AuditEvent {
@@ -113,6 +116,7 @@ impl AuditEvent {
             request_id: None,
             client_addr: None,
             reason: None,
+            acting_org_id: None,
         }
     }
 
@@ -664,6 +668,7 @@ async fn append_chain<C: ConnectionTrait>(
             occurred_at,
             prev_hash: prev_hash.clone(),
             hash: String::new(),
+            acting_org_id: ev.acting_org_id.map(|o| o.0),
         };
         row.hash = row_hash(&row);
         prev_hash = row.hash.clone();
@@ -755,6 +760,12 @@ pub fn row_hash(r: &audit_event::Model) -> String {
         r.reason,
         r.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true),
     ]);
+    // Fields added later join the encoding only when set, so rows written
+    // before them hash as they did.
+    let mut fields = fields;
+    if let (Some(acting), Some(list)) = (r.acting_org_id, fields.as_array_mut()) {
+        list.push(serde_json::json!({ "acting_org_id": acting }));
+    }
     let mut h = Sha256::new();
     h.update(r.prev_hash.as_bytes());
     h.update(b"\n");

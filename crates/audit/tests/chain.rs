@@ -24,6 +24,7 @@ fn event(org: Option<OrgId>, i: usize) -> AuditEvent {
         request_id: Some(format!("req-{i}")),
         client_addr: Some("127.0.0.1".into()),
         reason: None,
+        acting_org_id: None,
     }
 }
 

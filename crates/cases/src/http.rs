@@ -244,6 +244,21 @@ pub(crate) async fn audit_case(
     record(state, case_event(req, p, c, viewer, action, file)).await
 }
 
+/// Audits an action on a case inside the change's transaction `txn`: the
+/// change and its row commit together or not at all. Call it last before
+/// `commit`.
+pub(crate) async fn audit_case_in<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    req: &HttpRequest,
+    p: &Principal,
+    c: &case::Model,
+    viewer: Viewer,
+    action: &str,
+    file: Option<Uuid>,
+) -> Result<(), ApiError> {
+    dentex_accounts::http::record_in(txn, case_event(req, p, c, viewer, action, file)).await
+}
+
 /// The audit event of an action on a case or one of its files.
 fn case_event(
     req: &HttpRequest,
@@ -261,7 +276,7 @@ fn case_event(
     ev.org_id = Some(OrgId(c.clinic_org_id));
     ev.resource_id = Some(id);
     if let Viewer::Lab { org } = viewer {
-        ev.reason = Some(format!("lab {org}"));
+        ev.acting_org_id = Some(OrgId(org));
     }
     ev
 }
@@ -314,7 +329,8 @@ pub(crate) async fn require_clinic(
     let mut ev = event(req, p, "access.refused", "case", Outcome::Denied);
     ev.org_id = Some(OrgId(c.clinic_org_id));
     ev.resource_id = Some(c.id.to_string());
-    ev.reason = Some(format!("lab {}: clinic only", v.org()));
+    ev.acting_org_id = Some(OrgId(v.org()));
+    ev.reason = Some("clinic only".into());
     record(state, ev).await?;
     Err(policy::forbidden("Only the clinic that owns the case may do this."))
 }
@@ -533,12 +549,14 @@ pub async fn create_case(
         awarded_lab_org_id: Set(None),
     };
     apply_input(input, &p, &mut am, true)?;
-    let c = am.insert(&state.db).await?;
     let viewer = Viewer::Clinic {
         org: clinic.id,
         role: p.role_in(OrgId(clinic.id)).unwrap_or(dentex_domain::OrgRole::Member),
     };
-    audit_case(&state, &req, &p, &c, viewer, "case.create", None).await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
+    let c = am.insert(&txn).await?;
+    audit_case_in(&txn, &req, &p, &c, viewer, "case.create", None).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created().json(view(c, viewer, Vec::new())))
 }
 
@@ -587,8 +605,8 @@ pub async fn update_case(
     let txn = dentex_db::begin_write(&state.db).await?;
     lock_draft(&txn, id).await?;
     let c = am.update(&txn).await?;
+    audit_case_in(&txn, &req, &p, &c, v, "case.update", None).await?;
     txn.commit().await?;
-    audit_case(&state, &req, &p, &c, v, "case.update", None).await?;
     Ok(HttpResponse::Ok().json(view_for(&state, c, v).await?))
 }
 
@@ -724,12 +742,12 @@ pub async fn submit_case(
         .insert(&txn)
         .await?;
     }
+    audit_case_in(&txn, &req, &p, &c, v, "case.submit", None).await?;
     txn.commit().await?;
     let c = case::Entity::find_by_id(c.id)
         .one(&state.db)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    audit_case(&state, &req, &p, &c, v, "case.submit", None).await?;
     Ok(HttpResponse::Ok().json(view(c, v, labs)))
 }
 
@@ -812,12 +830,12 @@ pub async fn cancel_case(
             }
         }
     }
+    audit_case_in(&txn, &req, &p, &c, v, "case.cancel", None).await?;
     txn.commit().await?;
     let c = case::Entity::find_by_id(c.id)
         .one(&state.db)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    audit_case(&state, &req, &p, &c, v, "case.cancel", None).await?;
     Ok(HttpResponse::Ok().json(view(c, v, labs)))
 }
 
@@ -1243,6 +1261,7 @@ pub async fn upload_file(
             .await
             .map_err(ApiError::internal)?;
         }
+        audit_case_in(&txn, &req, &p, &c, v, "case_file.upload", Some(f.id)).await?;
         txn.commit().await?;
         Ok(f)
     }
@@ -1257,7 +1276,6 @@ pub async fn upload_file(
     if is_scan {
         state.queue.wake();
     }
-    audit_case(&state, &req, &p, &c, v, "case_file.upload", Some(f.id)).await?;
     Ok(HttpResponse::Created().json(file_view(f, v, false)))
 }
 
@@ -1416,12 +1434,12 @@ pub async fn delete_file(
         .await?
         .ok_or_else(ApiError::not_found)?;
     case_file::Entity::delete_by_id(f.id).exec(&txn).await?;
+    audit_case_in(&txn, &req, &p, &c, v, "case_file.delete", Some(f.id)).await?;
     txn.commit().await?;
     remove_object(&state, &f.object_key).await;
     if let Some(t) = &f.thumbnail_key {
         remove_object(&state, t).await;
     }
-    audit_case(&state, &req, &p, &c, v, "case_file.delete", Some(f.id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -1541,12 +1559,7 @@ pub async fn access_log(
             .map(|r| AccessEntry {
                 at: r.occurred_at,
                 actor_id: r.actor_id,
-                // "lab {id}" for reads, "lab {id}: why" for refusals.
-                on_behalf_of: r
-                    .reason
-                    .as_deref()
-                    .and_then(|s| s.strip_prefix("lab "))
-                    .map(|rest| format!("lab {}", rest.split(':').next().unwrap_or(rest))),
+                on_behalf_of: r.acting_org_id.map(|lab| format!("lab {lab}")),
                 action: r.action,
                 resource_type: r.resource_type,
                 resource_id: r.resource_id,

@@ -15,8 +15,8 @@
 
 use crate::files::{self, Kind};
 use crate::http::{
-    CasesState, FileView, audit_case, clean_file_name, event, file_view, load_case, lock_draft, missing_in_case,
-    record, remove_object, require_clinic, require_draft, too_large, unsupported, usage_locked,
+    CasesState, FileView, clean_file_name, event, file_view, load_case, lock_draft, missing_in_case, record,
+    remove_object, require_clinic, require_draft, too_large, unsupported, usage_locked,
 };
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
@@ -556,6 +556,7 @@ pub async fn complete_upload(
             .await
             .map_err(ApiError::internal)?;
         }
+        crate::http::audit_case_in(&txn, &req, &p, &c, v, "case_file.upload", Some(f.id)).await?;
         txn.commit().await?;
         Ok(f)
     }
@@ -567,7 +568,6 @@ pub async fn complete_upload(
     if is_scan {
         state.queue.wake();
     }
-    audit_case(&state, &req, &p, &c, v, "case_file.upload", Some(f.id)).await?;
     Ok(HttpResponse::Created().json(file_view(f, v, false)))
 }
 

@@ -118,7 +118,6 @@ pub fn job_registry(
     mailer: Mailer,
     db: sea_orm::DatabaseConnection,
     store: dentex_storage::ObjectStore,
-    audit: AuditLog,
     config: &Config,
 ) -> Registry {
     let notice_days = config.credentials.expiry_notice_days;
@@ -154,10 +153,10 @@ pub fn job_registry(
         }
     });
     r.register(dentex_accounts::sweep::JOB_KIND, move |_ctx| {
-        let (db, audit) = (db.clone(), audit.clone());
+        let db = db.clone();
         async move {
             let today = chrono::Utc::now().date_naive();
-            dentex_accounts::sweep::run(&db, &audit, today, notice_days)
+            dentex_accounts::sweep::run(&db, today, notice_days)
                 .await
                 .map_err(|e| JobFailure(e.to_string()))?;
             Ok(())
@@ -285,7 +284,6 @@ impl Application {
                     core.mailer.clone(),
                     core.db.clone(),
                     core.store.clone(),
-                    audit.clone(),
                     &config,
                 )),
                 worker_config(&config),

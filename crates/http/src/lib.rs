@@ -314,6 +314,17 @@ impl From<dentex_audit::AuditError> for ApiError {
     }
 }
 
+/// The audit row of a change could not be written inside the change's
+/// transaction: the transaction is not committed, nothing was saved (503).
+pub fn audit_row_failed(e: sea_orm::DbErr) -> ApiError {
+    tracing::warn!(error = %e, "audit row of a change could not be written; the change was rolled back");
+    ApiError::unavailable(
+        "audit_unavailable",
+        "The audit trail could not record this change, so nothing was saved. Retry shortly.",
+    )
+    .with_header(header::RETRY_AFTER, "2")
+}
+
 impl From<dentex_storage::StorageError> for ApiError {
     fn from(e: dentex_storage::StorageError) -> Self {
         match e {

@@ -1,7 +1,7 @@
 //! Orders: `GET /api/v1/orders`, `GET /api/v1/orders/{order}`,
 //! `POST …/transitions`, `POST …/remakes`.
 
-use crate::quotes::{Price, Trail, audit, guard, not_found, require_manager};
+use crate::quotes::{Price, Trail, audit, audit_in, guard, not_found, require_manager};
 use crate::{MarketState, notify, today};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -559,15 +559,15 @@ pub async fn transition(
         dentex_mail::templates::order_update(to_addr, &order_id, to.as_str())
     })
     .await?;
-    txn.commit().await?;
-    state.queue.wake();
-    audit(
-        &state,
+    audit_in(
+        &txn,
         &req,
         &p,
         order_trail(&o, side, "order.transition", Outcome::Success),
     )
     .await?;
+    txn.commit().await?;
+    state.queue.wake();
     let o = order::Entity::find_by_id(o.id)
         .one(&state.db)
         .await?
@@ -707,10 +707,8 @@ pub async fn remake(
         dentex_mail::templates::remake_requested(to, &original, &order_id, why)
     })
     .await?;
-    txn.commit().await?;
-    state.queue.wake();
-    audit(
-        &state,
+    audit_in(
+        &txn,
         &req,
         &p,
         Trail {
@@ -723,5 +721,7 @@ pub async fn remake(
         },
     )
     .await?;
+    txn.commit().await?;
+    state.queue.wake();
     Ok(HttpResponse::Created().json(order_view(&state.db, remade, true).await?))
 }

@@ -155,14 +155,27 @@ pub(crate) struct Trail<'a> {
     pub outcome: Outcome,
 }
 
-pub(crate) async fn audit(state: &MarketState, req: &HttpRequest, p: &Principal, t: Trail<'_>) -> Result<(), ApiError> {
+pub(crate) fn trail_event(req: &HttpRequest, p: &Principal, t: Trail<'_>) -> AuditEvent {
     let mut ev = event(req, p, t.action, t.resource, t.outcome);
     ev.org_id = Some(OrgId(t.clinic));
     ev.resource_id = Some(t.id);
-    if let Some(lab) = t.lab {
-        ev.reason = Some(format!("lab {lab}"));
-    }
-    record(state, ev).await
+    ev.acting_org_id = t.lab.map(OrgId);
+    ev
+}
+
+pub(crate) async fn audit(state: &MarketState, req: &HttpRequest, p: &Principal, t: Trail<'_>) -> Result<(), ApiError> {
+    record(state, trail_event(req, p, t)).await
+}
+
+/// [`audit`] inside the change's transaction: the change and its row commit
+/// together or not at all. Call it last before `commit`.
+pub(crate) async fn audit_in<C: ConnectionTrait>(
+    txn: &C,
+    req: &HttpRequest,
+    p: &Principal,
+    t: Trail<'_>,
+) -> Result<(), ApiError> {
+    dentex_accounts::http::record_in(txn, trail_event(req, p, t)).await
 }
 
 /// A refusal for something the caller may not see: 404, audited in the
@@ -196,10 +209,8 @@ pub(crate) async fn denied(
     let mut ev = event(req, p, "access.refused", t.resource, Outcome::Denied);
     ev.org_id = Some(OrgId(t.clinic));
     ev.resource_id = Some(t.id);
-    ev.reason = Some(match t.lab {
-        Some(lab) => format!("lab {lab}: {}", t.action),
-        None => t.action.to_owned(),
-    });
+    ev.acting_org_id = t.lab.map(OrgId);
+    ev.reason = Some(t.action.to_owned());
     match record(state, ev).await {
         Ok(()) => e,
         Err(fail) => fail,
@@ -621,10 +632,8 @@ pub async fn create_quote(
         dentex_mail::templates::quote_received(to, &case_id, false)
     })
     .await?;
-    txn.commit().await?;
-    state.queue.wake();
-    audit(
-        &state,
+    audit_in(
+        &txn,
         &req,
         &p,
         Trail {
@@ -637,6 +646,8 @@ pub async fn create_quote(
         },
     )
     .await?;
+    txn.commit().await?;
+    state.queue.wake();
     Ok(HttpResponse::Created().json(quote_view(&state.db, q).await?))
 }
 
@@ -746,15 +757,9 @@ pub async fn revise_quote(
         dentex_mail::templates::quote_received(to, &case_id, true)
     })
     .await?;
+    audit_in(&txn, &req, &p, quote_trail(&c, &q, v, "quote.revise", Outcome::Success)).await?;
     txn.commit().await?;
     state.queue.wake();
-    audit(
-        &state,
-        &req,
-        &p,
-        quote_trail(&c, &q, v, "quote.revise", Outcome::Success),
-    )
-    .await?;
     Ok(HttpResponse::Ok().json(quote_view(&state.db, q).await?))
 }
 
@@ -785,27 +790,29 @@ pub async fn withdraw_quote(
     )
     .await?;
     // The quote's own row decides: an accept that took it first wins.
+    let txn = dentex_db::begin_write(&state.db).await?;
     let r = quote::Entity::update_many()
         .col_expr(quote::Column::Status, Expr::value("withdrawn"))
         .col_expr(quote::Column::UpdatedAt, Expr::value(now()))
         .filter(quote::Column::Id.eq(q.id))
         .filter(quote::Column::Status.eq("active"))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
     let q = quote::Entity::find_by_id(q.id)
-        .one(&state.db)
+        .one(&txn)
         .await?
         .ok_or_else(ApiError::not_found)?;
     if r.rows_affected != 1 {
         return Err(not_active(&q));
     }
-    audit(
-        &state,
+    audit_in(
+        &txn,
         &req,
         &p,
         quote_trail(&c, &q, v, "quote.withdraw", Outcome::Success),
     )
     .await?;
+    txn.commit().await?;
     Ok(HttpResponse::Ok().json(quote_view(&state.db, q).await?))
 }
 
@@ -881,7 +888,8 @@ pub async fn accept_quote(
     };
     // The answer is stored in the award's own transaction: once the order
     // exists, a retry finds it, whatever happens after the commit.
-    let body = match award(&state, &p, &q, &c, version, &k).await {
+    let accepted = trail_event(&req, &p, quote_trail(&c, &q, v, "quote.accept", Outcome::Success));
+    let body = match award(&state, &p, &q, &c, version, &k, accepted).await {
         Ok(body) => body,
         Err(e) => {
             idempotency::release(&state.db, k).await;
@@ -889,13 +897,6 @@ pub async fn accept_quote(
         }
     };
     state.queue.wake();
-    audit(
-        &state,
-        &req,
-        &p,
-        quote_trail(&c, &q, v, "quote.accept", Outcome::Success),
-    )
-    .await?;
     Ok(HttpResponse::Created().content_type("application/json").body(body))
 }
 
@@ -911,6 +912,7 @@ async fn award(
     c: &case::Model,
     version: i32,
     k: &idempotency::Key,
+    accepted: AuditEvent,
 ) -> Result<String, ApiError> {
     let t = now();
     let day = today();
@@ -1040,6 +1042,7 @@ async fn award(
     }
     let body = serde_json::to_string(&order_view(&txn, o, true).await?).map_err(ApiError::internal)?;
     idempotency::finish(&txn, k, StatusCode::CREATED, &body).await?;
+    dentex_accounts::http::record_in(&txn, accepted).await?;
     txn.commit().await?;
     Ok(body)
 }

@@ -1,6 +1,6 @@
 //! Registration, e-mail verification, sign-in, sign-out, password reset and `/me`.
 
-use super::{AccountsState, Principal, event, event_by, queue_mail, record};
+use super::{AccountsState, Principal, event, event_by, queue_mail, record, record_in};
 use crate::{password, sessions, throttle, tokens};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -229,14 +229,14 @@ pub async fn register(
         ),
     )
     .await?;
-    txn.commit().await?;
 
     let mut ev = event(&req, "organization.register", "organization", Outcome::Success);
     ev.org_id = Some(org_id);
     ev.actor_id = Some(user_id);
     ev.actor_kind = ActorKind::User;
     ev.resource_id = Some(org_id.to_string());
-    record(&state, ev).await?;
+    record_in(&txn, ev).await?;
+    txn.commit().await?;
     state.queue.wake();
     tracing::info!(user.id = %user_id, org.id = %org_id, "registered");
     Ok(accepted)
@@ -282,12 +282,12 @@ pub async fn verify_email(
         .filter(user::Column::EmailVerifiedAt.is_null())
         .exec(&txn)
         .await?;
-    txn.commit().await?;
     let mut ev = event(&req, "auth.verify_email", "user", Outcome::Success);
     ev.actor_id = Some(UserId(user_id));
     ev.actor_kind = ActorKind::User;
     ev.resource_id = Some(user_id.to_string());
-    record(&state, ev).await?;
+    record_in(&txn, ev).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Ok().json(Accepted {
         status: "verified",
         detail: "Your e-mail address is confirmed. You can sign in.",
@@ -715,14 +715,14 @@ pub async fn password_reset_confirm(
     let revoked = sessions::revoke_all(&txn, user_id).await?;
     throttle::clear_account(&txn, &throttle::account(email.as_str())).await?;
     queue_mail(&txn, &templates::password_changed(email)).await?;
-    txn.commit().await?;
-    state.queue.wake();
     let mut ev = event(&req, "auth.password_reset", "user", Outcome::Success);
     ev.actor_id = Some(UserId(user_id));
     ev.actor_kind = ActorKind::User;
     ev.resource_id = Some(user_id.to_string());
     ev.reason = Some(format!("{revoked} session(s) revoked"));
-    record(&state, ev).await?;
+    record_in(&txn, ev).await?;
+    txn.commit().await?;
+    state.queue.wake();
     Ok(HttpResponse::Ok().json(Accepted {
         status: "password_changed",
         detail: "Your password is changed and every session was signed out. Sign in with the new password.",
@@ -805,10 +805,10 @@ pub async fn change_password(
         .exec(&txn)
         .await?;
     queue_mail(&txn, &templates::password_changed(email)).await?;
-    txn.commit().await?;
-    state.queue.wake();
     let mut ev = event_by(&req, &p, "auth.password_change", "user", Outcome::Success);
     ev.reason = Some(format!("{} other session(s) revoked", r.rows_affected));
-    record(&state, ev).await?;
+    record_in(&txn, ev).await?;
+    txn.commit().await?;
+    state.queue.wake();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,7 +2,7 @@
 //! document; support reviews them; approved, unexpired ones of a fitting kind
 //! make the organisation verified.
 
-use super::{AccountsState, Principal, authorized_org, event_by, queue_mail, record};
+use super::{AccountsState, Principal, authorized_org, event_by, queue_mail, record, record_in};
 use crate::policy::{self, Action};
 use crate::sweep::managers;
 use crate::verification::{APPROVED, PENDING, REJECTED};
@@ -205,6 +205,7 @@ pub async fn submit(
         return Err(ApiError::validation(errs));
     }
     let t = now();
+    let txn = dentex_db::begin_write(&state.db).await?;
     let c = credential::ActiveModel {
         id: Set(Uuid::now_v7()),
         org_id: Set(org.0),
@@ -227,12 +228,13 @@ pub async fn submit(
         created_at: Set(t),
         updated_at: Set(t),
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await?;
     let mut ev = event_by(&req, &p, "credential.submit", "credential", Outcome::Success);
     ev.org_id = Some(org);
     ev.resource_id = Some(c.id.to_string());
-    record(&state, ev).await?;
+    record_in(&txn, ev).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created().json(Credential::from(c)))
 }
 
@@ -335,6 +337,7 @@ pub async fn upload_document(
         })?;
     // Only while still pending: a decision that landed during the upload wins.
     let previous = c.document_key.clone();
+    let txn = dentex_db::begin_write(&state.db).await?;
     let r = credential::Entity::update_many()
         .col_expr(
             credential::Column::DocumentKey,
@@ -355,14 +358,27 @@ pub async fn upload_document(
         .col_expr(credential::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now()))
         .filter(credential::Column::Id.eq(c.id))
         .filter(credential::Column::Status.eq(PENDING))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
     if r.rows_affected != 1 {
+        drop(txn);
         state.store.delete(&key).await?;
         return Err(ApiError::conflict(
             "credential_decided",
             "This credential was reviewed while the upload ran; submit a new one instead.",
         ));
+    }
+    let mut ev = event_by(&req, &p, "credential.document_upload", "credential", Outcome::Success);
+    ev.org_id = Some(org);
+    ev.resource_id = Some(c.id.to_string());
+    // The row and its audit record land together; otherwise the new object goes.
+    let saved = match record_in(&txn, ev).await {
+        Ok(()) => txn.commit().await.map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = saved {
+        let _ = state.store.delete(&key).await;
+        return Err(e);
     }
     // The replaced document of a pending credential is not kept.
     if let Some(old) = previous {
@@ -372,10 +388,6 @@ pub async fn upload_document(
         .one(&state.db)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let mut ev = event_by(&req, &p, "credential.document_upload", "credential", Outcome::Success);
-    ev.org_id = Some(org);
-    ev.resource_id = Some(c.id.to_string());
-    record(&state, ev).await?;
     Ok(HttpResponse::Ok().json(Credential::from(c)))
 }
 
@@ -592,8 +604,6 @@ pub async fn decide(
         )
         .await?;
     }
-    txn.commit().await?;
-    state.queue.wake();
     let mut ev = event_by(
         &req,
         &p,
@@ -608,7 +618,9 @@ pub async fn decide(
     ev.org_id = Some(OrgId(o.id));
     ev.resource_id = Some(c.id.to_string());
     ev.reason = Some(reason);
-    record(&state, ev).await?;
+    record_in(&txn, ev).await?;
+    txn.commit().await?;
+    state.queue.wake();
     let c = credential::Entity::find_by_id(c.id)
         .one(&state.db)
         .await?

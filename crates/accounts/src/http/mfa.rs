@@ -2,7 +2,7 @@
 //! single-use recovery codes), turn it off. Every change signs out the user's
 //! other sessions and is told by e-mail.
 
-use super::{AccountsState, Principal, event_by, queue_mail, record};
+use super::{AccountsState, Principal, event_by, queue_mail, record, record_in};
 use crate::mfa;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, post, web};
@@ -153,9 +153,9 @@ pub async fn confirm(
     am.update(&txn).await?;
     revoke_others(&txn, &p).await?;
     queue_mail(&txn, &templates::mfa_changed(email, true)).await?;
+    record_in(&txn, event_by(&req, &p, "auth.mfa_enable", "user", Outcome::Success)).await?;
     txn.commit().await?;
     state.queue.wake();
-    record(&state, event_by(&req, &p, "auth.mfa_enable", "user", Outcome::Success)).await?;
     Ok(HttpResponse::Ok().json(RecoveryCodes {
         recovery_codes: codes,
         sign_in_again: p.staff_role.is_some(),
@@ -229,9 +229,9 @@ pub async fn disable(
     }
     revoke_others(&txn, &p).await?;
     queue_mail(&txn, &templates::mfa_changed(email, false)).await?;
+    record_in(&txn, event_by(&req, &p, "auth.mfa_disable", "user", Outcome::Success)).await?;
     txn.commit().await?;
     state.queue.wake();
-    record(&state, event_by(&req, &p, "auth.mfa_disable", "user", Outcome::Success)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -251,6 +251,15 @@ pub(crate) async fn authorized_org(
         .ok_or_else(ApiError::not_found)
 }
 
+/// Records `ev` inside the change's transaction `txn`: the change and its
+/// audit row commit together or not at all. Call it last before `commit`.
+pub async fn record_in<C: ConnectionTrait>(txn: &C, ev: AuditEvent) -> Result<(), ApiError> {
+    dentex_audit::append_in(txn, std::slice::from_ref(&ev))
+        .await
+        .map(|_| ())
+        .map_err(dentex_http::audit_row_failed)
+}
+
 pub(crate) async fn record(state: &AccountsState, ev: AuditEvent) -> Result<(), ApiError> {
     state.audit.record(ev).await.map(|_| ()).map_err(ApiError::from)
 }

@@ -1,6 +1,6 @@
 //! Organisations, their members, roles and invitations.
 
-use super::{AccountsState, Principal, authorize, authorized_org, event, event_by, queue_mail, record};
+use super::{AccountsState, Principal, authorize, authorized_org, event, event_by, queue_mail, record_in};
 use crate::policy::{self, Action};
 use crate::{password, tokens};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
@@ -183,11 +183,13 @@ pub async fn update_organization(
         return Err(ApiError::validation(errs));
     }
     am.updated_at = Set(now());
-    let o = am.update(&state.db).await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
+    let o = am.update(&txn).await?;
     let mut ev = event_by(&req, &p, "organization.update", "organization", Outcome::Success);
     ev.org_id = Some(org);
     ev.resource_id = Some(org.to_string());
-    record(&state, ev).await?;
+    record_in(&txn, ev).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Ok().json(organization_view(&state.db, o).await?))
 }
 
@@ -441,13 +443,13 @@ async fn do_invite(
         ),
     )
     .await?;
-    txn.commit().await?;
-    state.queue.wake();
     let mut ev = event_by(req, p, "member.invite", "invitation", Outcome::Success);
     ev.org_id = Some(org);
     ev.resource_id = Some(row.id.to_string());
     ev.reason = Some(format!("role {}", role.as_str()));
-    record(state, ev).await?;
+    record_in(&txn, ev).await?;
+    txn.commit().await?;
+    state.queue.wake();
     Ok(HttpResponse::Created().json(Invitation {
         id: row.id,
         email: address,
@@ -572,12 +574,12 @@ pub async fn change_member(
     am.role = Set(to.as_str().into());
     am.updated_at = Set(now());
     let m = am.update(&txn).await?;
-    txn.commit().await?;
     let mut ev = event_by(&req, &p, "member.role_change", "membership", Outcome::Success);
     ev.org_id = Some(org);
     ev.resource_id = Some(m.user_id.to_string());
     ev.reason = Some(format!("{} -> {}", from.as_str(), to.as_str()));
-    record(&state, ev).await?;
+    record_in(&txn, ev).await?;
+    txn.commit().await?;
     let u = user::Entity::find_by_id(m.user_id)
         .one(&state.db)
         .await?
@@ -627,11 +629,11 @@ pub async fn remove_member(
         return Err(last_owner());
     }
     membership::Entity::delete_by_id(m.id).exec(&txn).await?;
-    txn.commit().await?;
     let mut ev = event_by(&req, &p, "member.remove", "membership", Outcome::Success);
     ev.org_id = Some(org);
     ev.resource_id = Some(m.user_id.to_string());
-    record(&state, ev).await?;
+    record_in(&txn, ev).await?;
+    txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -760,14 +762,14 @@ pub async fn accept_invitation(
         .insert(&txn)
         .await?;
     }
-    txn.commit().await?;
     let mut ev = event(&req, "member.join", "membership", Outcome::Success);
     ev.org_id = Some(OrgId(org_id));
     ev.actor_id = Some(UserId(user_id));
     ev.actor_kind = ActorKind::User;
     ev.resource_id = Some(user_id.to_string());
     ev.reason = Some(format!("invitation accepted as {role}"));
-    record(&state, ev).await?;
+    record_in(&txn, ev).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Ok().json(Accepted {
         organization_id: org_id,
         user_id,

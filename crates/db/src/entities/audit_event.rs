@@ -22,6 +22,8 @@ pub struct Model {
     pub occurred_at: DateTimeUtc,
     pub prev_hash: String,
     pub hash: String,
+    /// The organisation the actor acted for (a lab on a clinic's case).
+    pub acting_org_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
