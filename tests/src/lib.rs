@@ -174,16 +174,9 @@ impl TestApp {
 
     /// Creates a platform staff account directly through the accounts service.
     pub async fn create_staff(&self, email: &str, role: StaffRole, password: &str) -> UserId {
-        dentex_accounts::staff::create_staff(
-            &self.state.db,
-            &self.state.audit,
-            email,
-            "Staff Member",
-            role,
-            password.to_owned(),
-        )
-        .await
-        .expect("create staff")
+        dentex_accounts::staff::create_staff(&self.state.db, email, "Staff Member", role, password.to_owned())
+            .await
+            .expect("create staff")
     }
 
     /// Logs in and returns the bearer token.

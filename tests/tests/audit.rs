@@ -234,3 +234,81 @@ async fn a_change_whose_audit_row_fails_is_not_saved() {
     assert_eq!(rows.iter().filter(|r| r.action == "case.update").count(), 1);
     assert_chains_intact(&app).await;
 }
+
+#[tokio::test]
+async fn changes_of_accounts_and_market_roll_back_with_their_row() {
+    let app = TestApp::new().await;
+    let staff = app.support_agent("support@dentex.test").await;
+    let clinic = app.verified_org(&staff, "owner@clinic.test", "clinic", &[]).await;
+    let lab = app
+        .verified_org(&staff, "owner@lab.test", "dental_lab", &["crown", "bridge"])
+        .await;
+    let case = app.submitted_case(&clinic, "REF-9", &[&lab]).await;
+    // Accounts: the lab's profile keeps its name.
+    let org = format!("/api/v1/organizations/{}", lab.org_id);
+    let before: Value = app.get_authed(&org, &lab.token).await.json().await.unwrap();
+    inject_failure(&app, "audit_fail_org", "organization.update").await;
+    let r = app
+        .send(
+            reqwest::Method::PATCH,
+            &org,
+            Some(&lab.token),
+            Some(&json!({"name": "Renamed Lab"})),
+        )
+        .await;
+    assert_eq!(r.status(), 503);
+    let after: Value = app.get_authed(&org, &lab.token).await.json().await.unwrap();
+    assert_eq!(after["name"], before["name"], "{after}");
+    // Market: no quote without its row.
+    inject_failure(&app, "audit_fail_quote", "quote.create").await;
+    let quote = json!({
+        "price": {"amount_minor": 30_000, "currency": "EUR"},
+        "turnaround_days": 5,
+        "valid_until": dentex_tests::in_days(10),
+    });
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/cases/{case}/quotes"),
+            Some(&lab.token),
+            Some(&quote),
+        )
+        .await;
+    assert_eq!(r.status(), 503);
+    let quotes: Value = app
+        .get_authed(&format!("/api/v1/cases/{case}/quotes"), &clinic.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(quotes["items"].as_array().map(Vec::len), Some(0), "{quotes}");
+    remove_failure(&app, "audit_fail_quote").await;
+    remove_failure(&app, "audit_fail_org").await;
+    // Then both work, each with its row, naming the lab the person acted for.
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/cases/{case}/quotes"),
+            Some(&lab.token),
+            Some(&quote),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let rows = app
+        .state
+        .audit
+        .list_for_org(Some(dentex_domain::OrgId(clinic.org_id.parse().unwrap())), 500)
+        .await
+        .unwrap();
+    let created: Vec<_> = rows.iter().filter(|r| r.action == "quote.create").collect();
+    assert_eq!(created.len(), 1);
+    assert_eq!(
+        created[0].acting_org_id.map(|o| o.to_string()),
+        Some(lab.org_id.clone())
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.reason.as_deref().is_none_or(|s| !s.starts_with("lab ")))
+    );
+    assert_chains_intact(&app).await;
+}

@@ -1,7 +1,7 @@
 //! Platform staff accounts (`support`, `platform_admin`), created from the
 //! command line by an operator: staff belong to no organisation.
 
-use dentex_audit::{ActorKind, AuditEvent, AuditLog, Outcome};
+use dentex_audit::{ActorKind, AuditEvent, Outcome};
 use dentex_db::entities::user;
 use dentex_db::{is_unique_violation, now};
 use dentex_domain::{Email, StaffRole, UserId};
@@ -51,7 +51,6 @@ pub(crate) fn new_user(
 
 pub async fn create_staff(
     db: &DatabaseConnection,
-    audit: &AuditLog,
     email: &str,
     display_name: &str,
     role: StaffRole,
@@ -62,8 +61,10 @@ pub async fn create_staff(
         .map_err(|e| StaffError::Invalid(format!("password: {}", e.message)))?;
     let hash = crate::password::hash(password).await?;
     let id = UserId::new();
+    // The account and its audit row commit together.
+    let txn = dentex_db::begin_write(db).await?;
     let res = new_user(id, email.as_str(), display_name, hash, Some(role), true)
-        .insert(db)
+        .insert(&txn)
         .await;
     match res {
         Ok(_) => {}
@@ -74,6 +75,7 @@ pub async fn create_staff(
     ev.actor_kind = ActorKind::System;
     ev.resource_id = Some(id.to_string());
     ev.reason = Some(format!("created with role {role} from the command line"));
-    audit.record(ev).await?;
+    dentex_audit::append_in(&txn, &[ev]).await?;
+    txn.commit().await?;
     Ok(id)
 }

@@ -247,8 +247,8 @@ pub(crate) async fn audit_case(
 /// Audits an action on a case inside the change's transaction `txn`: the
 /// change and its row commit together or not at all. Call it last before
 /// `commit`.
-pub(crate) async fn audit_case_in<C: sea_orm::ConnectionTrait>(
-    txn: &C,
+pub(crate) async fn audit_case_in(
+    txn: &sea_orm::DatabaseTransaction,
     req: &HttpRequest,
     p: &Principal,
     c: &case::Model,
@@ -1559,7 +1559,14 @@ pub async fn access_log(
             .map(|r| AccessEntry {
                 at: r.occurred_at,
                 actor_id: r.actor_id,
-                on_behalf_of: r.acting_org_id.map(|lab| format!("lab {lab}")),
+                // Rows written before the column named the lab in `reason`
+                // ("lab {id}", "lab {id}: why").
+                on_behalf_of: r.acting_org_id.map(|lab| format!("lab {lab}")).or_else(|| {
+                    r.reason
+                        .as_deref()
+                        .and_then(|s| s.strip_prefix("lab "))
+                        .map(|rest| format!("lab {}", rest.split(':').next().unwrap_or(rest)))
+                }),
                 action: r.action,
                 resource_type: r.resource_type,
                 resource_id: r.resource_id,

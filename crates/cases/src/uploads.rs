@@ -194,13 +194,18 @@ async fn release(state: &CasesState, id: Uuid) {
 
 /// Ends an upload for good: the store's upload, any object it made, its row.
 async fn discard(state: &CasesState, u: &case_upload::Model) {
+    discard_in_store(state, u).await;
+    if let Err(e) = case_upload::Entity::delete_by_id(u.id).exec(&state.db).await {
+        tracing::warn!(error = %e, upload.id = %u.id, "removing an upload row failed; the sweep will");
+    }
+}
+
+/// The store's side of [`discard`]: the multipart upload and any object.
+async fn discard_in_store(state: &CasesState, u: &case_upload::Model) {
     if let Err(e) = state.store.abort_multipart(&u.object_key, &u.store_upload_id).await {
         tracing::warn!(error = %e, upload.id = %u.id, "aborting an upload failed; the sweep will");
     }
     remove_object(state, &u.object_key).await;
-    if let Err(e) = case_upload::Entity::delete_by_id(u.id).exec(&state.db).await {
-        tracing::warn!(error = %e, upload.id = %u.id, "removing an upload row failed; the sweep will");
-    }
 }
 
 /// An upload past its expiry takes no more parts and cannot complete; the
@@ -298,6 +303,10 @@ pub async fn create_upload(
             return Err(too_large(limits.org_quota_bytes, true));
         }
         let u = row.insert(&txn).await?;
+        let mut ev = event(&req, &p, "case_upload.start", "case_upload", Outcome::Success);
+        ev.org_id = Some(OrgId(c.clinic_org_id));
+        ev.resource_id = Some(format!("{}/{}", c.id, u.id));
+        dentex_accounts::http::record_in(&txn, ev).await?;
         txn.commit().await?;
         Ok(u)
     }
@@ -311,10 +320,6 @@ pub async fn create_upload(
             return Err(e);
         }
     };
-    let mut ev = event(&req, &p, "case_upload.start", "case_upload", Outcome::Success);
-    ev.org_id = Some(OrgId(c.clinic_org_id));
-    ev.resource_id = Some(format!("{}/{}", c.id, u.id));
-    record(&state, ev).await?;
     Ok(HttpResponse::Created().json(upload_view(&state, &u, Vec::new()).await?))
 }
 
@@ -365,11 +370,14 @@ pub async fn abort_upload(
             "The upload is being completed right now.",
         ));
     }
-    discard(&state, &u).await;
+    discard_in_store(&state, &u).await;
     let mut ev = event(&req, &p, "case_upload.abort", "case_upload", Outcome::Success);
     ev.org_id = Some(OrgId(c.clinic_org_id));
     ev.resource_id = Some(format!("{}/{}", c.id, u.id));
-    record(&state, ev).await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
+    case_upload::Entity::delete_by_id(u.id).exec(&txn).await?;
+    dentex_accounts::http::record_in(&txn, ev).await?;
+    txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -556,7 +564,16 @@ pub async fn complete_upload(
             .await
             .map_err(ApiError::internal)?;
         }
-        crate::http::audit_case_in(&txn, &req, &p, &c, v, "case_file.upload", Some(f.id)).await?;
+        // The file is not kept without its row, nor is the upload: say so.
+        crate::http::audit_case_in(&txn, &req, &p, &c, v, "case_file.upload", Some(f.id))
+            .await
+            .map_err(|e| {
+                ApiError::unavailable(
+                    "audit_unavailable",
+                    "The audit trail could not record this file, so it was not kept; start a new upload.",
+                )
+                .with_errors(e.errors)
+            })?;
         txn.commit().await?;
         Ok(f)
     }

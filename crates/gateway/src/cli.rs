@@ -337,9 +337,8 @@ async fn run(cmd: Command, config: Config) -> anyhow::Result<i32> {
                 .context("reading the password from standard input")?;
             let password = password.trim_end_matches(['\r', '\n']).to_owned();
             let db = open_db(&config, config.database.migrate_on_start).await?;
-            let audit = AuditLog::new(db.clone());
             let display = name.unwrap_or_else(|| email.split('@').next().unwrap_or("staff").to_owned());
-            match dentex_accounts::staff::create_staff(&db, &audit, &email, &display, role, password).await {
+            match dentex_accounts::staff::create_staff(&db, &email, &display, role, password).await {
                 Ok(id) => {
                     println!("created {role} account {id}");
                     Ok(0)

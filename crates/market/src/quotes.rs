@@ -169,8 +169,8 @@ pub(crate) async fn audit(state: &MarketState, req: &HttpRequest, p: &Principal,
 
 /// [`audit`] inside the change's transaction: the change and its row commit
 /// together or not at all. Call it last before `commit`.
-pub(crate) async fn audit_in<C: ConnectionTrait>(
-    txn: &C,
+pub(crate) async fn audit_in(
+    txn: &sea_orm::DatabaseTransaction,
     req: &HttpRequest,
     p: &Principal,
     t: Trail<'_>,

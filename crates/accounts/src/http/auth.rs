@@ -483,8 +483,12 @@ pub async fn login(
             ));
         }
     }
+    // The second step's use of its code, the session and the row of the
+    // sign-in commit together.
+    let txn = dentex_db::begin_write(&state.db).await?;
     if u.mfa_enabled_at.is_some() {
         if body.totp_code.is_none() && body.recovery_code.is_none() {
+            drop(txn);
             ev.outcome = Outcome::Denied;
             ev.reason = Some("second step required".into());
             record(&state, ev).await?;
@@ -493,9 +497,10 @@ pub async fn login(
                 "Enter the code from your authenticator app (totp_code) or a recovery code (recovery_code).",
             ));
         }
-        match super::mfa::second_step(&state, &u, body.totp_code.as_deref(), body.recovery_code.as_deref()).await? {
+        match super::mfa::second_step(&txn, &u, body.totp_code.as_deref(), body.recovery_code.as_deref()).await? {
             Ok(note) => ev.reason = note.map(str::to_owned),
             Err(()) => {
+                drop(txn);
                 throttle::record_failure(&state.db, &keys).await?;
                 ev.outcome = Outcome::Failure;
                 ev.reason = Some("wrong or reused second-step code".into());
@@ -507,10 +512,11 @@ pub async fn login(
             }
         }
     }
-    throttle::record_success(&state.db, &account, addr.as_deref()).await?;
+    throttle::record_success(&txn, &account, addr.as_deref()).await?;
     // With MFA on, a code was checked above.
-    let s = sessions::issue(&state.db, u.id, state.sessions, u.mfa_enabled_at.is_some()).await?;
-    record(&state, ev).await?;
+    let s = sessions::issue(&txn, u.id, state.sessions, u.mfa_enabled_at.is_some()).await?;
+    record_in(&txn, ev).await?;
+    txn.commit().await?;
     tracing::info!(user.id = %u.id, session.id = %s.id, "login succeeded");
     let user = me_of(&state.db, u).await?;
     if cookie_mode {
@@ -544,10 +550,12 @@ pub async fn login(
 ))]
 #[post("/api/v1/auth/logout")]
 pub async fn logout(req: HttpRequest, p: Principal, state: web::Data<AccountsState>) -> Result<HttpResponse, ApiError> {
-    sessions::revoke(&state.db, p.session_id).await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
+    sessions::revoke(&txn, p.session_id).await?;
     let mut ev = event_by(&req, &p, "auth.logout", "session", Outcome::Success);
     ev.resource_id = Some(p.session_id.to_string());
-    record(&state, ev).await?;
+    record_in(&txn, ev).await?;
+    txn.commit().await?;
     // Clears the browser cookie too, if there is one.
     let mut gone = actix_web::cookie::Cookie::build(sessions::COOKIE, "")
         .path("/")
@@ -639,9 +647,10 @@ pub async fn password_reset(
             &templates::password_reset(email, &state.public_base_url, &token, RESET_TTL_MINUTES),
         )
         .await?;
+        ev.resource_id = Some(u.id.to_string());
+        record_in(&txn, ev).await?;
         txn.commit().await?;
         state.queue.wake();
-        ev.resource_id = Some(u.id.to_string());
     } else {
         ev.outcome = Outcome::Failure;
         ev.reason = Some(
@@ -652,8 +661,8 @@ pub async fn password_reset(
             }
             .into(),
         );
+        record(&state, ev).await?;
     }
-    record(&state, ev).await?;
     Ok(accepted)
 }
 

@@ -337,47 +337,49 @@ pub async fn upload_document(
         })?;
     // Only while still pending: a decision that landed during the upload wins.
     let previous = c.document_key.clone();
-    let txn = dentex_db::begin_write(&state.db).await?;
-    let r = credential::Entity::update_many()
-        .col_expr(
-            credential::Column::DocumentKey,
-            sea_orm::sea_query::Expr::value(key.clone()),
-        )
-        .col_expr(
-            credential::Column::DocumentSha256,
-            sea_orm::sea_query::Expr::value(stored.sha256),
-        )
-        .col_expr(
-            credential::Column::DocumentSize,
-            sea_orm::sea_query::Expr::value(i64::try_from(stored.size).unwrap_or(i64::MAX)),
-        )
-        .col_expr(
-            credential::Column::DocumentContentType,
-            sea_orm::sea_query::Expr::value(content_type),
-        )
-        .col_expr(credential::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now()))
-        .filter(credential::Column::Id.eq(c.id))
-        .filter(credential::Column::Status.eq(PENDING))
-        .exec(&txn)
-        .await?;
-    if r.rows_affected != 1 {
-        drop(txn);
-        state.store.delete(&key).await?;
-        return Err(ApiError::conflict(
-            "credential_decided",
-            "This credential was reviewed while the upload ran; submit a new one instead.",
-        ));
-    }
     let mut ev = event_by(&req, &p, "credential.document_upload", "credential", Outcome::Success);
     ev.org_id = Some(org);
     ev.resource_id = Some(c.id.to_string());
     // The row and its audit record land together; otherwise the new object goes.
-    let saved = match record_in(&txn, ev).await {
-        Ok(()) => txn.commit().await.map_err(ApiError::from),
-        Err(e) => Err(e),
-    };
+    let saved: Result<(), ApiError> = async {
+        let txn = dentex_db::begin_write(&state.db).await?;
+        let r = credential::Entity::update_many()
+            .col_expr(
+                credential::Column::DocumentKey,
+                sea_orm::sea_query::Expr::value(key.clone()),
+            )
+            .col_expr(
+                credential::Column::DocumentSha256,
+                sea_orm::sea_query::Expr::value(stored.sha256.clone()),
+            )
+            .col_expr(
+                credential::Column::DocumentSize,
+                sea_orm::sea_query::Expr::value(i64::try_from(stored.size).unwrap_or(i64::MAX)),
+            )
+            .col_expr(
+                credential::Column::DocumentContentType,
+                sea_orm::sea_query::Expr::value(content_type),
+            )
+            .col_expr(credential::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now()))
+            .filter(credential::Column::Id.eq(c.id))
+            .filter(credential::Column::Status.eq(PENDING))
+            .exec(&txn)
+            .await?;
+        if r.rows_affected != 1 {
+            return Err(ApiError::conflict(
+                "credential_decided",
+                "This credential was reviewed while the upload ran; submit a new one instead.",
+            ));
+        }
+        record_in(&txn, ev).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+    .await;
     if let Err(e) = saved {
-        let _ = state.store.delete(&key).await;
+        if let Err(gone) = state.store.delete(&key).await {
+            tracing::warn!(error = %gone, credential.id = %c.id, "removing an unkept document failed; the sweep will");
+        }
         return Err(e);
     }
     // The replaced document of a pending credential is not kept.

@@ -88,12 +88,14 @@ pub async fn enrol(req: HttpRequest, p: Principal, state: web::Data<AccountsStat
     let mut am: user::ActiveModel = u.into();
     am.mfa_pending_secret = Set(Some(secret.clone()));
     am.updated_at = Set(now());
-    am.update(&state.db).await?;
-    record(
-        &state,
+    let txn = dentex_db::begin_write(&state.db).await?;
+    am.update(&txn).await?;
+    record_in(
+        &txn,
         event_by(&req, &p, "auth.mfa_enrol_start", "user", Outcome::Success),
     )
     .await?;
+    txn.commit().await?;
     Ok(HttpResponse::Ok().json(Enrolment {
         secret,
         otpauth_uri: uri,
@@ -237,8 +239,8 @@ pub async fn disable(
 
 /// The second step of sign-in: a TOTP code (accepted once) or an unused
 /// recovery code (used up). `Ok(Some(note))` names a recovery-code use.
-pub(crate) async fn second_step(
-    state: &AccountsState,
+pub(crate) async fn second_step<C: sea_orm::ConnectionTrait>(
+    db: &C,
     u: &user::Model,
     totp_code: Option<&str>,
     recovery: Option<&str>,
@@ -259,7 +261,7 @@ pub(crate) async fn second_step(
                     .add(user::Column::MfaLastStep.is_null())
                     .add(user::Column::MfaLastStep.lt(step)),
             )
-            .exec(&state.db)
+            .exec(db)
             .await?;
         return Ok(if r.rows_affected == 1 { Ok(None) } else { Err(()) });
     }
@@ -269,7 +271,7 @@ pub(crate) async fn second_step(
             .filter(recovery_code::Column::UserId.eq(u.id))
             .filter(recovery_code::Column::CodeHash.eq(mfa::recovery_hash(code)))
             .filter(recovery_code::Column::UsedAt.is_null())
-            .exec(&state.db)
+            .exec(db)
             .await?;
         return Ok(if r.rows_affected == 1 {
             Ok(Some("recovery code used"))

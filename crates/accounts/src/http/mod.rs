@@ -253,7 +253,7 @@ pub(crate) async fn authorized_org(
 
 /// Records `ev` inside the change's transaction `txn`: the change and its
 /// audit row commit together or not at all. Call it last before `commit`.
-pub async fn record_in<C: ConnectionTrait>(txn: &C, ev: AuditEvent) -> Result<(), ApiError> {
+pub async fn record_in(txn: &sea_orm::DatabaseTransaction, ev: AuditEvent) -> Result<(), ApiError> {
     dentex_audit::append_in(txn, std::slice::from_ref(&ev))
         .await
         .map(|_| ())
