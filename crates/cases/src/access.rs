@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use dentex_accounts::Principal;
 use dentex_db::entities::{case, case_lab, organization};
 use dentex_domain::rx::{Restoration, Rx};
-use dentex_domain::{OrgId, OrgRole};
+use dentex_domain::{CaseStatus, OrgId, OrgRole};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -87,7 +87,7 @@ pub async fn viewers<C: ConnectionTrait>(
                 org: case.clinic_org_id,
                 role,
             });
-        } else if (case.status == "submitted" || case.status == "awarded") && !p.memberships.is_empty() {
+        } else if CaseStatus::parse(&case.status).is_some_and(CaseStatus::open_to_labs) && !p.memberships.is_empty() {
             for_labs.push(i);
         }
     }
@@ -99,7 +99,7 @@ pub async fn viewers<C: ConnectionTrait>(
     let mut open: Vec<usize> = Vec::new();
     for i in for_labs {
         let case = cases[i];
-        if case.status == "awarded" {
+        if CaseStatus::parse(&case.status) == Some(CaseStatus::Awarded) {
             out[i] = case
                 .awarded_lab_org_id
                 .filter(|lab| mine.contains(lab))

@@ -6,6 +6,7 @@
 //! reader's error when the bytes are not a valid mesh (the file is kept).
 
 use dentex_db::entities::case_file;
+use dentex_domain::AnalysisStatus;
 use dentex_jobs::JobFailure;
 use dentex_storage::ObjectStore;
 use sea_orm::sea_query::Expr;
@@ -66,7 +67,7 @@ pub async fn run(
     else {
         return Ok(()); // deleted meanwhile
     };
-    if f.analysis_status != "pending" {
+    if AnalysisStatus::parse(&f.analysis_status) != Some(AnalysisStatus::Pending) {
         return Ok(());
     }
     let outcome = if f.format.as_deref() == Some(crate::files::format_name(dentex_mesh::Format::StlBinary)) {
@@ -121,7 +122,7 @@ pub async fn run(
     };
     let update = case_file::Entity::update_many()
         .filter(case_file::Column::Id.eq(f.id))
-        .filter(case_file::Column::AnalysisStatus.eq("pending"));
+        .filter(case_file::Column::AnalysisStatus.eq(dentex_domain::AnalysisStatus::Pending.as_str()));
     match outcome {
         Outcome::Done { report, thumbnail } => {
             let key = format!("{}.thumbnail.png", f.object_key);
@@ -132,7 +133,10 @@ pub async fn run(
                 .await
                 .map_err(|e| fail(&e))?;
             let r = update
-                .col_expr(case_file::Column::AnalysisStatus, Expr::value("done"))
+                .col_expr(
+                    case_file::Column::AnalysisStatus,
+                    Expr::value(dentex_domain::AnalysisStatus::Done.as_str()),
+                )
                 .col_expr(case_file::Column::Analysis, Expr::value(report))
                 .col_expr(case_file::Column::ThumbnailKey, Expr::value(key.clone()))
                 .exec(db)
@@ -146,7 +150,10 @@ pub async fn run(
         }
         Outcome::Failed(reason) => {
             update
-                .col_expr(case_file::Column::AnalysisStatus, Expr::value("failed"))
+                .col_expr(
+                    case_file::Column::AnalysisStatus,
+                    Expr::value(dentex_domain::AnalysisStatus::Failed.as_str()),
+                )
                 .col_expr(case_file::Column::AnalysisError, Expr::value(reason))
                 .exec(db)
                 .await

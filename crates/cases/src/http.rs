@@ -10,6 +10,7 @@ use dentex_accounts::{Principal, policy};
 use dentex_audit::{AuditEvent, AuditLog, Outcome};
 use dentex_db::entities::{audit_event, case, case_file, case_lab, case_upload, organization, quote};
 use dentex_db::now;
+use dentex_domain::CaseStatus;
 use dentex_domain::rx::{Rx, RxInput};
 use dentex_domain::{FieldError, OrgId};
 use dentex_http::ApiError;
@@ -336,7 +337,7 @@ pub(crate) async fn require_clinic(
 }
 
 pub(crate) fn require_draft(c: &case::Model) -> Result<(), ApiError> {
-    if c.status == "draft" {
+    if CaseStatus::parse(&c.status) == Some(CaseStatus::Draft) {
         Ok(())
     } else {
         Err(ApiError::conflict(
@@ -357,7 +358,7 @@ pub(crate) async fn lock_draft<C: ConnectionTrait>(txn: &C, id: Uuid) -> Result<
     let r = case::Entity::update_many()
         .col_expr(case::Column::UpdatedAt, Expr::value(now()))
         .filter(case::Column::Id.eq(id))
-        .filter(case::Column::Status.eq("draft"))
+        .filter(case::Column::Status.eq(dentex_domain::CaseStatus::Draft.as_str()))
         .exec(txn)
         .await?;
     if r.rows_affected == 1 {
@@ -532,7 +533,7 @@ pub async fn create_case(
         id: Set(id),
         clinic_org_id: Set(clinic.id),
         region: Set(clinic.region.clone()),
-        status: Set("draft".into()),
+        status: Set(CaseStatus::Draft.as_str().into()),
         patient_ref: Set(String::new()),
         rx: Set(serde_json::to_string(&Rx::default()).map_err(ApiError::internal)?),
         due_date: Set(None),
@@ -726,7 +727,10 @@ pub async fn submit_case(
     }
     let t = now();
     case::Entity::update_many()
-        .col_expr(case::Column::Status, Expr::value("submitted"))
+        .col_expr(
+            case::Column::Status,
+            Expr::value(dentex_domain::CaseStatus::Submitted.as_str()),
+        )
         .col_expr(case::Column::OpenToAll, Expr::value(open))
         .col_expr(case::Column::SubmittedAt, Expr::value(t))
         .col_expr(case::Column::UpdatedAt, Expr::value(t))
@@ -783,7 +787,7 @@ pub async fn cancel_case(
     let r = case::Entity::update_many()
         .col_expr(case::Column::UpdatedAt, Expr::value(t))
         .filter(case::Column::Id.eq(c.id))
-        .filter(case::Column::Status.is_in(["draft", "submitted"]))
+        .filter(case::Column::Status.is_in([CaseStatus::Draft.as_str(), CaseStatus::Submitted.as_str()]))
         .exec(&txn)
         .await?;
     if r.rows_affected != 1 {
@@ -798,7 +802,10 @@ pub async fn cancel_case(
         .map(|m| m.status)
         .unwrap_or_default();
     case::Entity::update_many()
-        .col_expr(case::Column::Status, Expr::value("cancelled"))
+        .col_expr(
+            case::Column::Status,
+            Expr::value(dentex_domain::CaseStatus::Cancelled.as_str()),
+        )
         .col_expr(case::Column::CancelReason, Expr::value(reason))
         .col_expr(case::Column::CancelledAt, Expr::value(t))
         .filter(case::Column::Id.eq(c.id))
@@ -807,10 +814,13 @@ pub async fn cancel_case(
     // The labs involved: those named, and those that quoted (on an open
     // case too); their quotes end with the case.
     let quoted = quote::Entity::update_many()
-        .col_expr(quote::Column::Status, Expr::value("declined"))
+        .col_expr(
+            quote::Column::Status,
+            Expr::value(dentex_domain::QuoteStatus::Declined.as_str()),
+        )
         .col_expr(quote::Column::UpdatedAt, Expr::value(t))
         .filter(quote::Column::CaseId.eq(c.id))
-        .filter(quote::Column::Status.eq("active"))
+        .filter(quote::Column::Status.eq(dentex_domain::QuoteStatus::Active.as_str()))
         .exec_with_returning(&txn)
         .await?;
     let mut involved = labs.clone();
@@ -820,7 +830,7 @@ pub async fn cancel_case(
         }
     }
     // Owners and admins of each, in the same transaction.
-    if was == "submitted" && !involved.is_empty() {
+    if CaseStatus::parse(&was) == Some(CaseStatus::Submitted) && !involved.is_empty() {
         for lab in involved {
             for to in dentex_accounts::sweep::managers(&txn, lab).await? {
                 let mail = dentex_mail::templates::case_cancelled(to, &c.id.to_string());
@@ -856,7 +866,7 @@ pub async fn list_cases(
         return Err(ApiError::bad_request("invalid_query", "limit: between 1 and 200."));
     }
     if let Some(s) = &q.status
-        && !["draft", "submitted", "awarded", "cancelled"].contains(&s.as_str())
+        && CaseStatus::parse(s).is_none()
     {
         return Err(ApiError::bad_request(
             "invalid_query",
@@ -891,17 +901,19 @@ pub async fn list_cases(
             .into_query();
         visible = visible.add(
             Condition::all()
-                .add(case::Column::Status.eq("awarded"))
+                .add(case::Column::Status.eq(dentex_domain::CaseStatus::Awarded.as_str()))
                 .add(case::Column::AwardedLabOrgId.is_in(lab_ids.clone())),
         );
         visible = visible.add(
-            Condition::all().add(case::Column::Status.eq("submitted")).add(
-                Condition::any().add(case::Column::Id.in_subquery(named)).add(
-                    Condition::all()
-                        .add(case::Column::OpenToAll.eq(true))
-                        .add(case::Column::Region.is_in(lab_regions)),
+            Condition::all()
+                .add(case::Column::Status.eq(dentex_domain::CaseStatus::Submitted.as_str()))
+                .add(
+                    Condition::any().add(case::Column::Id.in_subquery(named)).add(
+                        Condition::all()
+                            .add(case::Column::OpenToAll.eq(true))
+                            .add(case::Column::Region.is_in(lab_regions)),
+                    ),
                 ),
-            ),
         );
     }
     let mut items = Vec::new();
@@ -1233,7 +1245,13 @@ pub async fn upload_file(
         sha256: Set(stored.sha256.clone()),
         object_key: Set(key.clone()),
         original_name: Set(file_name(&req)),
-        analysis_status: Set(if is_scan { "pending" } else { "not_applicable" }.into()),
+        analysis_status: Set(if is_scan {
+            dentex_domain::AnalysisStatus::Pending
+        } else {
+            dentex_domain::AnalysisStatus::NotApplicable
+        }
+        .as_str()
+        .into()),
         analysis_error: Set(None),
         analysis: Set(None),
         thumbnail_key: Set(None),

@@ -41,7 +41,7 @@ pub async fn abandoned_uploads(
     let not_drafts = case::Entity::find()
         .select_only()
         .column(case::Column::Id)
-        .filter(case::Column::Status.ne("draft"));
+        .filter(case::Column::Status.ne(dentex_domain::CaseStatus::Draft.as_str()));
     let stale = case_upload::Entity::find()
         .filter(
             Condition::any()

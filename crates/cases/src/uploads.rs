@@ -532,7 +532,13 @@ pub async fn complete_upload(
         sha256: Set(digest.sha256.clone()),
         object_key: Set(u.object_key.clone()),
         original_name: Set(u.original_name.clone()),
-        analysis_status: Set(if is_scan { "pending" } else { "not_applicable" }.into()),
+        analysis_status: Set(if is_scan {
+            dentex_domain::AnalysisStatus::Pending
+        } else {
+            dentex_domain::AnalysisStatus::NotApplicable
+        }
+        .as_str()
+        .into()),
         analysis_error: Set(None),
         analysis: Set(None),
         thumbnail_key: Set(None),

@@ -11,12 +11,14 @@ mod ids;
 pub mod market;
 mod roles;
 pub mod rx;
+pub mod status;
 
 pub use country::CountryCode;
 pub use credentials::{CredentialKind, SERVICES};
 pub use email::Email;
 pub use ids::{AuditEventId, JobId, OrgId, UserId};
 pub use roles::{DataRegion, OrgKind, OrgRole, StaffRole};
+pub use status::{AnalysisStatus, CaseStatus, QuoteStatus};
 
 use serde::Serialize;
 

@@ -369,7 +369,7 @@ async fn run(cmd: Command, config: Config) -> anyhow::Result<i32> {
         }
         Command::Jobs(JobsCommand::List { status, limit }) => {
             if let Some(s) = &status
-                && !["queued", "running", "done", "dead"].contains(&s.as_str())
+                && dentex_jobs::JobStatus::parse(s).is_none()
             {
                 eprintln!("error: --status must be queued, running, done or dead");
                 return Ok(2);

@@ -153,12 +153,12 @@ async fn job_counts(state: &AppState) -> Result<Vec<(String, i64)>, sea_orm::DbE
         .into_tuple()
         .all(&state.db)
         .await?;
-    let mut out: Vec<(String, i64)> = ["queued", "running", "done", "dead"]
+    let mut out: Vec<(String, i64)> = dentex_jobs::JobStatus::ALL
         .iter()
         .map(|s| {
             (
-                (*s).to_owned(),
-                rows.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n),
+                s.as_str().to_owned(),
+                rows.iter().find(|(k, _)| k == s.as_str()).map_or(0, |(_, n)| *n),
             )
         })
         .collect();

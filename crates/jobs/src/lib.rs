@@ -24,10 +24,38 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-pub const STATUS_QUEUED: &str = "queued";
-pub const STATUS_RUNNING: &str = "running";
-pub const STATUS_DONE: &str = "done";
-pub const STATUS_DEAD: &str = "dead";
+/// Where a job is: waiting (or waiting for a retry), claimed by a worker,
+/// finished, or given up after its last attempt. Stored as its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Done,
+    Dead,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 4] = [JobStatus::Queued, JobStatus::Running, JobStatus::Done, JobStatus::Dead];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|j| j.as_str() == s)
+    }
+}
+
+pub const STATUS_QUEUED: &str = JobStatus::Queued.as_str();
+pub const STATUS_RUNNING: &str = JobStatus::Running.as_str();
+pub const STATUS_DONE: &str = JobStatus::Done.as_str();
+pub const STATUS_DEAD: &str = JobStatus::Dead.as_str();
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobsError {
@@ -186,7 +214,7 @@ impl Queue {
     }
 
     pub async fn complete(&self, id: JobId, worker: &str) -> Result<bool, DbErr> {
-        self.finish(id, worker, STATUS_DONE, None, None).await
+        self.finish(id, worker, JobStatus::Done, None, None).await
     }
 
     /// Records a failed attempt: back to the queue after a delay, or `dead` once
@@ -195,10 +223,10 @@ impl Queue {
         let id = JobId(job.id);
         let error: String = error.chars().take(2000).collect();
         if job.attempts >= job.max_attempts {
-            self.finish(id, worker, STATUS_DEAD, Some(error), None).await
+            self.finish(id, worker, JobStatus::Dead, Some(error), None).await
         } else {
             let delay = chrono::Duration::from_std(policy.delay(job.attempts)).unwrap_or(chrono::Duration::seconds(60));
-            self.finish(id, worker, STATUS_QUEUED, Some(error), Some(now() + delay))
+            self.finish(id, worker, JobStatus::Queued, Some(error), Some(now() + delay))
                 .await
         }
     }
@@ -236,13 +264,13 @@ impl Queue {
         &self,
         id: JobId,
         worker: &str,
-        status: &str,
+        status: JobStatus,
         error: Option<String>,
         run_at: Option<DateTime<Utc>>,
     ) -> Result<bool, DbErr> {
         let t = now();
         let mut q = job::Entity::update_many()
-            .col_expr(job::Column::Status, sea_orm::sea_query::Expr::value(status))
+            .col_expr(job::Column::Status, sea_orm::sea_query::Expr::value(status.as_str()))
             .col_expr(
                 job::Column::LockedUntil,
                 sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),

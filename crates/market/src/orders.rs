@@ -514,11 +514,14 @@ pub async fn transition(
             .exec(&txn)
             .await?;
         let reopened = case::Entity::update_many()
-            .col_expr(case::Column::Status, Expr::value("submitted"))
+            .col_expr(
+                case::Column::Status,
+                Expr::value(dentex_domain::CaseStatus::Submitted.as_str()),
+            )
             .col_expr(case::Column::AwardedLabOrgId, Expr::value(Option::<Uuid>::None))
             .col_expr(case::Column::UpdatedAt, Expr::value(now()))
             .filter(case::Column::Id.eq(o.case_id))
-            .filter(case::Column::Status.eq("awarded"))
+            .filter(case::Column::Status.eq(dentex_domain::CaseStatus::Awarded.as_str()))
             .exec(&txn)
             .await?;
         if reopened.rows_affected == 1 {
@@ -526,17 +529,23 @@ pub async fn transition(
             // quotes that are still valid stand again, and those labs hear
             // that the case is open.
             quote::Entity::update_many()
-                .col_expr(quote::Column::Status, Expr::value("cancelled"))
+                .col_expr(
+                    quote::Column::Status,
+                    Expr::value(dentex_domain::QuoteStatus::Cancelled.as_str()),
+                )
                 .col_expr(quote::Column::UpdatedAt, Expr::value(now()))
                 .filter(quote::Column::Id.eq(o.quote_id))
-                .filter(quote::Column::Status.eq("accepted"))
+                .filter(quote::Column::Status.eq(dentex_domain::QuoteStatus::Accepted.as_str()))
                 .exec(&txn)
                 .await?;
             let revived = quote::Entity::update_many()
-                .col_expr(quote::Column::Status, Expr::value("active"))
+                .col_expr(
+                    quote::Column::Status,
+                    Expr::value(dentex_domain::QuoteStatus::Active.as_str()),
+                )
                 .col_expr(quote::Column::UpdatedAt, Expr::value(now()))
                 .filter(quote::Column::CaseId.eq(o.case_id))
-                .filter(quote::Column::Status.eq("declined"))
+                .filter(quote::Column::Status.eq(dentex_domain::QuoteStatus::Declined.as_str()))
                 .filter(quote::Column::ValidUntil.gte(today()))
                 .exec_with_returning(&txn)
                 .await?;

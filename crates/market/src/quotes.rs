@@ -14,7 +14,7 @@ use dentex_db::entities::{case, order, organization, quote, quote_version};
 use dentex_db::now;
 use dentex_domain::market::{self as rules, Money, OrderStatus};
 use dentex_domain::rx::Rx;
-use dentex_domain::{FieldError, OrgId, OrgRole};
+use dentex_domain::{CaseStatus, FieldError, OrgId, OrgRole, QuoteStatus};
 use dentex_http::ApiError;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -499,7 +499,7 @@ async fn lock_open_case<C: ConnectionTrait>(txn: &C, id: Uuid) -> Result<(), Api
     let r = case::Entity::update_many()
         .col_expr(case::Column::UpdatedAt, Expr::col(case::Column::UpdatedAt))
         .filter(case::Column::Id.eq(id))
-        .filter(case::Column::Status.eq("submitted"))
+        .filter(case::Column::Status.eq(dentex_domain::CaseStatus::Submitted.as_str()))
         .exec(txn)
         .await?;
     if r.rows_affected == 1 {
@@ -581,7 +581,7 @@ pub async fn create_quote(
         .ok_or_else(ApiError::not_found)?;
     let verified = policy::require_verified(&state.db, &lab_row, today()).await;
     guard(&state, &req, &p, case_trail(Some(lab)), verified).await?;
-    if c.status != "submitted" {
+    if CaseStatus::parse(&c.status) != Some(CaseStatus::Submitted) {
         return Err(ApiError::conflict(
             "case_not_open",
             "The case is no longer open to quotes.",
@@ -595,7 +595,7 @@ pub async fn create_quote(
     let existing = quote::Entity::find()
         .filter(quote::Column::CaseId.eq(c.id))
         .filter(quote::Column::LabOrgId.eq(lab))
-        .filter(quote::Column::Status.eq("active"))
+        .filter(quote::Column::Status.eq(dentex_domain::QuoteStatus::Active.as_str()))
         .one(&txn)
         .await?;
     if let Some(q) = existing {
@@ -612,7 +612,7 @@ pub async fn create_quote(
         case_id: Set(c.id),
         lab_org_id: Set(lab),
         clinic_org_id: Set(c.clinic_org_id),
-        status: Set("active".into()),
+        status: Set(QuoteStatus::Active.as_str().into()),
         version: Set(1),
         amount_minor: Set(money.amount_minor),
         currency: Set(money.currency),
@@ -741,7 +741,7 @@ pub async fn revise_quote(
         .col_expr(quote::Column::CreatedBy, Expr::value(p.user_id.0))
         .col_expr(quote::Column::UpdatedAt, Expr::value(now()))
         .filter(quote::Column::Id.eq(q.id))
-        .filter(quote::Column::Status.eq("active"))
+        .filter(quote::Column::Status.eq(dentex_domain::QuoteStatus::Active.as_str()))
         .exec(&txn)
         .await?;
     if r.rows_affected != 1 {
@@ -792,10 +792,13 @@ pub async fn withdraw_quote(
     // The quote's own row decides: an accept that took it first wins.
     let txn = dentex_db::begin_write(&state.db).await?;
     let r = quote::Entity::update_many()
-        .col_expr(quote::Column::Status, Expr::value("withdrawn"))
+        .col_expr(
+            quote::Column::Status,
+            Expr::value(dentex_domain::QuoteStatus::Withdrawn.as_str()),
+        )
         .col_expr(quote::Column::UpdatedAt, Expr::value(now()))
         .filter(quote::Column::Id.eq(q.id))
-        .filter(quote::Column::Status.eq("active"))
+        .filter(quote::Column::Status.eq(dentex_domain::QuoteStatus::Active.as_str()))
         .exec(&txn)
         .await?;
     let q = quote::Entity::find_by_id(q.id)
@@ -918,11 +921,14 @@ async fn award(
     let day = today();
     let txn = dentex_db::begin_write(&state.db).await?;
     let r = case::Entity::update_many()
-        .col_expr(case::Column::Status, Expr::value("awarded"))
+        .col_expr(
+            case::Column::Status,
+            Expr::value(dentex_domain::CaseStatus::Awarded.as_str()),
+        )
         .col_expr(case::Column::AwardedLabOrgId, Expr::value(q.lab_org_id))
         .col_expr(case::Column::UpdatedAt, Expr::value(t))
         .filter(case::Column::Id.eq(c.id))
-        .filter(case::Column::Status.eq("submitted"))
+        .filter(case::Column::Status.eq(dentex_domain::CaseStatus::Submitted.as_str()))
         .exec(&txn)
         .await?;
     if r.rows_affected != 1 {
@@ -932,10 +938,13 @@ async fn award(
         ));
     }
     let r = quote::Entity::update_many()
-        .col_expr(quote::Column::Status, Expr::value("accepted"))
+        .col_expr(
+            quote::Column::Status,
+            Expr::value(dentex_domain::QuoteStatus::Accepted.as_str()),
+        )
         .col_expr(quote::Column::UpdatedAt, Expr::value(t))
         .filter(quote::Column::Id.eq(q.id))
-        .filter(quote::Column::Status.eq("active"))
+        .filter(quote::Column::Status.eq(dentex_domain::QuoteStatus::Active.as_str()))
         .filter(quote::Column::Version.eq(version))
         .filter(quote::Column::ValidUntil.gte(day))
         .exec(&txn)
@@ -945,7 +954,7 @@ async fn award(
             .one(&txn)
             .await?
             .ok_or_else(ApiError::not_found)?;
-        return Err(if now_q.status != "active" {
+        return Err(if QuoteStatus::parse(&now_q.status) != Some(QuoteStatus::Active) {
             not_active(&now_q)
         } else if now_q.version != version {
             ApiError::conflict(
@@ -983,11 +992,14 @@ async fn award(
     // Only the quotes this statement declines are told (a withdrawal that
     // got in first is not).
     let declined = quote::Entity::update_many()
-        .col_expr(quote::Column::Status, Expr::value("declined"))
+        .col_expr(
+            quote::Column::Status,
+            Expr::value(dentex_domain::QuoteStatus::Declined.as_str()),
+        )
         .col_expr(quote::Column::UpdatedAt, Expr::value(t))
         .filter(quote::Column::CaseId.eq(c.id))
         .filter(quote::Column::Id.ne(q.id))
-        .filter(quote::Column::Status.eq("active"))
+        .filter(quote::Column::Status.eq(dentex_domain::QuoteStatus::Active.as_str()))
         .exec_with_returning(&txn)
         .await?;
     let status = OrderStatus::InProduction;

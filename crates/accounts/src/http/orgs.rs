@@ -295,7 +295,7 @@ async fn typical_turnaround<C: ConnectionTrait>(db: &C, lab: Uuid) -> Result<Opt
         .select_only()
         .column(quote::Column::TurnaroundDays)
         .filter(quote::Column::LabOrgId.eq(lab))
-        .filter(quote::Column::Status.ne("withdrawn"))
+        .filter(quote::Column::Status.ne(dentex_domain::QuoteStatus::Withdrawn.as_str()))
         .filter(quote::Column::CreatedAt.gte(since))
         .into_tuple()
         .all(db)
