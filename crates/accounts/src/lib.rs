@@ -10,11 +10,15 @@ pub mod http;
 pub mod mfa;
 pub mod password;
 pub mod policy;
+pub mod principal;
 pub mod sessions;
 pub mod staff;
+pub mod state;
 pub mod sweep;
 pub mod throttle;
 pub mod tokens;
 pub mod verification;
 
-pub use http::{AccountsState, Principal, configure};
+pub use http::configure;
+pub use principal::Principal;
+pub use state::AccountsState;

@@ -9,7 +9,7 @@
 //!   and members, never change membership, and must have MFA on before
 //!   anything but enrolling it.
 
-use crate::http::Principal;
+use crate::principal::Principal;
 use dentex_domain::{OrgId, OrgRole};
 use dentex_http::ApiError;
 

@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod notify;
 pub mod orders;
 pub mod quotes;
+pub mod trail;
 
 use dentex_audit::AuditLog;
 use dentex_jobs::Queue;

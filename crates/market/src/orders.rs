@@ -1,7 +1,7 @@
 //! Orders: `GET /api/v1/orders`, `GET /api/v1/orders/{order}`,
 //! `POST …/transitions`, `POST …/remakes`.
 
-use crate::quotes::{Price, Trail, audit, audit_in, guard, not_found, require_manager};
+use crate::trail::{Price, Trail, audit, audit_in, guard, not_found, require_manager};
 use crate::{MarketState, notify, today};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -354,9 +354,9 @@ pub async fn list_orders(
         None
     };
     let items = order_views(&state.db, rows).await?;
-    let mut ev = crate::quotes::event(&req, &p, "order.list", "order", Outcome::Success);
+    let mut ev = crate::trail::event(&req, &p, "order.list", "order", Outcome::Success);
     ev.org_id = p.memberships.first().map(|(o, _)| *o);
-    crate::quotes::record(&state, ev).await?;
+    crate::trail::record(&state, ev).await?;
     Ok(HttpResponse::Ok().json(OrderList { items, next_cursor }))
 }
 

@@ -14,7 +14,7 @@ use dentex_db::entities::{case, order, organization, quote, quote_version};
 use dentex_db::now;
 use dentex_domain::market::{self as rules, Money, OrderStatus};
 use dentex_domain::rx::Rx;
-use dentex_domain::{CaseStatus, FieldError, OrgId, OrgRole, QuoteStatus};
+use dentex_domain::{CaseStatus, FieldError, QuoteStatus};
 use dentex_http::ApiError;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -71,12 +71,6 @@ pub struct QuoteInput {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Price {
-    pub amount_minor: i64,
-    pub currency: String,
-}
-
-#[derive(Serialize, ToSchema)]
 pub struct QuoteVersionView {
     pub version: i32,
     pub price: Price,
@@ -128,11 +122,8 @@ pub struct QuoteList {
 
 // ------------------------------------------------------------------ helpers
 
-pub(crate) async fn record(state: &MarketState, ev: AuditEvent) -> Result<(), ApiError> {
-    state.audit.record(ev).await.map(|_| ()).map_err(ApiError::from)
-}
-
-pub(crate) use dentex_accounts::http::event_by as event;
+pub use crate::trail::Price;
+use crate::trail::{Trail, audit, audit_in, denied, guard, not_found, require_manager, trail_event};
 
 /// The request carries no body (no length, or a length of 0, and not chunked).
 fn body_absent(req: &HttpRequest) -> bool {
@@ -144,94 +135,6 @@ fn body_absent(req: &HttpRequest) -> bool {
             .is_none_or(|v| v.trim() == "0")
 }
 
-/// What an audit row of the market says: in the clinic's chain, naming the
-/// lab the actor acted for.
-pub(crate) struct Trail<'a> {
-    pub clinic: Uuid,
-    pub action: &'a str,
-    pub resource: &'a str,
-    pub id: String,
-    pub lab: Option<Uuid>,
-    pub outcome: Outcome,
-}
-
-pub(crate) fn trail_event(req: &HttpRequest, p: &Principal, t: Trail<'_>) -> AuditEvent {
-    let mut ev = event(req, p, t.action, t.resource, t.outcome);
-    ev.org_id = Some(OrgId(t.clinic));
-    ev.resource_id = Some(t.id);
-    ev.acting_org_id = t.lab.map(OrgId);
-    ev
-}
-
-pub(crate) async fn audit(state: &MarketState, req: &HttpRequest, p: &Principal, t: Trail<'_>) -> Result<(), ApiError> {
-    record(state, trail_event(req, p, t)).await
-}
-
-/// [`audit`] inside the change's transaction: the change and its row commit
-/// together or not at all. Call it last before `commit`.
-pub(crate) async fn audit_in(
-    txn: &sea_orm::DatabaseTransaction,
-    req: &HttpRequest,
-    p: &Principal,
-    t: Trail<'_>,
-) -> Result<(), ApiError> {
-    dentex_accounts::http::record_in(txn, trail_event(req, p, t)).await
-}
-
-/// A refusal for something the caller may not see: 404, audited in the
-/// caller's own chain.
-pub(crate) async fn not_found(
-    state: &MarketState,
-    req: &HttpRequest,
-    p: &Principal,
-    what: &str,
-    raw: &str,
-) -> ApiError {
-    let mut ev = event(req, p, "access.refused", what, Outcome::Denied);
-    ev.org_id = p.memberships.first().map(|(o, _)| *o);
-    ev.resource_id = Uuid::parse_str(raw).ok().map(|u| u.to_string());
-    ev.reason = Some(format!("{what}: not_found"));
-    match record(state, ev).await {
-        Ok(()) => ApiError::not_found(),
-        Err(e) => e,
-    }
-}
-
-/// A refusal of something the caller can see (403): audited in the
-/// clinic's chain as `access.refused`, then returned.
-pub(crate) async fn denied(
-    state: &MarketState,
-    req: &HttpRequest,
-    p: &Principal,
-    t: Trail<'_>,
-    e: ApiError,
-) -> ApiError {
-    let mut ev = event(req, p, "access.refused", t.resource, Outcome::Denied);
-    ev.org_id = Some(OrgId(t.clinic));
-    ev.resource_id = Some(t.id);
-    ev.acting_org_id = t.lab.map(OrgId);
-    ev.reason = Some(t.action.to_owned());
-    match record(state, ev).await {
-        Ok(()) => e,
-        Err(fail) => fail,
-    }
-}
-
-/// Runs a permission check; a refusal is audited (see [`denied`]).
-pub(crate) async fn guard(
-    state: &MarketState,
-    req: &HttpRequest,
-    p: &Principal,
-    t: Trail<'_>,
-    check: Result<(), ApiError>,
-) -> Result<(), ApiError> {
-    match check {
-        Ok(()) => Ok(()),
-        Err(e) => Err(denied(state, req, p, t, e).await),
-    }
-}
-
-/// The quote's trail entry for `action` by viewer `v`.
 fn quote_trail<'a>(c: &case::Model, q: &quote::Model, v: Viewer, action: &'a str, outcome: Outcome) -> Trail<'a> {
     Trail {
         clinic: c.clinic_org_id,
@@ -255,13 +158,6 @@ async fn only_quoting_lab(state: &MarketState, req: &HttpRequest, p: &Principal,
         _ => Err(policy::forbidden("Only the lab that made a quote changes it.")),
     };
     guard(state, req, p, t, check).await
-}
-
-pub(crate) fn require_manager(p: &Principal, org: Uuid, what: &str) -> Result<(), ApiError> {
-    match p.role_in(OrgId(org)) {
-        Some(OrgRole::Owner | OrgRole::Admin) => Ok(()),
-        _ => Err(policy::forbidden(&format!("Only owners and admins {what}."))),
-    }
 }
 
 /// The case, if `p` may see it, and how.

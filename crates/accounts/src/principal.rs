@@ -1,0 +1,133 @@
+//! The authenticated caller of a request ([`Principal`]) and its extractor:
+//! one query for the session, its user, the memberships and their
+//! organisations, on every request. Kept outside `http` so that the policy
+//! and every feature crate ask about a caller without depending on handlers.
+
+use crate::sessions;
+use crate::state::AccountsState;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use dentex_audit::ActorKind;
+use dentex_db::entities::{membership, organization, user};
+use dentex_domain::{OrgId, OrgRole, StaffRole, UserId};
+use dentex_http::ApiError;
+use std::future::Future;
+use std::pin::Pin;
+use uuid::Uuid;
+
+/// The authenticated caller of a request. Memberships are read from the
+/// database on every request, so a removed member or a changed role takes
+/// effect at once.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub session_id: Uuid,
+    pub staff_role: Option<StaffRole>,
+    pub memberships: Vec<(OrgId, OrgRole)>,
+    /// The session was opened with a second step (a TOTP or recovery code);
+    /// a session opened with a password alone, to enrol, stays without it
+    /// even after the enrolment is confirmed.
+    pub second_step: bool,
+}
+
+impl Principal {
+    pub fn role_in(&self, org: OrgId) -> Option<OrgRole> {
+        self.memberships.iter().find(|(o, _)| *o == org).map(|(_, r)| *r)
+    }
+
+    pub fn actor_kind(&self) -> ActorKind {
+        if self.staff_role.is_some() {
+            ActorKind::Staff
+        } else {
+            ActorKind::User
+        }
+    }
+}
+
+pub fn unauthenticated() -> ApiError {
+    ApiError::unauthorized("unauthenticated", "Sign in first: send Authorization: Bearer <token>.")
+        .with_header(header::WWW_AUTHENTICATE, "Bearer")
+}
+
+/// What the sign-in of this request loaded, kept in the request's
+/// extensions so that a handler showing it (`/api/v1/me`) reads nothing again.
+#[derive(Clone)]
+pub struct SignedIn {
+    pub user: user::Model,
+    /// Every membership with its organisation, suspended ones included.
+    pub organizations: Vec<(membership::Model, organization::Model)>,
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        use actix_web::HttpMessage;
+        // Asked for twice in one request: the first answer stands.
+        if let Some(p) = req.extensions().get::<Principal>() {
+            let p = p.clone();
+            return Box::pin(async move { Ok(p) });
+        }
+        let state = req.app_data::<web::Data<AccountsState>>().cloned();
+        let bearer = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_owned());
+        // A browser may use the session cookie instead; then every unsafe
+        // request must echo the session's CSRF token in a header.
+        let cookie = bearer
+            .is_none()
+            .then(|| req.cookie(sessions::COOKIE).map(|c| c.value().to_owned()))
+            .flatten();
+        let csrf_ok = cookie.as_ref().is_none_or(|t| {
+            req.method().is_safe()
+                || req
+                    .headers()
+                    .get(sessions::CSRF_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v == sessions::csrf_token(t))
+        });
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AccountsState is not registered")))?;
+            if !csrf_ok {
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::FORBIDDEN,
+                    "csrf_token_invalid",
+                    "Send the session's CSRF token in the X-CSRF-Token header.",
+                ));
+            }
+            let token = bearer.or(cookie).ok_or_else(unauthenticated)?;
+            // One query: the session, its user, the memberships and their
+            // organisations, read on every request, so a revoked session, a
+            // removed member or a suspended organisation loses access at once.
+            let sessions::SignIn {
+                session: s,
+                user: u,
+                organizations,
+            } = sessions::authenticate(&state.db, &token, state.sessions)
+                .await?
+                .ok_or_else(unauthenticated)?;
+            // A suspended organisation's members lose access to it at once.
+            let memberships = organizations
+                .iter()
+                .filter(|(_, o)| o.suspended_at.is_none())
+                .filter_map(|(m, _)| Some((OrgId(m.org_id), m.role.parse().ok()?)))
+                .collect();
+            let p = Principal {
+                user_id: UserId(u.id),
+                session_id: s.id,
+                staff_role: u.staff_role.as_deref().and_then(|r| r.parse().ok()),
+                memberships,
+                second_step: s.second_step,
+            };
+            req.extensions_mut().insert(p.clone());
+            req.extensions_mut().insert(SignedIn { user: u, organizations });
+            Ok(p)
+        })
+    }
+}
