@@ -6,6 +6,7 @@
 //! It also owns organisations, members and invitations, and the authorisation
 //! policy ([`policy`]) that every handler asks.
 
+pub mod codes;
 pub mod http;
 pub mod mfa;
 pub mod password;
@@ -20,5 +21,5 @@ pub mod tokens;
 pub mod verification;
 
 pub use http::configure;
-pub use principal::Principal;
+pub use principal::{Actor, Principal, audit_in};
 pub use state::AccountsState;

@@ -39,7 +39,7 @@ pub enum Action {
 }
 
 pub fn forbidden(detail: &str) -> ApiError {
-    ApiError::new(actix_web::http::StatusCode::FORBIDDEN, "forbidden", detail)
+    ApiError::new(&dentex_http::codes::FORBIDDEN, detail)
 }
 
 /// Staff work needs a session opened with two steps. Until MFA is on, a
@@ -48,8 +48,7 @@ pub fn forbidden(detail: &str) -> ApiError {
 pub fn require_full_session(p: &Principal) -> Result<(), ApiError> {
     if p.staff_role.is_some() && !p.second_step {
         return Err(ApiError::new(
-            actix_web::http::StatusCode::FORBIDDEN,
-            "mfa_enrollment_required",
+            &crate::codes::MFA_ENROLLMENT_REQUIRED,
             "Platform staff must turn on two-step sign-in (POST /api/v1/auth/mfa/totp), then sign in again \
              with a code, before anything else.",
         ));
@@ -61,8 +60,7 @@ pub fn require_full_session(p: &Principal) -> Result<(), ApiError> {
 pub fn may_disable_mfa(p: &Principal) -> Result<(), ApiError> {
     if p.staff_role.is_some() {
         Err(ApiError::new(
-            actix_web::http::StatusCode::FORBIDDEN,
-            "mfa_required_for_staff",
+            &crate::codes::MFA_REQUIRED_FOR_STAFF,
             "Platform staff always sign in with two steps.",
         ))
     } else {

@@ -46,8 +46,11 @@ impl Principal {
 }
 
 pub fn unauthenticated() -> ApiError {
-    ApiError::unauthorized("unauthenticated", "Sign in first: send Authorization: Bearer <token>.")
-        .with_header(header::WWW_AUTHENTICATE, "Bearer")
+    ApiError::new(
+        &dentex_http::codes::UNAUTHENTICATED,
+        "Sign in first: send Authorization: Bearer <token>.",
+    )
+    .with_header(header::WWW_AUTHENTICATE, "Bearer")
 }
 
 /// What the sign-in of this request loaded, kept in the request's
@@ -96,8 +99,7 @@ impl FromRequest for Principal {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AccountsState is not registered")))?;
             if !csrf_ok {
                 return Err(ApiError::new(
-                    actix_web::http::StatusCode::FORBIDDEN,
-                    "csrf_token_invalid",
+                    &crate::codes::CSRF_TOKEN_INVALID,
                     "Send the session's CSRF token in the X-CSRF-Token header.",
                 ));
             }
@@ -130,4 +132,68 @@ impl FromRequest for Principal {
             Ok(p)
         })
     }
+}
+
+/// Someone acting, as the services take it: the signed-in caller and the
+/// request it came by (its id and client address go into the audit rows).
+/// Handlers take it as an extractor; a job or webhook acting for a person
+/// builds one with [`Actor::new`].
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub principal: Principal,
+    pub request_id: Option<String>,
+    pub client_addr: Option<String>,
+}
+
+impl Actor {
+    pub fn new(principal: Principal, request_id: Option<String>, client_addr: Option<String>) -> Self {
+        Self {
+            principal,
+            request_id,
+            client_addr,
+        }
+    }
+
+    /// The actor of a request by `principal`.
+    pub fn of_request(req: &HttpRequest, principal: Principal) -> Self {
+        let (request_id, client_addr) = dentex_http::request_context(req);
+        Self::new(principal, request_id, client_addr)
+    }
+
+    /// An audit event by this actor.
+    pub fn event(&self, action: &str, resource_type: &str, outcome: dentex_audit::Outcome) -> dentex_audit::AuditEvent {
+        let mut ev = dentex_audit::AuditEvent::new(action, resource_type, outcome);
+        ev.request_id = self.request_id.clone();
+        ev.client_addr = self.client_addr.clone();
+        ev.actor_id = Some(self.principal.user_id);
+        ev.actor_kind = self.principal.actor_kind();
+        ev
+    }
+}
+
+impl std::ops::Deref for Actor {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+impl FromRequest for Actor {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let principal = Principal::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move { Ok(Actor::of_request(&req, principal.await?)) })
+    }
+}
+
+/// Appends `ev` inside the change's transaction `txn`: the change and its
+/// row commit together or not at all. Call it last before `commit`.
+pub async fn audit_in(txn: &sea_orm::DatabaseTransaction, ev: dentex_audit::AuditEvent) -> Result<(), ApiError> {
+    dentex_audit::append_in(txn, std::slice::from_ref(&ev))
+        .await
+        .map(|_| ())
+        .map_err(dentex_http::audit_row_failed)
 }

@@ -108,8 +108,7 @@ pub async fn require_verified<C: ConnectionTrait>(
         Ok(())
     } else {
         Err(ApiError::new(
-            actix_web::http::StatusCode::FORBIDDEN,
-            "organization_not_verified",
+            &crate::codes::ORGANIZATION_NOT_VERIFIED,
             "Your organisation needs an approved, unexpired credential first.",
         ))
     }

@@ -2,7 +2,7 @@
 
 use crate::access::{self, LAB_KINDS, Viewer};
 use crate::files::{self, Kind};
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -63,7 +63,7 @@ pub struct CasesState {
     pub limits: CaseLimits,
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_case)
         .service(list_cases)
         .service(get_case)
@@ -340,8 +340,8 @@ pub(crate) fn require_draft(c: &case::Model) -> Result<(), ApiError> {
     if CaseStatus::parse(&c.status) == Some(CaseStatus::Draft) {
         Ok(())
     } else {
-        Err(ApiError::conflict(
-            "case_not_draft",
+        Err(ApiError::new(
+            &crate::codes::CASE_NOT_DRAFT,
             format!(
                 "The case is {}; only drafts change. Use the case's chat for later changes.",
                 c.status
@@ -364,8 +364,8 @@ pub(crate) async fn lock_draft<C: ConnectionTrait>(txn: &C, id: Uuid) -> Result<
     if r.rows_affected == 1 {
         Ok(())
     } else {
-        Err(ApiError::conflict(
-            "case_not_draft",
+        Err(ApiError::new(
+            &crate::codes::CASE_NOT_DRAFT,
             "The case is no longer a draft; only drafts change.",
         ))
     }
@@ -791,8 +791,8 @@ pub async fn cancel_case(
         .exec(&txn)
         .await?;
     if r.rows_affected != 1 {
-        return Err(ApiError::conflict(
-            "case_not_cancellable",
+        return Err(ApiError::new(
+            &crate::codes::CASE_NOT_CANCELLABLE,
             "The case is already cancelled, or awarded: an awarded case's order is cancelled instead.",
         ));
     }
@@ -863,20 +863,24 @@ pub async fn list_cases(
     policy::require_full_session(&p)?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit: between 1 and 200."));
+        return Err(ApiError::new(
+            &dentex_http::codes::INVALID_QUERY,
+            "limit: between 1 and 200.",
+        ));
     }
     if let Some(s) = &q.status
         && CaseStatus::parse(s).is_none()
     {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            &dentex_http::codes::INVALID_QUERY,
             "status: one of draft, submitted, awarded, cancelled.",
         ));
     }
     let cursor = match &q.cursor {
-        Some(c) => {
-            Some(Uuid::parse_str(c).map_err(|_| ApiError::bad_request("invalid_query", "cursor: not one we gave."))?)
-        }
+        Some(c) => Some(
+            Uuid::parse_str(c)
+                .map_err(|_| ApiError::new(&dentex_http::codes::INVALID_QUERY, "cursor: not one we gave."))?,
+        ),
         None => None,
     };
     let mine: Vec<Uuid> = p.memberships.iter().map(|(o, _)| o.0).collect();
@@ -1025,14 +1029,12 @@ pub(crate) fn file_view(f: case_file::Model, viewer: Viewer, with_analysis: bool
 pub(crate) fn too_large(limit: u64, quota: bool) -> ApiError {
     if quota {
         ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "quota_exceeded",
+            &crate::codes::QUOTA_EXCEEDED,
             "This upload would take your organisation over its storage quota.",
         )
     } else {
         ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            &dentex_http::codes::PAYLOAD_TOO_LARGE,
             format!("A file may be at most {limit} bytes."),
         )
     }
@@ -1061,8 +1063,7 @@ pub(crate) fn scan_preflight(
                 msg.push('…');
             }
             Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "mesh_unreadable",
+                &crate::codes::MESH_UNREADABLE,
                 format!("The scan cannot be read: {msg}."),
             ))
         }
@@ -1071,22 +1072,23 @@ pub(crate) fn scan_preflight(
 
 pub(crate) fn mesh_empty() -> ApiError {
     ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "mesh_empty",
+        &crate::codes::MESH_EMPTY,
         "The scan has no triangles; export it again from the scanner software.",
     )
 }
 
 pub(crate) fn unsupported() -> ApiError {
     ApiError::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
+        &dentex_http::codes::UNSUPPORTED_MEDIA_TYPE,
         "Upload scans as STL, PLY or OBJ, photos as JPEG or PNG, documents as PDF.",
     )
 }
 
 fn interrupted() -> ApiError {
-    ApiError::bad_request("unreadable_body", "The upload was interrupted; nothing was kept.")
+    ApiError::new(
+        &dentex_http::codes::UNREADABLE_BODY,
+        "The upload was interrupted; nothing was kept.",
+    )
 }
 
 /// The client's file name, kept as metadata: control characters removed,
@@ -1152,8 +1154,8 @@ pub async fn upload_file(
         }
     }
     if head.is_empty() {
-        return Err(ApiError::bad_request(
-            "empty_body",
+        return Err(ApiError::new(
+            &dentex_http::codes::EMPTY_BODY,
             "The body is empty: send the file's bytes.",
         ));
     }
@@ -1196,7 +1198,7 @@ pub async fn upload_file(
             "image/png" => files::strip_png(&all),
             _ => files::strip_jpeg(&all),
         }
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable_image", e.0))?;
+        .map_err(|e| ApiError::new(&crate::codes::UNREADABLE_IMAGE, e.0))?;
         let body = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(Bytes::from(clean)) });
         state
             .store
@@ -1530,8 +1532,7 @@ pub async fn file_thumbnail(
     let f = load_file(&state, &req, &p, &c, &raw_file).await?;
     let Some(key) = f.thumbnail_key.clone() else {
         return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "thumbnail_unavailable",
+            &crate::codes::THUMBNAIL_UNAVAILABLE,
             format!("No preview: the analysis is {}.", f.analysis_status),
         ));
     };

@@ -15,6 +15,7 @@
 
 pub mod access;
 pub mod analysis;
+pub mod codes;
 pub mod files;
 pub mod http;
 pub mod sweep;
@@ -23,7 +24,7 @@ pub mod uploads;
 pub use http::{CaseLimits, CasesState};
 
 /// Every case and file route.
-pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     http::configure(cfg);
     uploads::configure(cfg);
 }

@@ -18,7 +18,6 @@ use crate::http::{
     CasesState, FileView, clean_file_name, event, file_view, load_case, lock_draft, missing_in_case, record,
     remove_object, require_clinic, require_draft, too_large, unsupported, usage_locked,
 };
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use dentex_accounts::Principal;
@@ -40,7 +39,7 @@ const MAX_PARTS: u64 = 10_000;
 /// A `complete` that has not finished after this long is taken to have died.
 pub const CLAIM_TIMEOUT: chrono::Duration = chrono::Duration::minutes(15);
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_upload)
         .service(get_upload)
         .service(complete_upload)
@@ -212,8 +211,8 @@ async fn discard_in_store(state: &CasesState, u: &case_upload::Model) {
 /// sweep removes it.
 fn require_unexpired(u: &case_upload::Model) -> Result<(), ApiError> {
     if u.expires_at < Utc::now() {
-        Err(ApiError::conflict(
-            "upload_expired",
+        Err(ApiError::new(
+            &crate::codes::UPLOAD_EXPIRED,
             "This upload expired unfinished and is being removed; start a new one.",
         ))
     } else {
@@ -365,8 +364,8 @@ pub async fn abort_upload(
     require_clinic(&state, &req, &p, &c, v).await?;
     let u = load_upload(&state, &req, &p, &c, &raw_upload).await?;
     if !claim(&state.db, u.id).await? {
-        return Err(ApiError::conflict(
-            "upload_in_progress",
+        return Err(ApiError::new(
+            &crate::codes::UPLOAD_IN_PROGRESS,
             "The upload is being completed right now.",
         ));
     }
@@ -404,8 +403,8 @@ pub async fn complete_upload(
     let u = load_upload(&state, &req, &p, &c, &raw_upload).await?;
     require_unexpired(&u)?;
     if !claim(&state.db, u.id).await? {
-        return Err(ApiError::conflict(
-            "upload_in_progress",
+        return Err(ApiError::new(
+            &crate::codes::UPLOAD_IN_PROGRESS,
             "Another call is completing this upload.",
         ));
     }
@@ -451,8 +450,8 @@ pub async fn complete_upload(
     }
     if !problems.is_empty() {
         release(&state, u.id).await;
-        return Err(ApiError::conflict(
-            "upload_incomplete",
+        return Err(ApiError::new(
+            &crate::codes::UPLOAD_INCOMPLETE,
             "Some parts are missing or have the wrong size; see errors. Send them and complete again.",
         )
         .with_errors(problems));
@@ -486,8 +485,7 @@ pub async fn complete_upload(
             &state,
             &u,
             ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "checksum_mismatch",
+                &crate::codes::CHECKSUM_MISMATCH,
                 "The bytes received do not match the declared size and SHA-256; nothing was kept. Start a new upload.",
             )
             .with_errors(vec![FieldError::new(
@@ -501,9 +499,7 @@ pub async fn complete_upload(
     let sniffed =
         match files::sniff(&digest.head, digest.size <= files::SNIFF_BYTES as u64) {
             Some(s) if s.kind == Kind::Photo => {
-                return refuse(&state, &u, ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "photo_needs_direct_upload",
+                return refuse(&state, &u, ApiError::new(&crate::codes::PHOTO_NEEDS_DIRECT_UPLOAD,
                 "Photos go through POST /api/v1/cases/{case}/files, which removes their metadata before storing.",
             ))
             .await;
@@ -553,7 +549,10 @@ pub async fn complete_upload(
         // case it was lowered meanwhile.
         let gone = case_upload::Entity::delete_by_id(u.id).exec(&txn).await?;
         if gone.rows_affected != 1 {
-            return Err(ApiError::conflict("upload_gone", "The upload was abandoned meanwhile."));
+            return Err(ApiError::new(
+                &crate::codes::UPLOAD_GONE,
+                "The upload was abandoned meanwhile.",
+            ));
         }
         let used = usage_locked(&txn, c.clinic_org_id).await?;
         if used.saturating_add(declared) > quota {
@@ -574,8 +573,8 @@ pub async fn complete_upload(
         crate::http::audit_case_in(&txn, &req, &p, &c, v, "case_file.upload", Some(f.id))
             .await
             .map_err(|e| {
-                ApiError::unavailable(
-                    "audit_unavailable",
+                ApiError::new(
+                    &dentex_http::codes::AUDIT_UNAVAILABLE,
                     "The audit trail could not record this file, so it was not kept; start a new upload.",
                 )
                 .with_errors(e.errors)

@@ -24,6 +24,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use utoipa_actix_web::AppExt;
 
 /// Job kind that delivers one [`OutgoingMail`].
 pub const JOB_MAIL_SEND: &str = dentex_mail::JOB_KIND;
@@ -310,6 +311,9 @@ impl Application {
             },
             move || {
                 App::new()
+                    .into_utoipa_app()
+                    .configure(routes)
+                    .into_app()
                     .app_data(state_data.clone())
                     .app_data(accounts_data.clone())
                     .app_data(cases_data.clone())
@@ -319,17 +323,15 @@ impl Application {
                     .app_data(web::PayloadConfig::default().limit(json_limit))
                     .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
                     .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                        ApiError::bad_request("invalid_query", format!("The query string is invalid: {e}")).into()
+                        ApiError::new(
+                            &dentex_http::codes::INVALID_QUERY,
+                            format!("The query string is invalid: {e}"),
+                        )
+                        .into()
                     }))
                     .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
                     .wrap(from_fn(edge::edge))
-                    .service(health::healthz)
-                    .service(health::readyz)
-                    .service(docs::openapi_json)
                     .service(docs::docs_page)
-                    .configure(dentex_accounts::configure)
-                    .configure(dentex_cases::configure)
-                    .configure(dentex_market::configure)
                     .default_service(web::to(fallback))
             },
         )?;
@@ -498,13 +500,23 @@ async fn schedule_every(queue: Queue, kind: &'static str, every: Duration, shutd
 }
 
 /// Unknown address: 404; known address with another method: 405 with `Allow`.
+/// Every API route, each declared once: the server is built with this, and the
+/// OpenAPI document is collected from it (`docs::document`).
+pub(crate) fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(docs::openapi_json)
+        .configure(dentex_accounts::configure)
+        .configure(dentex_cases::configure)
+        .configure(dentex_market::configure);
+}
+
 async fn fallback(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
     match docs::allowed_methods(req.path()) {
         Some(methods) if !methods.iter().any(|m| m == req.method().as_str()) => {
             let allow = methods.join(", ");
             Err(ApiError::new(
-                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                &dentex_http::codes::METHOD_NOT_ALLOWED,
                 format!("This address accepts {allow}."),
             )
             .with_header(actix_web::http::header::ALLOW, allow))

@@ -17,63 +17,6 @@ use utoipa::{Modify, OpenApi};
             Errors are RFC 9457 problem+json with a stable `code`; every response carries `X-Request-Id`; \
             another tenant's resource answers 404.",
     ),
-    paths(
-        crate::health::healthz,
-        crate::health::readyz,
-        openapi_json,
-        dentex_accounts::http::auth::register,
-        dentex_accounts::http::auth::verify_email,
-        dentex_accounts::http::auth::login,
-        dentex_accounts::http::auth::logout,
-        dentex_accounts::http::auth::me,
-        dentex_accounts::http::auth::password_reset,
-        dentex_accounts::http::auth::password_reset_confirm,
-        dentex_accounts::http::auth::change_password,
-        dentex_accounts::http::mfa::enrol,
-        dentex_accounts::http::mfa::confirm,
-        dentex_accounts::http::mfa::disable,
-        dentex_accounts::http::orgs::list_labs,
-        dentex_accounts::http::orgs::get_organization,
-        dentex_accounts::http::orgs::update_organization,
-        dentex_accounts::http::orgs::list_members,
-        dentex_accounts::http::orgs::add_member,
-        dentex_accounts::http::orgs::invite,
-        dentex_accounts::http::orgs::change_member,
-        dentex_accounts::http::orgs::remove_member,
-        dentex_accounts::http::orgs::accept_invitation,
-        dentex_accounts::http::credentials::list,
-        dentex_accounts::http::credentials::submit,
-        dentex_accounts::http::credentials::upload_document,
-        dentex_accounts::http::credentials::read_document,
-        dentex_accounts::http::credentials::support_queue,
-        dentex_accounts::http::credentials::decide,
-        dentex_cases::http::create_case,
-        dentex_cases::http::list_cases,
-        dentex_cases::http::get_case,
-        dentex_cases::http::update_case,
-        dentex_cases::http::submit_case,
-        dentex_cases::http::cancel_case,
-        dentex_cases::http::upload_file,
-        dentex_cases::http::list_files,
-        dentex_cases::http::get_file,
-        dentex_cases::http::delete_file,
-        dentex_cases::http::file_content,
-        dentex_cases::http::file_thumbnail,
-        dentex_cases::http::access_log,
-        dentex_cases::uploads::create_upload,
-        dentex_cases::uploads::get_upload,
-        dentex_cases::uploads::complete_upload,
-        dentex_cases::uploads::abort_upload,
-        dentex_market::quotes::create_quote,
-        dentex_market::quotes::list_quotes,
-        dentex_market::quotes::revise_quote,
-        dentex_market::quotes::withdraw_quote,
-        dentex_market::quotes::accept_quote,
-        dentex_market::orders::list_orders,
-        dentex_market::orders::get_order,
-        dentex_market::orders::transition,
-        dentex_market::orders::remake,
-    ),
     components(schemas(dentex_http::Problem, dentex_http::FieldProblem)),
     modifiers(&BearerAuth),
     tags(
@@ -101,8 +44,21 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The document: the header above, and every route as the crates register
+/// it (`crate::app::routes`, the same function the server is built with, so a
+/// route is declared once).
+pub fn document() -> utoipa::openapi::OpenApi {
+    use utoipa_actix_web::AppExt;
+    let (_, doc) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::app::routes)
+        .split_for_parts();
+    doc
+}
+
 static SPEC: LazyLock<String> = LazyLock::new(|| {
-    let mut doc = ApiDoc::openapi();
+    let mut doc = document();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc.to_pretty_json().unwrap_or_else(|_| "{}".into())
 });
@@ -401,4 +357,19 @@ fn anchor(path: &str) -> String {
     path.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect()
+}
+
+/// Every crate's error catalogue, in the order `docs/errors.md` lists them.
+pub fn error_catalogues() -> Vec<(&'static str, &'static [&'static dentex_http::Code])> {
+    vec![
+        ("Shared (every route)", dentex_http::codes::ALL),
+        ("Accounts, organisations, credentials", dentex_accounts::codes::ALL),
+        ("Cases and files", dentex_cases::codes::ALL),
+        ("Quotes and orders", dentex_market::codes::ALL),
+    ]
+}
+
+/// `docs/errors.md` as the catalogues say it should read.
+pub fn errors_markdown() -> String {
+    dentex_http::render_markdown(&error_catalogues())
 }

@@ -91,7 +91,10 @@ pub async fn edge(
         .is_some_and(|v| v.starts_with(PROBLEM_JSON));
     let mut res = if (status.is_client_error() || status.is_server_error()) && !is_problem {
         // A framework layer answered without our body: give it one.
-        let (code, detail) = code_for_status(status);
+        let (code, detail) = {
+            let c = code_for_status(status);
+            (c.code, c.meaning)
+        };
         let allow = res.headers().get(header::ALLOW).cloned();
         let mut headers = Vec::new();
         if let Some(a) = allow.and_then(|a| a.to_str().ok().map(str::to_owned)) {

@@ -253,7 +253,10 @@ fn bare_error_status(buf: &[u8], now: SystemTime) -> Option<StatusCode> {
 
 /// The answer the edge middleware would have given for `status`.
 fn decorated(status: StatusCode, rid: &str, hsts: bool) -> Vec<u8> {
-    let (code, detail) = dentex_http::code_for_status(status);
+    let (code, detail) = {
+        let c = dentex_http::code_for_status(status);
+        (c.code, c.meaning)
+    };
     let body = dentex_http::problem_body(status, code, detail, &[]);
     let mut out = format!(
         "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\ndate: {}\r\n{}: {rid}\r\n",

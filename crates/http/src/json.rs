@@ -13,7 +13,6 @@
 
 use crate::{ApiError, FieldError, json_deserialize_problem, malformed};
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::StreamExt;
@@ -53,8 +52,7 @@ impl<T> std::ops::DerefMut for Json<T> {
 
 fn unsupported() -> ApiError {
     ApiError::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
+        &crate::codes::UNSUPPORTED_MEDIA_TYPE,
         "Send the body as JSON in UTF-8 with Content-Type: application/json.",
     )
 }
@@ -103,8 +101,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             }
             let mut body = Vec::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk
-                    .map_err(|_| ApiError::bad_request("unreadable_body", "The request body could not be read."))?;
+                let chunk = chunk.map_err(|_| {
+                    ApiError::new(&crate::codes::UNREADABLE_BODY, "The request body could not be read.")
+                })?;
                 if body.len() + chunk.len() > limit {
                     return Err(ApiError::payload_too_large(limit));
                 }
@@ -343,7 +342,7 @@ mod tests {
     #[test]
     fn a_repeated_key_inside_a_free_form_value_is_422() {
         let e = parse::<Body>(br#"{"rx":{"notes":"a","notes":"b"}}"#).unwrap_err();
-        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.status, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(e.errors[0].field, "rx.notes");
         assert_eq!(e.errors[0].code, "duplicate_key");
         let e = parse::<Body>(b"{\"rx\":").unwrap_err();

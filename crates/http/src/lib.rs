@@ -11,8 +11,42 @@ use dentex_domain::FieldError;
 use serde::Serialize;
 use std::fmt;
 
+mod catalogue;
 mod json;
+pub use catalogue::{Code, render_markdown};
 pub use json::{Json, JsonLimit, is_json_utf8};
+
+/// The codes every crate shares: the edge's, the framework's, and the
+/// failures of what lies below (database, object store, audit trail).
+pub mod codes {
+    crate::codes!(ALL {
+        BAD_REQUEST = (400, "bad_request", "The request could not be understood."),
+        MALFORMED_JSON = (400, "malformed_json", "The body is not valid JSON; the detail gives the line and column."),
+        UNREADABLE_BODY = (400, "unreadable_body", "The request body could not be read, or the upload was interrupted; nothing was kept."),
+        EMPTY_BODY = (400, "empty_body", "The body is empty: send the file's bytes."),
+        INVALID_QUERY = (400, "invalid_query", "A query parameter is malformed or out of range; the detail names it."),
+        UNAUTHENTICATED = (401, "unauthenticated", "Sign in first: send Authorization: Bearer <token>."),
+        FORBIDDEN = (403, "forbidden", "You may not do this; the detail says who may."),
+        NOT_FOUND = (404, "not_found", "No resource exists at this address, or it belongs to another tenant."),
+        METHOD_NOT_ALLOWED = (405, "method_not_allowed", "This address does not accept that HTTP method; `Allow` lists those it does."),
+        NOT_ACCEPTABLE = (406, "not_acceptable", "No representation matches the Accept header."),
+        REQUEST_TIMEOUT = (408, "request_timeout", "The request took too long to arrive."),
+        CONFLICT = (409, "conflict", "This conflicts with something that already exists."),
+        LENGTH_REQUIRED = (411, "length_required", "A Content-Length header is required."),
+        PAYLOAD_TOO_LARGE = (413, "payload_too_large", "The body or file is larger than the limit the detail gives."),
+        URI_TOO_LONG = (414, "uri_too_long", "The request address is too long."),
+        UNSUPPORTED_MEDIA_TYPE = (415, "unsupported_media_type", "The body has a type this address does not accept (JSON must be UTF-8 `application/json`; files are typed from their bytes)."),
+        VALIDATION_FAILED = (422, "validation_failed", "Some fields are missing or invalid; `errors[]` names each field, its code and what to fix."),
+        TOO_MANY_REQUESTS = (429, "too_many_requests", "Too many requests; slow down and retry later."),
+        HEADERS_TOO_LARGE = (431, "headers_too_large", "The request headers are too large."),
+        INTERNAL_ERROR = (500, "internal_error", "Something went wrong on our side; quote the X-Request-Id header to support."),
+        SERVICE_UNAVAILABLE = (503, "service_unavailable", "The service is unavailable; retry later."),
+        DATABASE_UNAVAILABLE = (503, "database_unavailable", "The database is unavailable; retry after `Retry-After` seconds."),
+        STORAGE_UNAVAILABLE = (503, "storage_unavailable", "File storage is unavailable; retry after `Retry-After` seconds."),
+        AUDIT_UNAVAILABLE = (503, "audit_unavailable", "The audit trail could not record the request, so nothing was shown or saved; retry after `Retry-After` seconds."),
+        REQUEST_FAILED = (400, "request_failed", "The request failed (a status without a code of its own)."),
+    });
+}
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -87,10 +121,11 @@ pub struct FieldProblem {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    /// A problem with a catalogued code (its status comes with it).
+    pub fn new(code: &'static Code, detail: impl Into<String>) -> Self {
         Self {
-            status,
-            code,
+            status: code.status_code(),
+            code: code.code,
             detail: detail.into(),
             errors: Vec::new(),
             headers: Vec::new(),
@@ -98,45 +133,23 @@ impl ApiError {
     }
 
     pub fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "No resource exists at this address.",
-        )
-    }
-
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, detail)
+        Self::new(&codes::NOT_FOUND, "No resource exists at this address.")
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let mut e = Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
+            &codes::VALIDATION_FAILED,
             "Some fields are missing or invalid; see errors.",
         );
         e.errors = errors;
         e
     }
 
-    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, detail)
-    }
-
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, detail)
-    }
-
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            &codes::PAYLOAD_TOO_LARGE,
             format!("The request body is larger than the limit of {limit} bytes."),
         )
-    }
-
-    pub fn unavailable(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
     }
 
     /// An unexpected failure: log the cause chain, answer an opaque 500.
@@ -144,8 +157,7 @@ impl ApiError {
         let cause = cause.into();
         tracing::error!(error = format!("{cause:#}"), "unexpected error");
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            &codes::INTERNAL_ERROR,
             "Something went wrong on our side. Quote the X-Request-Id header if you contact support.",
         )
     }
@@ -208,36 +220,33 @@ pub fn problem_body(status: StatusCode, code: &str, detail: &str, errors: &[Fiel
     serde_json::to_string(&body).unwrap_or_else(|_| "{}".into())
 }
 
-/// The stable code and a plain explanation for a bare status (used when a
-/// framework layer answered without a body of ours).
-pub fn code_for_status(status: StatusCode) -> (&'static str, &'static str) {
+/// The catalogued code for a bare status (used when a framework layer
+/// answered without a body of ours), and its meaning as the detail.
+pub fn code_for_status(status: StatusCode) -> &'static Code {
     match status.as_u16() {
-        400 => ("bad_request", "The request could not be understood."),
-        401 => ("unauthenticated", "Sign in first: send Authorization: Bearer <token>."),
-        403 => ("forbidden", "You may not do this."),
-        404 => ("not_found", "No resource exists at this address."),
-        405 => ("method_not_allowed", "This address does not accept that HTTP method."),
-        406 => ("not_acceptable", "No representation matches the Accept header."),
-        408 => ("request_timeout", "The request took too long to arrive."),
-        411 => ("length_required", "A Content-Length header is required."),
-        413 => ("payload_too_large", "The request body is too large."),
-        414 => ("uri_too_long", "The request address is too long."),
-        415 => (
-            "unsupported_media_type",
-            "The request body has a type this address does not accept.",
-        ),
-        431 => ("headers_too_large", "The request headers are too large."),
-        429 => ("too_many_requests", "Too many requests; slow down and retry later."),
-        503 => ("service_unavailable", "The service is unavailable; retry later."),
-        s if s >= 500 => ("internal_error", "Something went wrong on our side."),
-        _ => ("request_failed", "The request failed."),
+        400 => &codes::BAD_REQUEST,
+        401 => &codes::UNAUTHENTICATED,
+        403 => &codes::FORBIDDEN,
+        404 => &codes::NOT_FOUND,
+        405 => &codes::METHOD_NOT_ALLOWED,
+        406 => &codes::NOT_ACCEPTABLE,
+        408 => &codes::REQUEST_TIMEOUT,
+        411 => &codes::LENGTH_REQUIRED,
+        413 => &codes::PAYLOAD_TOO_LARGE,
+        414 => &codes::URI_TOO_LONG,
+        415 => &codes::UNSUPPORTED_MEDIA_TYPE,
+        431 => &codes::HEADERS_TOO_LARGE,
+        429 => &codes::TOO_MANY_REQUESTS,
+        503 => &codes::SERVICE_UNAVAILABLE,
+        s if s >= 500 => &codes::INTERNAL_ERROR,
+        _ => &codes::REQUEST_FAILED,
     }
 }
 
 /// A body that is not JSON: 400 with the position.
 pub fn malformed(e: &serde_json::Error) -> ApiError {
-    ApiError::bad_request(
-        "malformed_json",
+    ApiError::new(
+        &crate::codes::MALFORMED_JSON,
         format!("The body is not valid JSON (line {}, column {}).", e.line(), e.column()),
     )
 }
@@ -286,13 +295,19 @@ fn strip_position(msg: &str) -> String {
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
         if dentex_db::is_unique_violation(&e) {
-            return ApiError::conflict("conflict", "This conflicts with something that already exists.");
+            return ApiError::new(
+                &crate::codes::CONFLICT,
+                "This conflicts with something that already exists.",
+            );
         }
         let s = e.to_string();
         if s.contains("pool timed out") || s.contains("PoolTimedOut") || s.contains("Connection refused") {
             tracing::warn!(error = %s, "database unavailable");
-            return ApiError::unavailable("database_unavailable", "The database is unavailable; retry shortly.")
-                .with_header(header::RETRY_AFTER, "5");
+            return ApiError::new(
+                &crate::codes::DATABASE_UNAVAILABLE,
+                "The database is unavailable; retry shortly.",
+            )
+            .with_header(header::RETRY_AFTER, "5");
         }
         ApiError::internal(e)
     }
@@ -305,8 +320,8 @@ impl From<sea_orm::DbErr> for ApiError {
 impl From<dentex_audit::AuditError> for ApiError {
     fn from(e: dentex_audit::AuditError) -> Self {
         tracing::warn!(error = %e, "audit trail unavailable");
-        ApiError::unavailable(
-            "audit_unavailable",
+        ApiError::new(
+            &crate::codes::AUDIT_UNAVAILABLE,
             "The audit trail could not record this request, so nothing is shown. If you were changing \
              something, look before you try again: the change may have been saved.",
         )
@@ -318,8 +333,8 @@ impl From<dentex_audit::AuditError> for ApiError {
 /// transaction: the transaction is not committed, nothing was saved (503).
 pub fn audit_row_failed(e: sea_orm::DbErr) -> ApiError {
     tracing::warn!(error = %e, "audit row of a change could not be written; the change was rolled back");
-    ApiError::unavailable(
-        "audit_unavailable",
+    ApiError::new(
+        &crate::codes::AUDIT_UNAVAILABLE,
         "The audit trail could not record this change, so nothing was saved. Retry shortly.",
     )
     .with_header(header::RETRY_AFTER, "2")
@@ -334,8 +349,11 @@ impl From<dentex_storage::StorageError> for ApiError {
             dentex_storage::StorageError::NotFound => ApiError::not_found(),
             dentex_storage::StorageError::S3(s) => {
                 tracing::warn!(error = %s, "object store unavailable");
-                ApiError::unavailable("storage_unavailable", "File storage is unavailable; retry shortly.")
-                    .with_header(header::RETRY_AFTER, "5")
+                ApiError::new(
+                    &crate::codes::STORAGE_UNAVAILABLE,
+                    "File storage is unavailable; retry shortly.",
+                )
+                .with_header(header::RETRY_AFTER, "5")
             }
             other => ApiError::internal(other),
         }

@@ -51,8 +51,7 @@ pub fn header(req: &HttpRequest) -> Result<String, ApiError> {
         .map(str::trim)
         .unwrap_or("");
     if raw.is_empty() || raw.len() > KEY_MAX || raw.chars().any(|c| c.is_control()) {
-        return Err(ApiError::bad_request(
-            "idempotency_key_required",
+        return Err(ApiError::new(&crate::codes::IDEMPOTENCY_KEY_REQUIRED,
             format!("Send an Idempotency-Key header (1–{KEY_MAX} printable characters, e.g. a UUID) so a retry cannot act twice."),
         )
         .with_errors(vec![FieldError::new("Idempotency-Key", "required", "A unique key per intended action.")]));
@@ -100,8 +99,7 @@ pub async fn claim(
     };
     if found.scope != scope || found.request_hash != request_hash {
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
+            &crate::codes::IDEMPOTENCY_KEY_REUSED,
             "This Idempotency-Key was used for another request; use a new key for a new action.",
         ));
     }
@@ -138,8 +136,8 @@ pub async fn claim(
 }
 
 fn in_progress() -> ApiError {
-    ApiError::conflict(
-        "idempotency_in_progress",
+    ApiError::new(
+        &crate::codes::IDEMPOTENCY_IN_PROGRESS,
         "A request with this Idempotency-Key is still at work; retry shortly.",
     )
 }

@@ -15,6 +15,7 @@
 //!   structured reason and who bears the cost.
 //! - [`idempotency`]: stored responses for `Idempotency-Key` retries.
 
+pub mod codes;
 pub mod idempotency;
 pub mod notify;
 pub mod orders;
@@ -33,7 +34,7 @@ pub struct MarketState {
 }
 
 /// Every quote and order route.
-pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     quotes::configure(cfg);
     orders::configure(cfg);
 }

@@ -24,7 +24,7 @@ use uuid::Uuid;
 const TEXT_MAX: usize = 1000;
 const TRACKING_MAX: usize = 100;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_orders)
         .service(get_order)
         .service(transition)
@@ -307,21 +307,25 @@ pub async fn list_orders(
     policy::require_full_session(&p)?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit: between 1 and 200."));
+        return Err(ApiError::new(
+            &dentex_http::codes::INVALID_QUERY,
+            "limit: between 1 and 200.",
+        ));
     }
     let status = match &q.status {
         Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_query",
+            ApiError::new(
+                &dentex_http::codes::INVALID_QUERY,
                 "status: one of awaiting_payment, in_production, shipped, delivered, completed, cancelled.",
             )
         })?),
         None => None,
     };
     let cursor = match &q.cursor {
-        Some(c) => {
-            Some(Uuid::parse_str(c).map_err(|_| ApiError::bad_request("invalid_query", "cursor: not one we gave."))?)
-        }
+        Some(c) => Some(
+            Uuid::parse_str(c)
+                .map_err(|_| ApiError::new(&dentex_http::codes::INVALID_QUERY, "cursor: not one we gave."))?,
+        ),
         None => None,
     };
     let mine: Vec<Uuid> = p.memberships.iter().map(|(o, _)| o.0).collect();
@@ -410,8 +414,8 @@ pub async fn transition(
             order_trail(&o, side, "order.transition", Outcome::Denied),
         )
         .await?;
-        return Err(ApiError::conflict(
-            "transition_not_allowed",
+        return Err(ApiError::new(
+            &crate::codes::TRANSITION_NOT_ALLOWED,
             format!(
                 "An order that is {from} cannot become {to} by the {}. Possible now: {}.",
                 side_name(side),
@@ -498,8 +502,8 @@ pub async fn transition(
         .exec(&txn)
         .await?;
     if r.rows_affected != 1 {
-        return Err(ApiError::conflict(
-            "order_changed",
+        return Err(ApiError::new(
+            &crate::codes::ORDER_CHANGED,
             "The order moved meanwhile; read it again.",
         ));
     }
@@ -620,8 +624,8 @@ pub async fn remake(
     let input = input.into_inner();
     let from = OrderStatus::parse(&o.status).ok_or_else(|| ApiError::internal(anyhow_status(&o.status)))?;
     if !rules::remake_allowed(from) {
-        return Err(ApiError::conflict(
-            "remake_not_allowed",
+        return Err(ApiError::new(
+            &crate::codes::REMAKE_NOT_ALLOWED,
             format!("A remake follows delivery; the order is {from}."),
         ));
     }
@@ -653,8 +657,8 @@ pub async fn remake(
         .await?
         .ok_or_else(ApiError::not_found)?;
     if lab.suspended_at.is_some() {
-        return Err(ApiError::conflict(
-            "lab_unavailable",
+        return Err(ApiError::new(
+            &crate::codes::LAB_UNAVAILABLE,
             "The lab is suspended; it cannot take a remake.",
         ));
     }
@@ -669,8 +673,8 @@ pub async fn remake(
         .exec(&txn)
         .await?;
     if r.rows_affected != 1 {
-        return Err(ApiError::conflict(
-            "order_changed",
+        return Err(ApiError::new(
+            &crate::codes::ORDER_CHANGED,
             "The order moved meanwhile; read it again.",
         ));
     }

@@ -27,7 +27,7 @@ const NOTES_MAX: usize = 4000;
 const TURNAROUND_MAX: i32 = 120;
 const VALIDITY_MAX_DAYS: i64 = 180;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_quote)
         .service(list_quotes)
         .service(revise_quote)
@@ -401,8 +401,8 @@ async fn lock_open_case<C: ConnectionTrait>(txn: &C, id: Uuid) -> Result<(), Api
     if r.rows_affected == 1 {
         Ok(())
     } else {
-        Err(ApiError::conflict(
-            "case_not_open",
+        Err(ApiError::new(
+            &crate::codes::CASE_NOT_OPEN,
             "The case is no longer open to quotes (awarded or cancelled).",
         ))
     }
@@ -478,8 +478,8 @@ pub async fn create_quote(
     let verified = policy::require_verified(&state.db, &lab_row, today()).await;
     guard(&state, &req, &p, case_trail(Some(lab)), verified).await?;
     if CaseStatus::parse(&c.status) != Some(CaseStatus::Submitted) {
-        return Err(ApiError::conflict(
-            "case_not_open",
+        return Err(ApiError::new(
+            &crate::codes::CASE_NOT_OPEN,
             "The case is no longer open to quotes.",
         ));
     }
@@ -495,8 +495,8 @@ pub async fn create_quote(
         .one(&txn)
         .await?;
     if let Some(q) = existing {
-        return Err(ApiError::conflict(
-            "quote_exists",
+        return Err(ApiError::new(
+            &crate::codes::QUOTE_EXISTS,
             format!(
                 "Your lab already quoted on this case: revise quote {} (PUT /api/v1/quotes/{}).",
                 q.id, q.id
@@ -660,8 +660,8 @@ pub async fn revise_quote(
 }
 
 fn not_active(q: &quote::Model) -> ApiError {
-    ApiError::conflict(
-        "quote_not_active",
+    ApiError::new(
+        &crate::codes::QUOTE_NOT_ACTIVE,
         format!("The quote is {}; only an active quote changes.", q.status),
     )
 }
@@ -828,8 +828,8 @@ async fn award(
         .exec(&txn)
         .await?;
     if r.rows_affected != 1 {
-        return Err(ApiError::conflict(
-            "case_not_open",
+        return Err(ApiError::new(
+            &crate::codes::CASE_NOT_OPEN,
             "The case was already awarded or cancelled.",
         ));
     }
@@ -853,16 +853,16 @@ async fn award(
         return Err(if QuoteStatus::parse(&now_q.status) != Some(QuoteStatus::Active) {
             not_active(&now_q)
         } else if now_q.version != version {
-            ApiError::conflict(
-                "quote_revised",
+            ApiError::new(
+                &crate::codes::QUOTE_REVISED,
                 format!(
                     "The lab revised this quote: it is at version {}, you accepted version {version}. Read it again.",
                     now_q.version
                 ),
             )
         } else {
-            ApiError::conflict(
-                "quote_expired",
+            ApiError::new(
+                &crate::codes::QUOTE_EXPIRED,
                 format!(
                     "The quote was valid until {}; ask the lab to revise it.",
                     now_q.valid_until
@@ -880,8 +880,8 @@ async fn award(
         .await?
         .ok_or_else(ApiError::not_found)?;
     if lab.suspended_at.is_some() || !dentex_accounts::verification::status(&txn, &lab, day).await?.verified {
-        return Err(ApiError::conflict(
-            "lab_unavailable",
+        return Err(ApiError::new(
+            &crate::codes::LAB_UNAVAILABLE,
             "This lab is not verified or is suspended right now; it cannot be awarded work.",
         ));
     }
@@ -932,7 +932,7 @@ async fn award(
     .map_err(|e| match e.sql_err() {
         // The unique award_case_id: another award won.
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            ApiError::conflict("case_not_open", "The case was already awarded.")
+            ApiError::new(&crate::codes::CASE_NOT_OPEN, "The case was already awarded.")
         }
         _ => ApiError::from(e),
     })?;

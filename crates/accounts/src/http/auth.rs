@@ -2,7 +2,7 @@
 
 use super::{AccountsState, Principal, event, event_by, queue_mail, record, record_in};
 use crate::{password, sessions, throttle, tokens};
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use dentex_audit::{ActorKind, Outcome};
@@ -249,8 +249,8 @@ pub struct TokenRequest {
 }
 
 fn invalid_token() -> ApiError {
-    let mut e = ApiError::bad_request(
-        "invalid_token",
+    let mut e = ApiError::new(
+        &crate::codes::INVALID_TOKEN,
         "This link is unknown, already used or expired. Ask for a new one.",
     );
     e.errors = vec![FieldError::new("token", "invalid_token", "Unknown, used or expired.")];
@@ -424,8 +424,7 @@ pub async fn login(
         record(&state, ev).await?;
         let secs = wait.as_secs().max(1);
         return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
+            &crate::codes::TOO_MANY_ATTEMPTS,
             format!("Too many failed sign-ins. Try again in {secs} seconds; a password reset also lifts the wait."),
         )
         .with_header(header::RETRY_AFTER, secs.to_string()));
@@ -443,8 +442,8 @@ pub async fn login(
         ev.actor_kind = ActorKind::Anonymous;
         record(&state, ev).await?;
         tracing::info!("login refused");
-        return Err(ApiError::unauthorized(
-            "invalid_credentials",
+        return Err(ApiError::new(
+            &crate::codes::INVALID_CREDENTIALS,
             "The e-mail address or the password is wrong.",
         ));
     };
@@ -459,8 +458,7 @@ pub async fn login(
         ev.reason = Some("e-mail address not verified".into());
         record(&state, ev).await?;
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "email_not_verified",
+            &crate::codes::EMAIL_NOT_VERIFIED,
             "Confirm your e-mail address first: follow the link we sent you.",
         ));
     }
@@ -476,8 +474,7 @@ pub async fn login(
             ev.reason = Some("staff without two-step sign-in after the first sign-in".into());
             record(&state, ev).await?;
             return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "mfa_enrollment_required",
+                &crate::codes::MFA_ENROLLMENT_REQUIRED,
                 "Platform staff sign in with two steps. The one sign-in allowed for enrolment was used; \
                  ask a platform admin to reset your account.",
             ));
@@ -492,8 +489,8 @@ pub async fn login(
             ev.outcome = Outcome::Denied;
             ev.reason = Some("second step required".into());
             record(&state, ev).await?;
-            return Err(ApiError::unauthorized(
-                "mfa_required",
+            return Err(ApiError::new(
+                &crate::codes::MFA_REQUIRED,
                 "Enter the code from your authenticator app (totp_code) or a recovery code (recovery_code).",
             ));
         }
@@ -505,8 +502,8 @@ pub async fn login(
                 ev.outcome = Outcome::Failure;
                 ev.reason = Some("wrong or reused second-step code".into());
                 record(&state, ev).await?;
-                return Err(ApiError::unauthorized(
-                    "invalid_mfa_code",
+                return Err(ApiError::new(
+                    &crate::codes::INVALID_MFA_CODE,
                     "That code is wrong or was already used; try the next one.",
                 ));
             }
@@ -772,8 +769,7 @@ pub async fn change_password(
     if let Some(wait) = throttle::blocked(&state.db, &keys).await? {
         let secs = wait.as_secs().max(1);
         return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
+            &crate::codes::TOO_MANY_ATTEMPTS,
             format!("Too many wrong passwords. Try again in {secs} seconds."),
         )
         .with_header(header::RETRY_AFTER, secs.to_string()));
@@ -785,7 +781,7 @@ pub async fn change_password(
             event_by(&req, &p, "auth.password_change", "user", Outcome::Failure),
         )
         .await?;
-        let mut e = ApiError::unauthorized("invalid_credentials", "The current password is wrong.");
+        let mut e = ApiError::new(&crate::codes::INVALID_CREDENTIALS, "The current password is wrong.");
         e.errors = vec![FieldError::new(
             "current_password",
             "invalid_credentials",

@@ -6,7 +6,7 @@ use super::{AccountsState, Principal, authorized_org, event_by, queue_mail, reco
 use crate::policy::{self, Action};
 use crate::sweep::managers;
 use crate::verification::{APPROVED, PENDING, REJECTED};
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -277,8 +277,8 @@ pub async fn upload_document(
     let o = authorized_org(&state, &req, &p, org, Action::SubmitCredential).await?;
     let c = credential_of(&state, org, &raw_cred).await?;
     if c.status != PENDING {
-        return Err(ApiError::conflict(
-            "credential_decided",
+        return Err(ApiError::new(
+            &crate::codes::CREDENTIAL_DECIDED,
             "This credential was already reviewed; submit a new one instead.",
         ));
     }
@@ -296,13 +296,18 @@ pub async fn upload_document(
     while head.len() < 8 {
         match payload.next().await {
             Some(Ok(chunk)) => head.extend_from_slice(&chunk),
-            Some(Err(_)) => return Err(ApiError::bad_request("unreadable_body", "The upload was interrupted.")),
+            Some(Err(_)) => {
+                return Err(ApiError::new(
+                    &dentex_http::codes::UNREADABLE_BODY,
+                    "The upload was interrupted.",
+                ));
+            }
             None => break,
         }
     }
     if head.is_empty() {
-        return Err(ApiError::bad_request(
-            "empty_body",
+        return Err(ApiError::new(
+            &dentex_http::codes::EMPTY_BODY,
             "The body is empty: send the document's bytes.",
         ));
     }
@@ -313,8 +318,7 @@ pub async fn upload_document(
         ev.reason = Some("not a PDF, JPEG or PNG".into());
         record(&state, ev).await?;
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            &dentex_http::codes::UNSUPPORTED_MEDIA_TYPE,
             "Upload the document as PDF, JPEG or PNG.",
         ));
     };
@@ -331,7 +335,7 @@ pub async fn upload_document(
         .map_err(|e| match e {
             dentex_storage::StorageError::TooLarge { .. } => too_large(max),
             dentex_storage::StorageError::Source(_) => {
-                ApiError::bad_request("unreadable_body", "The upload was interrupted.")
+                ApiError::new(&dentex_http::codes::UNREADABLE_BODY, "The upload was interrupted.")
             }
             other => ApiError::from(other),
         })?;
@@ -366,8 +370,8 @@ pub async fn upload_document(
             .exec(&txn)
             .await?;
         if r.rows_affected != 1 {
-            return Err(ApiError::conflict(
-                "credential_decided",
+            return Err(ApiError::new(
+                &crate::codes::CREDENTIAL_DECIDED,
                 "This credential was reviewed while the upload ran; submit a new one instead.",
             ));
         }
@@ -472,8 +476,8 @@ pub async fn support_queue(
     policy::authorize_support(&p)?;
     let status = q.status.clone().unwrap_or_else(|| PENDING.into());
     if ![PENDING, APPROVED, REJECTED, crate::verification::EXPIRED].contains(&status.as_str()) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            &dentex_http::codes::INVALID_QUERY,
             "status is pending, approved, rejected or expired.",
         ));
     }
@@ -559,14 +563,14 @@ pub async fn decide(
         .await?
         .ok_or_else(ApiError::not_found)?;
     if c.status != PENDING {
-        return Err(ApiError::conflict(
-            "credential_decided",
+        return Err(ApiError::new(
+            &crate::codes::CREDENTIAL_DECIDED,
             "This credential was already reviewed.",
         ));
     }
     if approve && c.document_key.is_none() {
-        return Err(ApiError::conflict(
-            "document_missing",
+        return Err(ApiError::new(
+            &crate::codes::DOCUMENT_MISSING,
             "A credential is approved only with its scanned document.",
         ));
     }
@@ -594,8 +598,8 @@ pub async fn decide(
         .exec(&txn)
         .await?;
     if r.rows_affected != 1 {
-        return Err(ApiError::conflict(
-            "credential_decided",
+        return Err(ApiError::new(
+            &crate::codes::CREDENTIAL_DECIDED,
             "This credential was already reviewed.",
         ));
     }

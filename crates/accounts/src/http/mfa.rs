@@ -4,7 +4,6 @@
 
 use super::{AccountsState, Principal, event_by, queue_mail, record, record_in};
 use crate::mfa;
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, post, web};
 use dentex_audit::Outcome;
 use dentex_db::entities::{recovery_code, session, user};
@@ -48,8 +47,8 @@ async fn load(state: &AccountsState, p: &Principal) -> Result<user::Model, ApiEr
 }
 
 fn bad_code() -> ApiError {
-    let mut e = ApiError::bad_request(
-        "invalid_mfa_code",
+    let mut e = ApiError::new(
+        &crate::codes::INVALID_MFA_CODE_CONFIRM,
         "That code is wrong or was already used; try the next one.",
     );
     e.errors = vec![FieldError::new("code", "invalid_mfa_code", "Wrong or already used.")];
@@ -78,8 +77,8 @@ async fn revoke_others<C: sea_orm::ConnectionTrait>(db: &C, p: &Principal) -> Re
 pub async fn enrol(req: HttpRequest, p: Principal, state: web::Data<AccountsState>) -> Result<HttpResponse, ApiError> {
     let u = load(&state, &p).await?;
     if u.mfa_enabled_at.is_some() {
-        return Err(ApiError::conflict(
-            "mfa_already_enabled",
+        return Err(ApiError::new(
+            &crate::codes::MFA_ALREADY_ENABLED,
             "Two-step sign-in is already on; turn it off first to enrol a new authenticator.",
         ));
     }
@@ -118,8 +117,8 @@ pub async fn confirm(
 ) -> Result<HttpResponse, ApiError> {
     let u = load(&state, &p).await?;
     let Some(secret) = u.mfa_pending_secret.clone() else {
-        return Err(ApiError::conflict(
-            "mfa_not_enrolling",
+        return Err(ApiError::new(
+            &crate::codes::MFA_NOT_ENROLLING,
             "Start enrolment first with POST /api/v1/auth/mfa/totp.",
         ));
     };
@@ -181,7 +180,10 @@ pub async fn disable(
     crate::policy::may_disable_mfa(&p)?;
     let u = load(&state, &p).await?;
     let Some(secret) = u.mfa_secret.clone().filter(|_| u.mfa_enabled_at.is_some()) else {
-        return Err(ApiError::conflict("mfa_not_enabled", "Two-step sign-in is not on."));
+        return Err(ApiError::new(
+            &crate::codes::MFA_NOT_ENABLED,
+            "Two-step sign-in is not on.",
+        ));
     };
     // Guesses are throttled like sign-in attempts, per account and address.
     let account = crate::throttle::account(&u.email);
@@ -189,8 +191,7 @@ pub async fn disable(
     let keys = crate::throttle::keys(Some(&account), addr.as_deref());
     if let Some(wait) = crate::throttle::blocked(&state.db, &keys).await? {
         return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
+            &crate::codes::TOO_MANY_ATTEMPTS,
             format!("Too many wrong codes. Try again in {} seconds.", wait.as_secs().max(1)),
         )
         .with_header(actix_web::http::header::RETRY_AFTER, wait.as_secs().max(1).to_string()));

@@ -7,7 +7,7 @@ pub mod credentials;
 pub mod mfa;
 pub mod orgs;
 
-use actix_web::{HttpRequest, web};
+use actix_web::HttpRequest;
 use dentex_audit::{AuditEvent, Outcome};
 use dentex_domain::OrgId;
 use dentex_http::{ApiError, request_context};
@@ -19,7 +19,7 @@ pub(crate) use crate::principal::unauthenticated;
 pub use crate::principal::{Principal, SignedIn};
 pub use crate::state::AccountsState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(auth::register)
         .service(auth::verify_email)
         .service(auth::login)

@@ -236,7 +236,7 @@ pub async fn list_labs(
     let country = match q.country.as_deref() {
         Some(c) => Some(
             dentex_domain::CountryCode::parse(c)
-                .map_err(|e| ApiError::bad_request("invalid_query", format!("country: {e}")))?
+                .map_err(|e| ApiError::new(&dentex_http::codes::INVALID_QUERY, format!("country: {e}")))?
                 .to_string(),
         ),
         None => None,
@@ -410,7 +410,10 @@ async fn do_invite(
             .await?
             .is_some()
     {
-        return Err(ApiError::conflict("already_member", "This person is already a member."));
+        return Err(ApiError::new(
+            &crate::codes::ALREADY_MEMBER,
+            "This person is already a member.",
+        ));
     }
     let txn = dentex_db::begin_write(&state.db).await?;
     let token = tokens::issue(
@@ -507,8 +510,8 @@ async fn owners<C: ConnectionTrait>(db: &C, org: OrgId) -> Result<u64, ApiError>
 }
 
 fn last_owner() -> ApiError {
-    ApiError::conflict(
-        "last_owner",
+    ApiError::new(
+        &crate::codes::LAST_OWNER,
         "An organisation needs at least one owner: make someone else owner first.",
     )
 }
@@ -672,7 +675,10 @@ pub async fn accept_invitation(
     let body = body.into_inner();
     let token = body.token.trim().to_owned();
     let invalid = || {
-        let mut e = ApiError::bad_request("invalid_token", "This invitation is unknown, already used or expired.");
+        let mut e = ApiError::new(
+            &crate::codes::INVALID_TOKEN,
+            "This invitation is unknown, already used or expired.",
+        );
         e.errors = vec![FieldError::new("token", "invalid_token", "Unknown, used or expired.")];
         e
     };
@@ -689,8 +695,8 @@ pub async fn accept_invitation(
         .one(&state.db)
         .await?;
     if existing.as_ref().is_some_and(|u| u.staff_role.is_some()) {
-        return Err(ApiError::conflict(
-            "staff_cannot_join",
+        return Err(ApiError::new(
+            &crate::codes::STAFF_CANNOT_JOIN,
             "Platform staff accounts belong to no organisation.",
         ));
     }
