@@ -8,6 +8,7 @@
 
 pub mod codes;
 pub mod http;
+pub mod locks;
 pub mod mfa;
 pub mod password;
 pub mod policy;

@@ -9,8 +9,7 @@ use dentex_db::entities::case_file;
 use dentex_domain::AnalysisStatus;
 use dentex_jobs::JobFailure;
 use dentex_storage::ObjectStore;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -59,70 +58,94 @@ pub async fn run(
     payload: serde_json::Value,
 ) -> Result<(), JobFailure> {
     let p: Payload = serde_json::from_value(payload).map_err(|e| JobFailure(format!("bad payload: {e}")))?;
-    let fail = |e: &dyn std::fmt::Display| JobFailure(e.to_string());
-    let Some(f) = case_file::Entity::find_by_id(p.file_id)
-        .one(db)
-        .await
-        .map_err(|e| fail(&e))?
-    else {
+    let Some(f) = crate::store::file(db, p.file_id).await.map_err(|e| fail(&e))? else {
         return Ok(()); // deleted meanwhile
     };
     if AnalysisStatus::parse(&f.analysis_status) != Some(AnalysisStatus::Pending) {
         return Ok(());
     }
-    let outcome = if f.format.as_deref() == Some(crate::files::format_name(dentex_mesh::Format::StlBinary)) {
-        // A binary STL (the scanners' usual export) is spooled to a file and
-        // analysed and drawn from it a block at a time: the job holds the
-        // analysis's working set, never the file.
-        let spool = spool(store, &f.object_key).await.map_err(|e| fail(&e))?;
-        tokio::task::spawn_blocking(move || {
-            let file = &spool;
-            let report = match dentex_mesh::analyze_binary_stl_at(file, &limits) {
-                Ok(r) if r.triangles == 0 => {
-                    return Ok(Outcome::Failed(dentex_mesh::MeshError::NoTriangles.to_string()));
-                }
-                Ok(r) => r,
-                // The disk, not the scan: the job is tried again.
-                Err(e @ dentex_mesh::MeshError::Read { .. }) => return Err(JobFailure(e.to_string())),
-                Err(e) => return Ok(Outcome::Failed(e.to_string())),
-            };
-            let mut drawn = 0u64;
-            let thumbnail = dentex_mesh::thumbnail::png_triangles(
-                report.bbox_min,
-                report.bbox_max,
-                THUMBNAIL_PX,
-                dentex_mesh::stl_triangles_at(file).inspect(|_| drawn += 1),
-            );
-            if drawn != report.triangles {
-                return Err(JobFailure("reading the scan for its preview stopped early".into()));
-            }
-            Ok(finish(report, thumbnail.map_err(|e| e.to_string())))
-        })
-        .await
-        .map_err(|e| fail(&e))??
+    let outcome = if f.format.as_deref() == Some(crate::content::format_name(dentex_mesh::Format::StlBinary)) {
+        analyse_binary_stl(store, &f, limits).await?
     } else {
-        let mut body = store.get_stream(&f.object_key).await.map_err(|e| fail(&e))?;
-        let mut data = Vec::with_capacity(usize::try_from(f.size_bytes).unwrap_or(0));
-        while let Some(chunk) = body.next().await {
-            data.extend_from_slice(&chunk.map_err(|e| fail(&e))?);
-        }
-        tokio::task::spawn_blocking(move || match dentex_mesh::read(&data, &limits) {
-            Ok((_, mesh)) => {
-                let report = dentex_mesh::analyze(&mesh);
-                if report.triangles == 0 {
-                    return Outcome::Failed(dentex_mesh::MeshError::NoTriangles.to_string());
-                }
-                let thumbnail = dentex_mesh::thumbnail::png(&mesh, THUMBNAIL_PX).map_err(|e| e.to_string());
-                finish(report, thumbnail)
-            }
-            Err(e) => Outcome::Failed(e.to_string()),
-        })
-        .await
-        .map_err(|e| fail(&e))?
+        analyse_whole(store, &f, limits).await?
     };
-    let update = case_file::Entity::update_many()
-        .filter(case_file::Column::Id.eq(f.id))
-        .filter(case_file::Column::AnalysisStatus.eq(dentex_domain::AnalysisStatus::Pending.as_str()));
+    save(db, store, &f, outcome).await
+}
+
+fn fail(e: &dyn std::fmt::Display) -> JobFailure {
+    JobFailure(e.to_string())
+}
+
+/// A binary STL (the scanners' usual export) is spooled to a file and
+/// analysed and drawn from it a block at a time: the job holds the
+/// analysis's working set, never the file.
+async fn analyse_binary_stl(
+    store: &ObjectStore,
+    f: &case_file::Model,
+    limits: dentex_mesh::Limits,
+) -> Result<Outcome, JobFailure> {
+    let spool = spool(store, &f.object_key).await.map_err(|e| fail(&e))?;
+    tokio::task::spawn_blocking(move || {
+        let file = &spool;
+        let report = match dentex_mesh::analyze_binary_stl_at(file, &limits) {
+            Ok(r) if r.triangles == 0 => {
+                return Ok(Outcome::Failed(dentex_mesh::MeshError::NoTriangles.to_string()));
+            }
+            Ok(r) => r,
+            // The disk, not the scan: the job is tried again.
+            Err(e @ dentex_mesh::MeshError::Read { .. }) => return Err(JobFailure(e.to_string())),
+            Err(e) => return Ok(Outcome::Failed(e.to_string())),
+        };
+        let mut drawn = 0u64;
+        let thumbnail = dentex_mesh::thumbnail::png_triangles(
+            report.bbox_min,
+            report.bbox_max,
+            THUMBNAIL_PX,
+            dentex_mesh::stl_triangles_at(file).inspect(|_| drawn += 1),
+        );
+        if drawn != report.triangles {
+            return Err(JobFailure("reading the scan for its preview stopped early".into()));
+        }
+        Ok(finish(report, thumbnail.map_err(|e| e.to_string())))
+    })
+    .await
+    .map_err(|e| fail(&e))?
+}
+
+/// Other formats are read whole, then analysed and drawn.
+async fn analyse_whole(
+    store: &ObjectStore,
+    f: &case_file::Model,
+    limits: dentex_mesh::Limits,
+) -> Result<Outcome, JobFailure> {
+    let mut body = store.get_stream(&f.object_key).await.map_err(|e| fail(&e))?;
+    let mut data = Vec::with_capacity(usize::try_from(f.size_bytes).unwrap_or(0));
+    while let Some(chunk) = body.next().await {
+        data.extend_from_slice(&chunk.map_err(|e| fail(&e))?);
+    }
+    tokio::task::spawn_blocking(move || match dentex_mesh::read(&data, &limits) {
+        Ok((_, mesh)) => {
+            let report = dentex_mesh::analyze(&mesh);
+            if report.triangles == 0 {
+                return Outcome::Failed(dentex_mesh::MeshError::NoTriangles.to_string());
+            }
+            let thumbnail = dentex_mesh::thumbnail::png(&mesh, THUMBNAIL_PX).map_err(|e| e.to_string());
+            finish(report, thumbnail)
+        }
+        Err(e) => Outcome::Failed(e.to_string()),
+    })
+    .await
+    .map_err(|e| fail(&e))
+}
+
+/// Stores the outcome on the file (only if its analysis is still pending),
+/// and the preview beside its object.
+async fn save(
+    db: &DatabaseConnection,
+    store: &ObjectStore,
+    f: &case_file::Model,
+    outcome: Outcome,
+) -> Result<(), JobFailure> {
     match outcome {
         Outcome::Done { report, thumbnail } => {
             let key = format!("{}.thumbnail.png", f.object_key);
@@ -132,30 +155,17 @@ pub async fn run(
                 .put_stream(&key, "image/png", Box::pin(body), 64 << 20)
                 .await
                 .map_err(|e| fail(&e))?;
-            let r = update
-                .col_expr(
-                    case_file::Column::AnalysisStatus,
-                    Expr::value(dentex_domain::AnalysisStatus::Done.as_str()),
-                )
-                .col_expr(case_file::Column::Analysis, Expr::value(report))
-                .col_expr(case_file::Column::ThumbnailKey, Expr::value(key.clone()))
-                .exec(db)
+            let saved = crate::store::analysis_done(db, f.id, report, &key)
                 .await
                 .map_err(|e| fail(&e))?;
-            if r.rows_affected == 0 {
+            if !saved {
                 // The file went meanwhile: so does its preview.
                 let _ = store.delete(&key).await;
             }
             tracing::info!(file = %f.id, "scan analysed");
         }
         Outcome::Failed(reason) => {
-            update
-                .col_expr(
-                    case_file::Column::AnalysisStatus,
-                    Expr::value(dentex_domain::AnalysisStatus::Failed.as_str()),
-                )
-                .col_expr(case_file::Column::AnalysisError, Expr::value(reason))
-                .exec(db)
+            crate::store::analysis_failed(db, f.id, reason)
                 .await
                 .map_err(|e| fail(&e))?;
             tracing::info!(file = %f.id, "scan is not a readable mesh");

@@ -8,7 +8,7 @@
 //!   unless asked to remove; young objects and rows (within `grace`) are left
 //!   alone, as an upload may be between its object and its row.
 
-use crate::uploads::claim;
+use crate::store::claim_upload as claim;
 use chrono::{DateTime, Utc};
 use dentex_db::entities::{case, case_file, case_upload, credential};
 use dentex_storage::{ObjectStore, StorageError};
@@ -150,34 +150,7 @@ pub async fn orphans(
             report.objects_without_row.push(o.key.clone());
         }
     }
-    for f in files.iter().filter(|f| f.created_at < cutoff) {
-        if !present.contains(f.object_key.as_str()) {
-            report.rows_without_object.push(MissingObject {
-                what: "case_file",
-                id: f.id,
-                key: f.object_key.clone(),
-            });
-        } else if let Some(t) = &f.thumbnail_key
-            && !present.contains(t.as_str())
-        {
-            report.rows_without_object.push(MissingObject {
-                what: "case_file_thumbnail",
-                id: f.id,
-                key: t.clone(),
-            });
-        }
-    }
-    for c in credentials.iter().filter(|c| c.updated_at < cutoff) {
-        if let Some(k) = &c.document_key
-            && !present.contains(k.as_str())
-        {
-            report.rows_without_object.push(MissingObject {
-                what: "credential_document",
-                id: c.id,
-                key: k.clone(),
-            });
-        }
-    }
+    report.rows_without_object = rows_without_object(&files, &credentials, &present, cutoff);
     let upload_ids: HashSet<&str> = uploads.iter().map(|u| u.store_upload_id.as_str()).collect();
     report.open_uploads_without_row = store.list_open_uploads().await?.map(|open| {
         open.into_iter()
@@ -197,37 +170,7 @@ pub async fn orphans(
     }
     report.rows_without_object = confirmed;
     if remove {
-        for key in &report.objects_without_row {
-            store.delete(key).await?;
-        }
-        for m in &report.rows_without_object {
-            match m.what {
-                "case_file" => {
-                    // Its preview has nothing left to preview.
-                    if let Some(t) = case_file::Entity::find_by_id(m.id)
-                        .one(db)
-                        .await?
-                        .and_then(|f| f.thumbnail_key)
-                    {
-                        store.delete(&t).await?;
-                    }
-                    case_file::Entity::delete_by_id(m.id).exec(db).await?;
-                }
-                "case_file_thumbnail" => {
-                    case_file::Entity::update_many()
-                        .col_expr(case_file::Column::ThumbnailKey, Expr::value(Option::<String>::None))
-                        .filter(case_file::Column::Id.eq(m.id))
-                        .exec(db)
-                        .await?;
-                }
-                _ => {}
-            }
-        }
-        for entry in report.open_uploads_without_row.iter().flatten() {
-            if let Some((key, id)) = entry.rsplit_once(' ') {
-                store.abort_multipart(key, id).await?;
-            }
-        }
+        remove_found(db, store, &report).await?;
     }
     tracing::info!(
         objects = report.objects_listed,
@@ -237,4 +180,81 @@ pub async fn orphans(
         "orphan sweep finished"
     );
     Ok(report)
+}
+
+/// The rows older than the cutoff whose object the listing lacks.
+fn rows_without_object(
+    files: &[case_file::Model],
+    credentials: &[credential::Model],
+    present: &HashSet<&str>,
+    cutoff: DateTime<Utc>,
+) -> Vec<MissingObject> {
+    let mut missing = Vec::new();
+    for f in files.iter().filter(|f| f.created_at < cutoff) {
+        if !present.contains(f.object_key.as_str()) {
+            missing.push(MissingObject {
+                what: "case_file",
+                id: f.id,
+                key: f.object_key.clone(),
+            });
+        } else if let Some(t) = &f.thumbnail_key
+            && !present.contains(t.as_str())
+        {
+            missing.push(MissingObject {
+                what: "case_file_thumbnail",
+                id: f.id,
+                key: t.clone(),
+            });
+        }
+    }
+    for c in credentials.iter().filter(|c| c.updated_at < cutoff) {
+        if let Some(k) = &c.document_key
+            && !present.contains(k.as_str())
+        {
+            missing.push(MissingObject {
+                what: "credential_document",
+                id: c.id,
+                key: k.clone(),
+            });
+        }
+    }
+    missing
+}
+
+/// Removes what the report found: objects without a row, case-file rows
+/// without an object (and their previews), missing previews from their
+/// rows, open uploads nobody knows.
+async fn remove_found(db: &DatabaseConnection, store: &ObjectStore, report: &OrphanReport) -> Result<(), SweepError> {
+    for key in &report.objects_without_row {
+        store.delete(key).await?;
+    }
+    for m in &report.rows_without_object {
+        match m.what {
+            "case_file" => {
+                // Its preview has nothing left to preview.
+                if let Some(t) = case_file::Entity::find_by_id(m.id)
+                    .one(db)
+                    .await?
+                    .and_then(|f| f.thumbnail_key)
+                {
+                    store.delete(&t).await?;
+                }
+                case_file::Entity::delete_by_id(m.id).exec(db).await?;
+            }
+            "case_file_thumbnail" => {
+                case_file::Entity::update_many()
+                    .col_expr(case_file::Column::ThumbnailKey, Expr::value(Option::<String>::None))
+                    .filter(case_file::Column::Id.eq(m.id))
+                    .exec(db)
+                    .await?;
+            }
+            _ => {}
+        }
+    }
+    for entry in report.open_uploads_without_row.iter().flatten() {
+        if let Some((key, id)) = entry.rsplit_once(' ') {
+            store.abort_multipart(key, id).await?;
+        }
+    }
+    Ok(())
 }

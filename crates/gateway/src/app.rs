@@ -250,6 +250,9 @@ impl Application {
             queue: queue.clone(),
             store: core.store.clone(),
             limits: case_limits(&config),
+            // The market ends a cancelled case's quotes (cases may not
+            // write them: the arrow would point upward).
+            hooks: std::sync::Arc::new(dentex_market::hooks::MarketCaseHooks),
         };
         let market = dentex_market::MarketState {
             db: core.db.clone(),

@@ -16,6 +16,7 @@
 //! - [`idempotency`]: stored responses for `Idempotency-Key` retries.
 
 pub mod codes;
+pub mod hooks;
 pub mod idempotency;
 pub mod notify;
 pub mod orders;

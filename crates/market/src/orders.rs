@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use dentex_accounts::{Principal, policy};
 use dentex_audit::Outcome;
-use dentex_db::entities::{case, order, order_transition, organization, quote};
+use dentex_db::entities::{order, order_transition, organization, quote};
 use dentex_db::now;
 use dentex_domain::market::{self as rules, Actor, CostBearer, OrderStatus, RemakeReason};
 use dentex_domain::{FieldError, OrgId};
@@ -517,18 +517,8 @@ pub async fn transition(
             .filter(order::Column::Id.eq(o.id))
             .exec(&txn)
             .await?;
-        let reopened = case::Entity::update_many()
-            .col_expr(
-                case::Column::Status,
-                Expr::value(dentex_domain::CaseStatus::Submitted.as_str()),
-            )
-            .col_expr(case::Column::AwardedLabOrgId, Expr::value(Option::<Uuid>::None))
-            .col_expr(case::Column::UpdatedAt, Expr::value(now()))
-            .filter(case::Column::Id.eq(o.case_id))
-            .filter(case::Column::Status.eq(dentex_domain::CaseStatus::Awarded.as_str()))
-            .exec(&txn)
-            .await?;
-        if reopened.rows_affected == 1 {
+        let reopened = dentex_cases::service::cases::reopen(&txn, o.case_id).await?;
+        if reopened {
             // The accepted quote ends with its order; the other labs'
             // quotes that are still valid stand again, and those labs hear
             // that the case is open.

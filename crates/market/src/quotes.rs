@@ -391,14 +391,8 @@ fn version_row(q: &quote::Model) -> quote_version::ActiveModel {
 
 /// Takes the case's row for this transaction while it is still open to
 /// quotes (`submitted`): an award or a cancellation waits, or has won.
-async fn lock_open_case<C: ConnectionTrait>(txn: &C, id: Uuid) -> Result<(), ApiError> {
-    let r = case::Entity::update_many()
-        .col_expr(case::Column::UpdatedAt, Expr::col(case::Column::UpdatedAt))
-        .filter(case::Column::Id.eq(id))
-        .filter(case::Column::Status.eq(dentex_domain::CaseStatus::Submitted.as_str()))
-        .exec(txn)
-        .await?;
-    if r.rows_affected == 1 {
+async fn lock_open_case(txn: &sea_orm::DatabaseTransaction, id: Uuid) -> Result<(), ApiError> {
+    if dentex_cases::service::cases::lock_open_to_quotes(txn, id).await? {
         Ok(())
     } else {
         Err(ApiError::new(
@@ -816,18 +810,8 @@ async fn award(
     let t = now();
     let day = today();
     let txn = dentex_db::begin_write(&state.db).await?;
-    let r = case::Entity::update_many()
-        .col_expr(
-            case::Column::Status,
-            Expr::value(dentex_domain::CaseStatus::Awarded.as_str()),
-        )
-        .col_expr(case::Column::AwardedLabOrgId, Expr::value(q.lab_org_id))
-        .col_expr(case::Column::UpdatedAt, Expr::value(t))
-        .filter(case::Column::Id.eq(c.id))
-        .filter(case::Column::Status.eq(dentex_domain::CaseStatus::Submitted.as_str()))
-        .exec(&txn)
-        .await?;
-    if r.rows_affected != 1 {
+    let awarded = dentex_cases::service::cases::award(&txn, c.id, q.lab_org_id).await?;
+    if !awarded {
         return Err(ApiError::new(
             &crate::codes::CASE_NOT_OPEN,
             "The case was already awarded or cancelled.",

@@ -1,4 +1,6 @@
-//! Who may see a case: the one decision every case and file route asks for.
+//! Who may see a case, and what they may do to it: the one decision every
+//! case, file and upload route asks for ([`viewer`], then [`decide`] with a
+//! typed [`CaseAction`]).
 //!
 //! - Members of the clinic that owns it: everything, at every status.
 //! - A lab, once the case is submitted and open to it: named at submission,
@@ -16,10 +18,10 @@
 
 use chrono::NaiveDate;
 use dentex_accounts::Principal;
-use dentex_db::entities::{case, case_lab, organization};
+use dentex_db::entities::{case, organization};
 use dentex_domain::rx::{Restoration, Rx};
 use dentex_domain::{CaseStatus, OrgId, OrgRole};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DbErr};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -39,6 +41,97 @@ impl Viewer {
     pub fn is_clinic(self) -> bool {
         matches!(self, Viewer::Clinic { .. })
     }
+}
+
+/// What a caller does to a case, its files or its uploads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseAction {
+    Read,
+    Update,
+    Submit,
+    Cancel,
+    AccessLog,
+    ListFiles,
+    ReadFile,
+    UploadFile,
+    DeleteFile,
+    DownloadFile,
+    Thumbnail,
+    StartUpload,
+    ReadUpload,
+    AbortUpload,
+    CompleteUpload,
+}
+
+impl CaseAction {
+    /// How a refusal's audit row names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            CaseAction::Read => "read case",
+            CaseAction::Update => "update case",
+            CaseAction::Submit => "submit case",
+            CaseAction::Cancel => "cancel case",
+            CaseAction::AccessLog => "access log",
+            CaseAction::ListFiles => "list files",
+            CaseAction::ReadFile => "read file",
+            CaseAction::UploadFile => "upload file",
+            CaseAction::DeleteFile => "delete file",
+            CaseAction::DownloadFile => "download file",
+            CaseAction::Thumbnail => "thumbnail",
+            CaseAction::StartUpload => "start upload",
+            CaseAction::ReadUpload => "read upload",
+            CaseAction::AbortUpload => "abort upload",
+            CaseAction::CompleteUpload => "complete upload",
+        }
+    }
+
+    /// Reads are for everyone who sees the case; changes, the access log
+    /// and uploads for the clinic only.
+    fn clinic_only(self) -> bool {
+        !matches!(
+            self,
+            CaseAction::Read
+                | CaseAction::ListFiles
+                | CaseAction::ReadFile
+                | CaseAction::DownloadFile
+                | CaseAction::Thumbnail
+        )
+    }
+
+    /// What changes the case's content needs a draft; cancelling and
+    /// abandoning an upload do not.
+    fn draft_only(self) -> bool {
+        matches!(
+            self,
+            CaseAction::Update
+                | CaseAction::Submit
+                | CaseAction::UploadFile
+                | CaseAction::DeleteFile
+                | CaseAction::StartUpload
+                | CaseAction::ReadUpload
+                | CaseAction::CompleteUpload
+        )
+    }
+}
+
+/// Why a caller who sees the case may not do the action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A lab asked for what only the clinic does (403, audited).
+    ClinicOnly,
+    /// The case is past its draft (409).
+    NotDraft,
+}
+
+/// Whether `viewer`, who sees `case`, may do `action` to it.
+pub fn decide(viewer: Viewer, case: &case::Model, action: CaseAction) -> Result<(), Refusal> {
+    if action.clinic_only() && !viewer.is_clinic() {
+        return Err(Refusal::ClinicOnly);
+    }
+    if action.draft_only() && CaseStatus::parse(&case.status) != Some(CaseStatus::Draft) {
+        return Err(Refusal::NotDraft);
+    }
+    Ok(())
 }
 
 pub const LAB_KINDS: [&str; 2] = ["dental_lab", "manufacturing_lab"];
@@ -111,22 +204,11 @@ pub async fn viewers<C: ConnectionTrait>(
     if open.is_empty() {
         return Ok(out);
     }
-    let labs = organization::Entity::find()
-        .filter(organization::Column::Id.is_in(mine))
-        .filter(organization::Column::Kind.is_in(LAB_KINDS))
-        .all(db)
-        .await?;
+    let labs = crate::store::labs_among(db, mine).await?;
     if labs.is_empty() {
         return Ok(out);
     }
-    let named: Vec<(Uuid, Uuid)> = case_lab::Entity::find()
-        .filter(case_lab::Column::CaseId.is_in(open.iter().map(|&i| cases[i].id)))
-        .filter(case_lab::Column::LabOrgId.is_in(labs.iter().map(|l| l.id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| (r.case_id, r.lab_org_id))
-        .collect();
+    let named = crate::store::named_pairs(db, open.iter().map(|&i| cases[i].id), labs.iter().map(|l| l.id)).await?;
     let mut verified: Option<HashMap<Uuid, bool>> = None;
     for i in open {
         let case = cases[i];
@@ -135,13 +217,7 @@ pub async fn viewers<C: ConnectionTrait>(
             out[i] = Some(Viewer::Lab { org: lab.id });
             continue;
         }
-        if !case.open_to_all {
-            continue;
-        }
-        let Some(services) = services_of(case) else {
-            continue;
-        };
-        let candidates: Vec<&organization::Model> = labs.iter().filter(|l| fits(l, case, &services)).collect();
+        let candidates = open_to(case, &labs);
         if candidates.is_empty() {
             continue;
         }
@@ -162,6 +238,17 @@ pub async fn viewers<C: ConnectionTrait>(
             .map(|l| Viewer::Lab { org: l.id });
     }
     Ok(out)
+}
+
+/// The caller's labs a case open to all reaches, but for their verification.
+fn open_to<'a>(case: &case::Model, labs: &'a [organization::Model]) -> Vec<&'a organization::Model> {
+    if !case.open_to_all {
+        return Vec::new();
+    }
+    let Some(services) = services_of(case) else {
+        return Vec::new();
+    };
+    labs.iter().filter(|l| fits(l, case, &services)).collect()
 }
 
 /// The services the case's Rx needs; `None` (open to nobody) when the stored

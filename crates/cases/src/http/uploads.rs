@@ -1,0 +1,86 @@
+//! `/api/v1/cases/{case}/uploads`: presigned multipart uploads of large files.
+
+use crate::http::views::{self, FileView};
+use crate::policy::CaseAction;
+use crate::service::{
+    self,
+    uploads::{UploadInput, UploadView},
+};
+use crate::state::CasesState;
+use actix_web::{HttpResponse, delete, get, post, web};
+use dentex_accounts::Actor;
+use dentex_http::{ApiError, Json};
+
+/// Starts a presigned multipart upload for a large file: declare its size
+/// and SHA-256, PUT each part to its URL, then call `complete`.
+#[utoipa::path(post, path = "/api/v1/cases/{case}/uploads", tag = "cases", security(("bearer" = [])),
+    params(("case" = Uuid, Path)), request_body = UploadInput,
+    responses((status = 201, body = UploadView), (status = 409, body = dentex_http::Problem),
+        (status = 413, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+#[post("/api/v1/cases/{case}/uploads")]
+pub async fn create_upload(
+    actor: Actor,
+    state: web::Data<CasesState>,
+    path: web::Path<String>,
+    input: Json<UploadInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (c, _) = service::case_for(&state, &actor, &path, CaseAction::StartUpload).await?;
+    let view = service::uploads::start(&state, &actor, &c, input.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// An upload in flight: which parts arrived, and fresh URLs for the rest.
+#[utoipa::path(get, path = "/api/v1/cases/{case}/uploads/{upload}", tag = "cases", security(("bearer" = [])),
+    params(("case" = Uuid, Path), ("upload" = Uuid, Path)),
+    responses((status = 200, body = UploadView), (status = 404, body = dentex_http::Problem)))]
+#[get("/api/v1/cases/{case}/uploads/{upload}")]
+pub async fn get_upload(
+    actor: Actor,
+    state: web::Data<CasesState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (raw_case, raw_upload) = path.into_inner();
+    let (c, _) = service::case_for(&state, &actor, &raw_case, CaseAction::ReadUpload).await?;
+    let u = service::uploads::upload_of(&state, &actor, &c, &raw_upload).await?;
+    Ok(HttpResponse::Ok().json(service::uploads::progress(&state, &u).await?))
+}
+
+/// Abandons an upload: the parts sent so far are removed and its room in
+/// the quota is freed.
+#[utoipa::path(delete, path = "/api/v1/cases/{case}/uploads/{upload}", tag = "cases", security(("bearer" = [])),
+    params(("case" = Uuid, Path), ("upload" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = dentex_http::Problem), (status = 409, body = dentex_http::Problem)))]
+#[delete("/api/v1/cases/{case}/uploads/{upload}")]
+pub async fn abort_upload(
+    actor: Actor,
+    state: web::Data<CasesState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (raw_case, raw_upload) = path.into_inner();
+    let (c, _) = service::case_for(&state, &actor, &raw_case, CaseAction::AbortUpload).await?;
+    let u = service::uploads::upload_of(&state, &actor, &c, &raw_upload).await?;
+    service::uploads::abort(&state, &actor, &c, u).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Finishes an upload once every part is in: the parts are joined, the
+/// object is read back and must match the declared size and SHA-256, and its
+/// type is decided from its bytes. Then it is a file of the case like any
+/// other (scans are analysed).
+#[utoipa::path(post, path = "/api/v1/cases/{case}/uploads/{upload}/complete", tag = "cases", security(("bearer" = [])),
+    params(("case" = Uuid, Path), ("upload" = Uuid, Path)),
+    responses((status = 201, body = FileView), (status = 404, body = dentex_http::Problem),
+        (status = 409, body = dentex_http::Problem), (status = 413, body = dentex_http::Problem),
+        (status = 415, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+#[post("/api/v1/cases/{case}/uploads/{upload}/complete")]
+pub async fn complete_upload(
+    actor: Actor,
+    state: web::Data<CasesState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (raw_case, raw_upload) = path.into_inner();
+    let (c, v) = service::case_for(&state, &actor, &raw_case, CaseAction::CompleteUpload).await?;
+    let u = service::uploads::upload_of(&state, &actor, &c, &raw_upload).await?;
+    let f = service::uploads::complete(&state, &actor, &c, v, u).await?;
+    Ok(HttpResponse::Created().json(views::file_view(f, v, false)))
+}

@@ -1,0 +1,595 @@
+//! Cases: drafts, submission, cancellation, lists and the access log; and
+//! the steps the market takes on a case inside its own transactions
+//! ([`lock_open_to_quotes`], [`award`], [`reopen`]).
+
+use super::{audit_change, audit_read, case_event, lock_draft, today};
+use crate::policy::{self, LAB_KINDS, Viewer};
+use crate::state::CasesState;
+use crate::store::{self, ListScope};
+use chrono::NaiveDate;
+use dentex_accounts::{Actor, policy as accounts_policy};
+use dentex_db::entities::{audit_event, case, organization};
+use dentex_db::now;
+use dentex_domain::rx::{Rx, RxInput};
+use dentex_domain::{CaseStatus, FieldError, OrgId, OrgRole};
+use dentex_http::ApiError;
+use dentex_jobs::{EnqueueOptions, Queue};
+use sea_orm::{DatabaseTransaction, DbErr, Set};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// The wording of the consent attestation a clinic confirms.
+pub const CONSENT_VERSION: &str = "2026-11";
+const PATIENT_REF_MAX: usize = 64;
+const REASON_MAX: usize = 1000;
+const MAX_NAMED_LABS: usize = 20;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentInput {
+    /// The clinic confirms it holds the patient's consent to share this case.
+    pub patient_consent: bool,
+}
+
+/// A draft, or the fields of a draft to change.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseInput {
+    /// The clinic to draft for; needed only when you belong to several.
+    pub organization: Option<Uuid>,
+    /// Your own reference for the patient (not their name). Shown only to
+    /// your clinic and, after award, the lab; never logged or mailed.
+    pub patient_ref: Option<String>,
+    /// `{tooth_notation?: fdi|universal, items: [{teeth, pontics?, restoration,
+    /// material, shade, notes}], notes}`.
+    #[schema(value_type = Object)]
+    pub rx: Option<serde_json::Value>,
+    pub due_date: Option<NaiveDate>,
+    pub consent: Option<ConsentInput>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// `draft`, `submitted`, `awarded` or `cancelled`.
+    pub status: Option<String>,
+    pub cursor: Option<String>,
+    /// 1–200, default 50.
+    pub limit: Option<u64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitTarget {
+    /// Send to these labs by id.
+    pub labs: Option<Vec<Uuid>>,
+    /// Or open it to every verified lab that offers the services in your region.
+    pub open: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitInput {
+    pub target: SubmitTarget,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelInput {
+    pub reason: String,
+}
+
+/// A case as its viewer may see it, with the labs it was sent to by name
+/// (for the clinic; empty for a lab).
+pub struct Shown {
+    pub case: case::Model,
+    pub viewer: Viewer,
+    pub labs: Vec<Uuid>,
+}
+
+async fn shown(state: &CasesState, case: case::Model, viewer: Viewer) -> Result<Shown, ApiError> {
+    let labs = if viewer.is_clinic() {
+        store::named_labs(&state.db, case.id).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Shown { case, viewer, labs })
+}
+
+async fn reread(state: &CasesState, id: Uuid) -> Result<case::Model, ApiError> {
+    store::find_case(&state.db, id).await?.ok_or_else(ApiError::not_found)
+}
+
+fn patient_ref_problem(r: Option<&str>, creating: bool) -> Option<FieldError> {
+    match r {
+        Some("") => Some(FieldError::new(
+            "patient_ref",
+            "required",
+            "Give the case your reference for the patient (not the patient's name).",
+        )),
+        Some(r) if r.chars().count() > PATIENT_REF_MAX => Some(FieldError::new(
+            "patient_ref",
+            "too_long",
+            format!("At most {PATIENT_REF_MAX} characters."),
+        )),
+        None if creating => Some(FieldError::new(
+            "patient_ref",
+            "required",
+            "Give the case your reference for the patient (not the patient's name).",
+        )),
+        _ => None,
+    }
+}
+
+/// Checks and applies the fields of a draft; every problem at once.
+fn apply_input(input: CaseInput, actor: &Actor, am: &mut case::ActiveModel, creating: bool) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    let patient_ref = input.patient_ref.map(|r| r.trim().to_owned());
+    match patient_ref_problem(patient_ref.as_deref(), creating) {
+        Some(e) => errors.push(e),
+        None => {
+            if let Some(r) = patient_ref {
+                am.patient_ref = Set(r);
+            }
+        }
+    }
+    if let Some(v) = input.rx {
+        match serde_json::from_value::<RxInput>(v) {
+            Ok(raw) => match raw.parse("rx") {
+                Ok(rx) => am.rx = Set(serde_json::to_string(&rx).map_err(ApiError::internal)?),
+                Err(e) => errors.extend(e),
+            },
+            Err(e) => errors.push(FieldError::new("rx", "invalid", format!("The Rx is malformed: {e}"))),
+        }
+    }
+    if let Some(d) = input.due_date {
+        if d <= today() {
+            errors.push(FieldError::new(
+                "due_date",
+                "not_in_future",
+                "The due date must be after today.",
+            ));
+        } else {
+            am.due_date = Set(Some(d));
+        }
+    }
+    if let Some(c) = input.consent {
+        let given = c.patient_consent;
+        am.consent_by = Set(given.then_some(actor.user_id.0));
+        am.consent_at = Set(given.then(now));
+        am.consent_version = Set(given.then(|| CONSENT_VERSION.to_owned()));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+/// The clinic a new draft is for: the one named, or the caller's only clinic.
+async fn drafting_clinic(
+    state: &CasesState,
+    actor: &Actor,
+    named: Option<Uuid>,
+) -> Result<organization::Model, ApiError> {
+    let mine: Vec<Uuid> = actor.memberships.iter().map(|(o, _)| o.0).collect();
+    let mut clinics = store::organizations(&state.db, mine).await?;
+    clinics.retain(|o| o.kind == "clinic");
+    let problem = |code, msg| ApiError::validation(vec![FieldError::new("organization", code, msg)]);
+    match named {
+        Some(id) => clinics
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| problem("not_your_clinic", "Draft for a clinic you belong to.")),
+        None => match clinics.len() {
+            1 => clinics.into_iter().next().ok_or_else(ApiError::not_found),
+            0 => Err(accounts_policy::forbidden("Only members of a clinic draft cases.")),
+            _ => Err(problem("required", "You belong to several clinics: say which one.")),
+        },
+    }
+}
+
+/// Drafts a case for the actor's clinic.
+pub async fn create(state: &CasesState, actor: &Actor, input: CaseInput) -> Result<Shown, ApiError> {
+    accounts_policy::require_full_session(actor)?;
+    let clinic = drafting_clinic(state, actor, input.organization).await?;
+    let t = now();
+    let mut am = case::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        clinic_org_id: Set(clinic.id),
+        region: Set(clinic.region.clone()),
+        status: Set(CaseStatus::Draft.as_str().into()),
+        patient_ref: Set(String::new()),
+        rx: Set(serde_json::to_string(&Rx::default()).map_err(ApiError::internal)?),
+        due_date: Set(None),
+        consent_by: Set(None),
+        consent_at: Set(None),
+        consent_version: Set(None),
+        open_to_all: Set(false),
+        cancel_reason: Set(None),
+        created_by: Set(actor.user_id.0),
+        created_at: Set(t),
+        updated_at: Set(t),
+        submitted_at: Set(None),
+        cancelled_at: Set(None),
+        awarded_lab_org_id: Set(None),
+    };
+    apply_input(input, actor, &mut am, true)?;
+    let viewer = Viewer::Clinic {
+        org: clinic.id,
+        role: actor.role_in(OrgId(clinic.id)).unwrap_or(OrgRole::Member),
+    };
+    let txn = dentex_db::begin_write(&state.db).await?;
+    let c = store::insert_case(&txn, am).await?;
+    audit_change(&txn, actor, &c, viewer, "case.create", None).await?;
+    txn.commit().await?;
+    Ok(Shown {
+        case: c,
+        viewer,
+        labs: Vec::new(),
+    })
+}
+
+/// A case the actor sees, audited as read.
+pub async fn read(state: &CasesState, actor: &Actor, c: case::Model, v: Viewer) -> Result<Shown, ApiError> {
+    audit_read(state, actor, &c, v, "case.read", None).await?;
+    shown(state, c, v).await
+}
+
+/// Changes a draft (`rx` replaces the whole Rx).
+pub async fn update(
+    state: &CasesState,
+    actor: &Actor,
+    c: case::Model,
+    v: Viewer,
+    input: CaseInput,
+) -> Result<Shown, ApiError> {
+    if input.organization.is_some_and(|o| o != c.clinic_org_id) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "organization",
+            "immutable",
+            "A case stays with the clinic that drafted it.",
+        )]));
+    }
+    let id = c.id;
+    let mut am: case::ActiveModel = c.into();
+    apply_input(input, actor, &mut am, false)?;
+    am.updated_at = Set(now());
+    let txn = dentex_db::begin_write(&state.db).await?;
+    lock_draft(&txn, id).await?;
+    let c = store::update_case(&txn, am).await?;
+    audit_change(&txn, actor, &c, v, "case.update", None).await?;
+    txn.commit().await?;
+    shown(state, c, v).await
+}
+
+/// The problems of a submission's target (named labs, or open to all).
+async fn target_problems(state: &CasesState, open: bool, labs: &[Uuid]) -> Result<Vec<FieldError>, ApiError> {
+    let mut errors = Vec::new();
+    if open != labs.is_empty() {
+        errors.push(FieldError::new(
+            "target",
+            "one_target",
+            "Either name labs (`labs`) or open the case to all (`open: true`).",
+        ));
+    }
+    if labs.len() > MAX_NAMED_LABS {
+        errors.push(FieldError::new(
+            "target.labs",
+            "too_many",
+            format!("Name at most {MAX_NAMED_LABS} labs, or open the case to all."),
+        ));
+    }
+    let mut seen = Vec::new();
+    for (i, lab) in labs.iter().enumerate().take(MAX_NAMED_LABS) {
+        let ok = match store::organization(&state.db, *lab).await? {
+            Some(o) if LAB_KINDS.contains(&o.kind.as_str()) && o.suspended_at.is_none() => {
+                dentex_accounts::verification::status(&state.db, &o, today())
+                    .await?
+                    .verified
+            }
+            _ => false,
+        };
+        if !ok || seen.contains(lab) {
+            errors.push(FieldError::new(
+                format!("target.labs[{i}]"),
+                "lab_not_available",
+                "Name each verified lab once (see GET /api/v1/labs).",
+            ));
+        }
+        seen.push(*lab);
+    }
+    Ok(errors)
+}
+
+/// What a draft still lacks before it can be sent.
+async fn draft_problems(txn: &DatabaseTransaction, c: &case::Model) -> Result<Vec<FieldError>, ApiError> {
+    let rx: Rx = serde_json::from_str(&c.rx).unwrap_or_default();
+    let mut errors = rx.check_complete("rx");
+    if c.patient_ref.trim().is_empty() {
+        errors.push(FieldError::new(
+            "patient_ref",
+            "required",
+            "Give the patient reference.",
+        ));
+    }
+    match c.due_date {
+        None => errors.push(FieldError::new("due_date", "required", "Give a due date.")),
+        Some(d) if d <= today() => errors.push(FieldError::new(
+            "due_date",
+            "not_in_future",
+            "The due date must be after today.",
+        )),
+        Some(_) => {}
+    }
+    if c.consent_at.is_none() {
+        errors.push(FieldError::new(
+            "consent.patient_consent",
+            "required",
+            "Confirm that you hold the patient's consent to share this case.",
+        ));
+    }
+    if store::count_scans(txn, c.id).await? == 0 {
+        errors.push(FieldError::new(
+            "files",
+            "scan_required",
+            "Upload at least one scan (STL, PLY or OBJ).",
+        ));
+    }
+    Ok(errors)
+}
+
+/// Sends a draft: to named labs, or open to every verified lab that offers
+/// the services it needs in the clinic's region. Refuses an incomplete case
+/// with every problem and its field.
+pub async fn submit(
+    state: &CasesState,
+    actor: &Actor,
+    c: case::Model,
+    v: Viewer,
+    input: SubmitInput,
+) -> Result<Shown, ApiError> {
+    let clinic = store::organization(&state.db, c.clinic_org_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    accounts_policy::require_verified(&state.db, &clinic, today()).await?;
+    // The target first (it does not depend on the draft).
+    let open = input.target.open.unwrap_or(false);
+    let labs = input.target.labs.unwrap_or_default();
+    let target_errors = target_problems(state, open, &labs).await?;
+    // Then the draft, checked under its lock: an edit, upload or delete
+    // cannot slip in between the checks and the change of status.
+    let txn = dentex_db::begin_write(&state.db).await?;
+    lock_draft(&txn, c.id).await?;
+    let c = store::find_case(&txn, c.id).await?.ok_or_else(ApiError::not_found)?;
+    let mut errors = draft_problems(&txn, &c).await?;
+    errors.extend(target_errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    store::mark_submitted(&txn, c.id, open, &labs).await?;
+    audit_change(&txn, actor, &c, v, "case.submit", None).await?;
+    txn.commit().await?;
+    Ok(Shown {
+        case: reread(state, c.id).await?,
+        viewer: v,
+        labs,
+    })
+}
+
+/// Cancels a case before award, with a reason. The labs involved (named, or
+/// with a quote on it: the crates above say which, through the hooks, and
+/// end what they hold) are told by mail: the case id only, never the
+/// patient reference or the reason.
+pub async fn cancel(
+    state: &CasesState,
+    actor: &Actor,
+    c: case::Model,
+    v: Viewer,
+    input: CancelInput,
+) -> Result<Shown, ApiError> {
+    let reason = input.reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > REASON_MAX {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "reason",
+            "required",
+            format!("Say why, in 1–{REASON_MAX} characters."),
+        )]));
+    }
+    let labs = store::named_labs(&state.db, c.id).await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
+    // Take the row first, then read its status under the lock: whether the
+    // labs are told depends on what it was at this moment.
+    if !store::lock_case_in(&txn, c.id, &[CaseStatus::Draft, CaseStatus::Submitted]).await? {
+        return Err(ApiError::new(
+            &crate::codes::CASE_NOT_CANCELLABLE,
+            "The case is already cancelled, or awarded: an awarded case's order is cancelled instead.",
+        ));
+    }
+    let was = store::find_case(&txn, c.id)
+        .await?
+        .map(|m| m.status)
+        .unwrap_or_default();
+    store::mark_cancelled(&txn, c.id, reason).await?;
+    let mut involved = labs.clone();
+    for lab in state.hooks.cancelled(&txn, c.id).await? {
+        if !involved.contains(&lab) {
+            involved.push(lab);
+        }
+    }
+    if CaseStatus::parse(&was) == Some(CaseStatus::Submitted) {
+        tell_labs(&txn, c.id, involved).await?;
+    }
+    audit_change(&txn, actor, &c, v, "case.cancel", None).await?;
+    txn.commit().await?;
+    Ok(Shown {
+        case: reread(state, c.id).await?,
+        viewer: v,
+        labs,
+    })
+}
+
+/// Queues the cancellation notice to the owners and admins of each lab, in
+/// the cancellation's transaction.
+async fn tell_labs(txn: &DatabaseTransaction, case: Uuid, labs: Vec<Uuid>) -> Result<(), ApiError> {
+    for lab in labs {
+        for to in dentex_accounts::sweep::managers(txn, lab).await? {
+            let mail = dentex_mail::templates::case_cancelled(to, &case.to_string());
+            Queue::enqueue_with(txn, dentex_mail::JOB_KIND, &mail, EnqueueOptions::default())
+                .await
+                .map_err(ApiError::internal)?;
+        }
+    }
+    Ok(())
+}
+
+/// A page of the cases the actor's organisations may see.
+pub struct Page {
+    pub items: Vec<Shown>,
+    pub next_cursor: Option<String>,
+}
+
+/// The list's query, checked.
+struct ListParams {
+    pub limit: u64,
+    pub cursor: Option<Uuid>,
+    pub status: Option<CaseStatus>,
+}
+
+impl ListParams {
+    fn parse(q: &ListQuery) -> Result<Self, ApiError> {
+        let bad = |m: &str| ApiError::new(&dentex_http::codes::INVALID_QUERY, m.to_owned());
+        let limit = q.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(bad("limit: between 1 and 200."));
+        }
+        let status = match &q.status {
+            Some(s) => {
+                Some(CaseStatus::parse(s).ok_or_else(|| bad("status: one of draft, submitted, awarded, cancelled."))?)
+            }
+            None => None,
+        };
+        let cursor = match &q.cursor {
+            Some(c) => Some(Uuid::parse_str(c).map_err(|_| bad("cursor: not one we gave."))?),
+            None => None,
+        };
+        Ok(Self { limit, cursor, status })
+    }
+}
+
+/// The cases the actor's organisations may see, newest first: a clinic's
+/// own, and for a lab those open to it. Keyset paging on the id. Each case
+/// shown is a read of its Rx, audited in its clinic's chain (one write per
+/// chain for the whole page).
+pub async fn list(state: &CasesState, actor: &Actor, query: &ListQuery) -> Result<Page, ApiError> {
+    accounts_policy::require_full_session(actor)?;
+    let params = ListParams::parse(query)?;
+    let mine: Vec<Uuid> = actor.memberships.iter().map(|(o, _)| o.0).collect();
+    let scope = ListScope::of(&store::organizations(&state.db, mine).await?);
+    if scope.is_empty() {
+        return Ok(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        });
+    }
+    let (shown, next_cursor) = visible_page(state, actor, &scope, &params).await?;
+    let events = shown
+        .iter()
+        .map(|(c, v)| case_event(actor, c, *v, "case.list", None))
+        .collect();
+    state.audit.record_many(events).await?;
+    // The labs each case was sent to, for the clinic's cases of the page, at once.
+    let clinic_cases = shown.iter().filter(|(_, v)| v.is_clinic()).map(|(c, _)| c.id).collect();
+    let mut named = store::named_labs_of(&state.db, clinic_cases).await?;
+    let items = shown
+        .into_iter()
+        .map(|(case, viewer)| Shown {
+            labs: if viewer.is_clinic() {
+                named.remove(&case.id).unwrap_or_default()
+            } else {
+                Vec::new()
+            },
+            case,
+            viewer,
+        })
+        .collect();
+    Ok(Page { items, next_cursor })
+}
+
+/// Fetches until the page is full. Open cases are checked for each lab's
+/// services and verification here, so a page may need more than one fetch;
+/// the rows looked at per request are bounded, and a short page then
+/// carries a cursor to go on from.
+async fn visible_page(
+    state: &CasesState,
+    actor: &Actor,
+    scope: &ListScope,
+    params: &ListParams,
+) -> Result<(Vec<(case::Model, Viewer)>, Option<String>), ApiError> {
+    let limit = params.limit;
+    let budget = (limit + 1) * 5;
+    let mut after = params.cursor;
+    let mut scanned = 0u64;
+    let mut shown = Vec::new();
+    loop {
+        let batch = store::case_page(&state.db, scope, params.status, after, limit + 1).await?;
+        let exhausted = batch.len() as u64 <= limit;
+        // Who sees what, for the whole fetch at once.
+        let viewers = {
+            let refs: Vec<&case::Model> = batch.iter().collect();
+            policy::viewers(&state.db, actor, &refs, today(), None).await?
+        };
+        for (c, v) in batch.into_iter().zip(viewers) {
+            if let Some(v) = v {
+                if shown.len() as u64 == limit {
+                    return Ok((shown, after.map(|a| a.to_string())));
+                }
+                after = Some(c.id);
+                shown.push((c, v));
+            } else {
+                after = Some(c.id);
+            }
+            scanned += 1;
+        }
+        if exhausted {
+            return Ok((shown, None));
+        }
+        if scanned >= budget {
+            return Ok((shown, after.map(|a| a.to_string())));
+        }
+    }
+}
+
+/// Who read or changed the case and its files, and when (the clinic only),
+/// newest first, at most 500 rows.
+pub async fn access_log(
+    state: &CasesState,
+    actor: &Actor,
+    c: &case::Model,
+    v: Viewer,
+) -> Result<Vec<audit_event::Model>, ApiError> {
+    let rows = store::access_log(&state.db, c).await?;
+    audit_read(state, actor, c, v, "case.access_log", None).await?;
+    Ok(rows)
+}
+
+// ------------------------------------------- steps the market takes on a case
+
+/// Takes the case's row in the market's transaction while it is still open
+/// to quotes (`submitted`): an award or a cancellation waits, or has won.
+/// `false` when it is no longer open.
+pub async fn lock_open_to_quotes(txn: &DatabaseTransaction, case: Uuid) -> Result<bool, DbErr> {
+    store::lock_case_in(txn, case, &[CaseStatus::Submitted]).await
+}
+
+/// The award, in the market's transaction: `submitted → awarded` to `lab`.
+/// `false` when the case was awarded or cancelled first.
+pub async fn award(txn: &DatabaseTransaction, case: Uuid, lab: Uuid) -> Result<bool, DbErr> {
+    store::move_case(txn, case, CaseStatus::Submitted, CaseStatus::Awarded, Some(lab)).await
+}
+
+/// The award undone, in the market's transaction (its order was cancelled):
+/// `awarded → submitted`, no awarded lab. `false` when it was not awarded.
+pub async fn reopen(txn: &DatabaseTransaction, case: Uuid) -> Result<bool, DbErr> {
+    store::move_case(txn, case, CaseStatus::Awarded, CaseStatus::Submitted, None).await
+}

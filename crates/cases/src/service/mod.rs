@@ -1,0 +1,174 @@
+//! The rules of cases, files and uploads. HTTP handlers, jobs, the CLI and
+//! the crates above call these; each takes the crate's state (database,
+//! audit log, queue, store, limits) or a transaction, and the typed
+//! [`Actor`]. A change records its audit row in its own transaction, last
+//! before commit; a read is audited through the batched appender before it
+//! is answered.
+//!
+//! - [`cases`]: drafts, submission, cancellation, lists, the access log, and
+//!   the steps the market takes on a case inside its own transactions.
+//! - [`files`]: streamed uploads, reads, downloads, deletion.
+//! - [`uploads`]: presigned multipart uploads.
+
+pub mod cases;
+pub mod files;
+pub mod uploads;
+
+use crate::policy::{self, CaseAction, Refusal, Viewer};
+use crate::state::CasesState;
+use crate::store;
+use chrono::{NaiveDate, Utc};
+use dentex_accounts::{Actor, policy as accounts_policy};
+use dentex_audit::{AuditEvent, Outcome};
+use dentex_db::entities::case;
+use dentex_domain::OrgId;
+use dentex_http::ApiError;
+use sea_orm::DatabaseTransaction;
+use uuid::Uuid;
+
+pub(crate) fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+/// The audit event of an action on a case, or one of its files (`file`),
+/// in the clinic's chain, naming the lab the reader acted for.
+pub(crate) fn case_event(
+    actor: &Actor,
+    c: &case::Model,
+    viewer: Viewer,
+    action: &str,
+    file: Option<Uuid>,
+) -> AuditEvent {
+    let (ty, id) = match file {
+        Some(f) => ("case_file", format!("{}/{f}", c.id)),
+        None => ("case", c.id.to_string()),
+    };
+    let mut ev = actor.event(action, ty, Outcome::Success);
+    ev.org_id = Some(OrgId(c.clinic_org_id));
+    ev.resource_id = Some(id);
+    if let Viewer::Lab { org } = viewer {
+        ev.acting_org_id = Some(OrgId(org));
+    }
+    ev
+}
+
+/// Appends `ev` through the batched appender (reads and refusals).
+pub(crate) async fn record(state: &CasesState, ev: AuditEvent) -> Result<(), ApiError> {
+    state.audit.record(ev).await.map(|_| ()).map_err(ApiError::from)
+}
+
+/// Audits a read of a case or one of its files before it is answered.
+pub(crate) async fn audit_read(
+    state: &CasesState,
+    actor: &Actor,
+    c: &case::Model,
+    v: Viewer,
+    action: &str,
+    file: Option<Uuid>,
+) -> Result<(), ApiError> {
+    record(state, case_event(actor, c, v, action, file)).await
+}
+
+/// Audits a change of a case inside its transaction (call it last before
+/// `commit`): the change and its row commit together or not at all.
+pub(crate) async fn audit_change(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    c: &case::Model,
+    v: Viewer,
+    action: &str,
+    file: Option<Uuid>,
+) -> Result<(), ApiError> {
+    dentex_accounts::audit_in(txn, case_event(actor, c, v, action, file)).await
+}
+
+/// The case at `raw` if the actor sees it and may do `action` to it. A case
+/// the actor does not see is 404, audited in the actor's own chain (probing
+/// leaves a trace; the other tenant's trail is not written); a lab asking
+/// for what only the clinic does is 403, audited in the clinic's chain.
+pub async fn case_for(
+    state: &CasesState,
+    actor: &Actor,
+    raw: &str,
+    action: CaseAction,
+) -> Result<(case::Model, Viewer), ApiError> {
+    accounts_policy::require_full_session(actor)?;
+    let found = match Uuid::parse_str(raw) {
+        Ok(id) => store::find_case(&state.db, id).await?,
+        Err(_) => None,
+    };
+    let viewer = match &found {
+        Some(c) => policy::viewer(&state.db, actor, c, today()).await?,
+        None => None,
+    };
+    let (Some(c), Some(v)) = (found, viewer) else {
+        let mut ev = actor.event("access.refused", "case", Outcome::Denied);
+        ev.org_id = actor.memberships.first().map(|(o, _)| *o);
+        ev.resource_id = Uuid::parse_str(raw).ok().map(|u| u.to_string());
+        ev.reason = Some(format!("{}: not_found", action.label()));
+        record(state, ev).await?;
+        return Err(ApiError::not_found());
+    };
+    match policy::decide(v, &c, action) {
+        Ok(()) => Ok((c, v)),
+        Err(Refusal::ClinicOnly) => {
+            let mut ev = actor.event("access.refused", "case", Outcome::Denied);
+            ev.org_id = Some(OrgId(c.clinic_org_id));
+            ev.resource_id = Some(c.id.to_string());
+            ev.acting_org_id = Some(OrgId(v.org()));
+            ev.reason = Some("clinic only".into());
+            record(state, ev).await?;
+            Err(accounts_policy::forbidden(
+                "Only the clinic that owns the case may do this.",
+            ))
+        }
+        Err(Refusal::NotDraft) => Err(ApiError::new(
+            &crate::codes::CASE_NOT_DRAFT,
+            format!(
+                "The case is {}; only drafts change. Use the case's chat for later changes.",
+                c.status
+            ),
+        )),
+    }
+}
+
+/// Takes the case's row for this transaction while it is still a draft: a
+/// submission or cancellation that got there first wins (409), and one that
+/// comes later waits and then sees this change.
+pub(crate) async fn lock_draft(txn: &DatabaseTransaction, id: Uuid) -> Result<(), ApiError> {
+    if store::touch_draft(txn, id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            &crate::codes::CASE_NOT_DRAFT,
+            "The case is no longer a draft; only drafts change.",
+        ))
+    }
+}
+
+/// A file or upload of a visible case that is not there: 404, audited in
+/// the clinic's chain (`resource` names what was asked for).
+pub(crate) async fn missing_in_case(
+    state: &CasesState,
+    actor: &Actor,
+    c: &case::Model,
+    resource: &str,
+    id: Option<Uuid>,
+) -> ApiError {
+    let mut ev = actor.event("access.refused", resource, Outcome::Denied);
+    ev.org_id = Some(OrgId(c.clinic_org_id));
+    ev.resource_id = Some(format!("{}/{}", c.id, id.map(|u| u.to_string()).unwrap_or_default()));
+    ev.reason = Some(format!("{resource}: not_found"));
+    match record(state, ev).await {
+        Ok(()) => ApiError::not_found(),
+        Err(e) => e,
+    }
+}
+
+/// Best effort: an object whose row was never written (or is gone) is
+/// removed now, or by the orphan sweep.
+pub(crate) async fn remove_object(state: &CasesState, key: &str) {
+    if state.store.delete(key).await.is_err() {
+        tracing::warn!("an object without a row could not be removed; the sweep will");
+    }
+}

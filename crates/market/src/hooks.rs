@@ -1,0 +1,32 @@
+//! What the market does when a case changes below it: the cases crate calls
+//! these inside its own transaction, through [`dentex_cases::CaseHooks`]
+//! (the gateway hands them in), so cases never writes the market's rows.
+
+use dentex_db::entities::quote;
+use dentex_db::now;
+use dentex_domain::QuoteStatus;
+use dentex_http::ApiError;
+use futures_util::future::BoxFuture;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+/// The market's reactions to changes of a case.
+pub struct MarketCaseHooks;
+
+impl dentex_cases::CaseHooks for MarketCaseHooks {
+    /// A cancelled case's active quotes end with it (declined); the labs
+    /// that quoted are told, with those named on the case.
+    fn cancelled<'a>(&'a self, txn: &'a DatabaseTransaction, case: Uuid) -> BoxFuture<'a, Result<Vec<Uuid>, ApiError>> {
+        Box::pin(async move {
+            let quoted = quote::Entity::update_many()
+                .col_expr(quote::Column::Status, Expr::value(QuoteStatus::Declined.as_str()))
+                .col_expr(quote::Column::UpdatedAt, Expr::value(now()))
+                .filter(quote::Column::CaseId.eq(case))
+                .filter(quote::Column::Status.eq(QuoteStatus::Active.as_str()))
+                .exec_with_returning(txn)
+                .await?;
+            Ok(quoted.into_iter().map(|q| q.lab_org_id).collect())
+        })
+    }
+}
