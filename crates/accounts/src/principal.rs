@@ -134,6 +134,32 @@ impl FromRequest for Principal {
     }
 }
 
+/// Where a request with no signed-in caller came from (registration, sign-in,
+/// password reset, invitations): its id and client address, for the audit rows.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub request_id: Option<String>,
+    pub client_addr: Option<String>,
+}
+
+impl Origin {
+    pub fn of_request(req: &HttpRequest) -> Self {
+        let (request_id, client_addr) = dentex_http::request_context(req);
+        Self {
+            request_id,
+            client_addr,
+        }
+    }
+
+    /// An audit event of this request, with no actor yet.
+    pub fn event(&self, action: &str, resource_type: &str, outcome: dentex_audit::Outcome) -> dentex_audit::AuditEvent {
+        let mut ev = dentex_audit::AuditEvent::new(action, resource_type, outcome);
+        ev.request_id = self.request_id.clone();
+        ev.client_addr = self.client_addr.clone();
+        ev
+    }
+}
+
 /// Someone acting, as the services take it: the signed-in caller and the
 /// request it came by (its id and client address go into the audit rows).
 /// Handlers take it as an extractor; a job or webhook acting for a person

@@ -187,3 +187,24 @@ pub async fn revoke_all<C: ConnectionTrait>(db: &C, user_id: Uuid) -> Result<u64
         .await
         .map(|r| r.rows_affected)
 }
+
+/// Ends every session of a user but `keep` (a password or MFA change made in it).
+pub async fn revoke_others<C: ConnectionTrait>(db: &C, user_id: Uuid, keep: Uuid) -> Result<u64, DbErr> {
+    session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, sea_orm::sea_query::Expr::value(now()))
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::Id.ne(keep))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .map(|r| r.rows_affected)
+}
+
+/// How many sessions a user ever had, live or not.
+pub async fn count_for_user<C: ConnectionTrait>(db: &C, user_id: Uuid) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .count(db)
+        .await
+}

@@ -1,11 +1,11 @@
 //! Platform staff accounts (`support`, `platform_admin`), created from the
 //! command line by an operator: staff belong to no organisation.
 
+use crate::store::{self, users::NewUser};
 use dentex_audit::{ActorKind, AuditEvent, Outcome};
-use dentex_db::entities::user;
-use dentex_db::{is_unique_violation, now};
+use dentex_db::is_unique_violation;
 use dentex_domain::{Email, StaffRole, UserId};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use sea_orm::DatabaseConnection;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StaffError {
@@ -19,34 +19,6 @@ pub enum StaffError {
     Hash(#[from] crate::password::HashError),
     #[error(transparent)]
     Audit(#[from] dentex_audit::AuditError),
-}
-
-/// A new user row: `verified` says whether the address is already proven
-/// (an operator vouched for it, or an e-mailed link was followed).
-pub(crate) fn new_user(
-    id: UserId,
-    email: &str,
-    display_name: &str,
-    password_hash: String,
-    staff_role: Option<StaffRole>,
-    verified: bool,
-) -> user::ActiveModel {
-    let t = now();
-    user::ActiveModel {
-        id: Set(id.0),
-        email: Set(email.to_lowercase()),
-        display_name: Set(display_name.trim().to_owned()),
-        password_hash: Set(password_hash),
-        staff_role: Set(staff_role.map(|r| r.as_str().to_owned())),
-        created_at: Set(t),
-        updated_at: Set(t),
-        email_verified_at: Set(verified.then_some(t)),
-        password_changed_at: Set(Some(t)),
-        mfa_secret: Set(None),
-        mfa_pending_secret: Set(None),
-        mfa_enabled_at: Set(None),
-        mfa_last_step: Set(None),
-    }
 }
 
 pub async fn create_staff(
@@ -63,9 +35,15 @@ pub async fn create_staff(
     let id = UserId::new();
     // The account and its audit row commit together.
     let txn = dentex_db::begin_write(db).await?;
-    let res = new_user(id, email.as_str(), display_name, hash, Some(role), true)
-        .insert(&txn)
-        .await;
+    let staff = NewUser {
+        id,
+        email: email.as_str(),
+        display_name,
+        password_hash: hash,
+        staff_role: Some(role),
+        verified: true,
+    };
+    let res = store::users::insert(&txn, staff).await;
     match res {
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => return Err(StaffError::Exists),

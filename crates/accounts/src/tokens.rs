@@ -82,3 +82,28 @@ pub async fn void_for_user<C: ConnectionTrait>(db: &C, purpose: &str, user_id: U
         .await
         .map(|_| ())
 }
+
+/// The row of a token, used or not (`purpose`: only of that purpose).
+pub async fn find<C: ConnectionTrait>(db: &C, token: &str, purpose: Option<&str>) -> Result<Option<ott::Model>, DbErr> {
+    let mut q = ott::Entity::find().filter(ott::Column::TokenHash.eq(hash(token)));
+    if let Some(p) = purpose {
+        q = q.filter(ott::Column::Purpose.eq(p));
+    }
+    q.one(db).await
+}
+
+/// How many tokens of `purpose` were issued to a user since `since`.
+pub async fn issued_since<C: ConnectionTrait>(
+    db: &C,
+    purpose: &str,
+    user_id: Uuid,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    ott::Entity::find()
+        .filter(ott::Column::UserId.eq(user_id))
+        .filter(ott::Column::Purpose.eq(purpose))
+        .filter(ott::Column::CreatedAt.gt(since))
+        .count(db)
+        .await
+}

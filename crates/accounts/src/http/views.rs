@@ -1,0 +1,96 @@
+//! Response bodies more than one resource shows.
+
+use crate::service::organizations::Verified;
+use crate::store::{Membership, Organization as OrgRow, User};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    /// What happens next.
+    pub status: &'static str,
+    pub detail: &'static str,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    /// `support` or `platform_admin` for platform staff.
+    pub staff_role: Option<String>,
+    pub email_verified: bool,
+    pub mfa_enabled: bool,
+    pub organizations: Vec<MyOrganization>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MyOrganization {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub role: String,
+}
+
+impl Me {
+    pub fn new(u: User, organizations: Vec<(Membership, OrgRow)>) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            display_name: u.display_name,
+            staff_role: u.staff_role,
+            email_verified: u.email_verified_at.is_some(),
+            mfa_enabled: u.mfa_enabled_at.is_some(),
+            organizations: organizations
+                .into_iter()
+                .map(|(m, o)| MyOrganization {
+                    id: o.id,
+                    name: o.name,
+                    kind: o.kind,
+                    role: m.role,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Organization {
+    pub id: Uuid,
+    pub name: String,
+    /// `clinic`, `dental_lab` or `manufacturing_lab`.
+    pub kind: String,
+    pub country: String,
+    /// `eu` or `us`.
+    pub region: String,
+    pub accepts_new_work: bool,
+    pub services: Vec<String>,
+    pub service_countries: Vec<String>,
+    pub suspended: bool,
+    /// Holds an approved, unexpired credential that fits its kind: required
+    /// to submit cases (clinics) and to quote (labs).
+    pub verified: bool,
+    pub verified_until: Option<chrono::NaiveDate>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Verified> for Organization {
+    fn from(v: Verified) -> Self {
+        let o = v.organization;
+        Self {
+            id: o.id,
+            name: o.name,
+            kind: o.kind,
+            country: o.country,
+            region: o.region,
+            accepts_new_work: o.accepts_new_work,
+            services: serde_json::from_str(&o.services).unwrap_or_default(),
+            service_countries: serde_json::from_str(&o.service_countries).unwrap_or_default(),
+            suspended: o.suspended_at.is_some(),
+            verified: v.verification.verified,
+            verified_until: v.verification.verified_until,
+            created_at: o.created_at,
+        }
+    }
+}

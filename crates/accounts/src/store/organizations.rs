@@ -1,0 +1,82 @@
+//! `organizations`.
+
+use super::Organization;
+use dentex_db::entities::organization;
+use dentex_db::now;
+use dentex_domain::{CountryCode, DataRegion, OrgId, OrgKind};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
+
+pub async fn find<C: ConnectionTrait>(db: &C, id: OrgId) -> Result<Option<Organization>, DbErr> {
+    organization::Entity::find_by_id(id.0).one(db).await
+}
+
+/// A registered organisation: a lab serves its own country to begin with.
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    id: OrgId,
+    name: String,
+    kind: OrgKind,
+    country: CountryCode,
+    region: DataRegion,
+) -> Result<Organization, DbErr> {
+    let t = now();
+    organization::ActiveModel {
+        id: Set(id.0),
+        name: Set(name),
+        kind: Set(kind.as_str().into()),
+        country: Set(country.to_string()),
+        region: Set(region.as_str().into()),
+        accepts_new_work: Set(kind.is_lab()),
+        services: Set("[]".into()),
+        service_countries: Set(if kind.is_lab() {
+            format!("[\"{country}\"]")
+        } else {
+            "[]".into()
+        }),
+        suspended_at: Set(None),
+        created_at: Set(t),
+        updated_at: Set(t),
+    }
+    .insert(db)
+    .await
+}
+
+/// A profile change: each field given replaces the stored one.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub name: Option<String>,
+    pub accepts_new_work: Option<bool>,
+    pub services: Option<Vec<String>>,
+    pub service_countries: Option<Vec<String>>,
+}
+
+pub async fn update<C: ConnectionTrait>(db: &C, o: Organization, c: Changes) -> Result<Organization, DbErr> {
+    let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+    let mut am: organization::ActiveModel = o.into();
+    if let Some(name) = c.name {
+        am.name = Set(name);
+    }
+    if let Some(v) = c.accepts_new_work {
+        am.accepts_new_work = Set(v);
+    }
+    if let Some(s) = &c.services {
+        am.services = Set(json(s));
+    }
+    if let Some(s) = &c.service_countries {
+        am.service_countries = Set(json(s));
+    }
+    am.updated_at = Set(now());
+    am.update(db).await
+}
+
+/// Labs that take new work and are not suspended, by name.
+pub async fn open_labs<C: ConnectionTrait>(db: &C) -> Result<Vec<Organization>, DbErr> {
+    organization::Entity::find()
+        .filter(organization::Column::Kind.is_in(["dental_lab", "manufacturing_lab"]))
+        .filter(organization::Column::AcceptsNewWork.eq(true))
+        .filter(organization::Column::SuspendedAt.is_null())
+        .order_by_asc(organization::Column::Name)
+        .order_by_asc(organization::Column::Id)
+        .all(db)
+        .await
+}
