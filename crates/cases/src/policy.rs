@@ -134,7 +134,7 @@ pub fn decide(viewer: Viewer, case: &case::Model, action: CaseAction) -> Result<
     Ok(())
 }
 
-pub const LAB_KINDS: [&str; 2] = ["dental_lab", "manufacturing_lab"];
+pub use crate::store::LAB_KINDS;
 
 /// How `p` may see `case`, if at all.
 pub async fn viewer<C: ConnectionTrait>(

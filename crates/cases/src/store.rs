@@ -4,7 +4,6 @@
 //! rows of `audit_events`). Other crates change these rows only through
 //! [`crate::service`].
 
-use crate::policy::LAB_KINDS;
 use chrono::{DateTime, Utc};
 use dentex_db::entities::{audit_event, case, case_file, case_lab, case_upload, organization};
 use dentex_db::now;
@@ -16,6 +15,9 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 use uuid::Uuid;
+
+/// The organisation kinds that are labs.
+pub const LAB_KINDS: [&str; 2] = ["dental_lab", "manufacturing_lab"];
 
 /// A claim on an upload's `complete` older than this is taken to have died.
 pub const CLAIM_TIMEOUT: chrono::Duration = chrono::Duration::minutes(15);

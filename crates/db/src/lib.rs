@@ -4,6 +4,7 @@
 //! the small SQL helpers that must differ between the two backends, and provides
 //! [`testing::TestDatabase`], the per-test database that lets the same suite run
 //! on SQLite and on PostgreSQL.
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 pub mod entities;
 pub mod queries;

@@ -213,6 +213,87 @@ pub fn worker_config(config: &Config) -> WorkerConfig {
     }
 }
 
+/// Each feature's state, sharing the process's database, store, queue and
+/// audit appender.
+fn feature_states(
+    config: &Config,
+    core: &Core,
+    audit: &AuditLog,
+    queue: &Queue,
+) -> (AccountsState, dentex_cases::CasesState, dentex_market::MarketState) {
+    let accounts = AccountsState {
+        db: core.db.clone(),
+        audit: audit.clone(),
+        queue: queue.clone(),
+        public_base_url: config.http.public_base_url.clone(),
+        store: core.store.clone(),
+        document_max_bytes: config.credentials.document_max_bytes,
+        sessions: SessionPolicy {
+            absolute: Duration::from_secs(config.auth.session_absolute_secs),
+            idle: Duration::from_secs(config.auth.session_idle_secs),
+        },
+    };
+    let cases = dentex_cases::CasesState {
+        db: core.db.clone(),
+        audit: audit.clone(),
+        queue: queue.clone(),
+        store: core.store.clone(),
+        limits: case_limits(config),
+        // The market ends a cancelled case's quotes (cases may not write
+        // them: the arrow would point upward).
+        hooks: Arc::new(dentex_market::hooks::MarketCaseHooks),
+    };
+    let market = dentex_market::MarketState {
+        db: core.db.clone(),
+        audit: audit.clone(),
+        queue: queue.clone(),
+    };
+    (accounts, cases, market)
+}
+
+/// The sweeps every gateway schedules (each runs once, whoever queues it).
+fn schedule_sweeps(config: &Config, queue: &Queue, shutdown: &CancellationToken) {
+    tokio::spawn(schedule_daily(
+        queue.clone(),
+        dentex_accounts::sweep::JOB_KIND,
+        config.credentials.sweep_hour_utc,
+        shutdown.clone(),
+    ));
+    tokio::spawn(schedule_daily(
+        queue.clone(),
+        dentex_cases::sweep::ORPHANS_JOB,
+        (config.credentials.sweep_hour_utc + 1) % 24,
+        shutdown.clone(),
+    ));
+    tokio::spawn(schedule_every(
+        queue.clone(),
+        dentex_cases::sweep::UPLOADS_JOB,
+        Duration::from_secs(3600),
+        shutdown.clone(),
+    ));
+}
+
+/// The job workers of this process, with every kind of job registered.
+fn spawn_job_workers(
+    config: &Config,
+    core: &Core,
+    queue: Queue,
+    shutdown: &CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    dentex_jobs::spawn_workers(
+        config.jobs.workers,
+        queue,
+        Arc::new(job_registry(
+            core.mailer.clone(),
+            core.db.clone(),
+            core.store.clone(),
+            config,
+        )),
+        worker_config(config),
+        shutdown.clone(),
+    )
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let core = Core::open(&config).await?;
@@ -231,69 +312,12 @@ impl Application {
             audit: audit.clone(),
             metrics: Arc::new(Metrics::default()),
         };
-        let accounts = AccountsState {
-            db: core.db.clone(),
-            audit: audit.clone(),
-            queue: queue.clone(),
-            public_base_url: config.http.public_base_url.clone(),
-            store: core.store.clone(),
-            document_max_bytes: config.credentials.document_max_bytes,
-            sessions: SessionPolicy {
-                absolute: Duration::from_secs(config.auth.session_absolute_secs),
-                idle: Duration::from_secs(config.auth.session_idle_secs),
-            },
-        };
-
-        let cases = dentex_cases::CasesState {
-            db: core.db.clone(),
-            audit: audit.clone(),
-            queue: queue.clone(),
-            store: core.store.clone(),
-            limits: case_limits(&config),
-            // The market ends a cancelled case's quotes (cases may not
-            // write them: the arrow would point upward).
-            hooks: std::sync::Arc::new(dentex_market::hooks::MarketCaseHooks),
-        };
-        let market = dentex_market::MarketState {
-            db: core.db.clone(),
-            audit: audit.clone(),
-            queue: queue.clone(),
-        };
+        let (accounts, cases, market) = feature_states(&config, &core, &audit, &queue);
         let shutdown = CancellationToken::new();
         if config.jobs.workers > 0 {
-            tokio::spawn(schedule_daily(
-                queue.clone(),
-                dentex_accounts::sweep::JOB_KIND,
-                config.credentials.sweep_hour_utc,
-                shutdown.clone(),
-            ));
-            tokio::spawn(schedule_daily(
-                queue.clone(),
-                dentex_cases::sweep::ORPHANS_JOB,
-                (config.credentials.sweep_hour_utc + 1) % 24,
-                shutdown.clone(),
-            ));
-            tokio::spawn(schedule_every(
-                queue.clone(),
-                dentex_cases::sweep::UPLOADS_JOB,
-                Duration::from_secs(3600),
-                shutdown.clone(),
-            ));
+            schedule_sweeps(&config, &queue, &shutdown);
         }
-        let workers = (config.jobs.workers > 0).then(|| {
-            dentex_jobs::spawn_workers(
-                config.jobs.workers,
-                queue,
-                Arc::new(job_registry(
-                    core.mailer.clone(),
-                    core.db.clone(),
-                    core.store.clone(),
-                    &config,
-                )),
-                worker_config(&config),
-                shutdown.clone(),
-            )
-        });
+        let workers = (config.jobs.workers > 0).then(|| spawn_job_workers(&config, &core, queue, &shutdown));
 
         let state_data = web::Data::new(state.clone());
         let accounts_data = web::Data::new(accounts);
@@ -302,6 +326,7 @@ impl Application {
         let ip_source = web::Data::new(dentex_http::ClientIpSource {
             header: config.http.client_ip_header.clone().map(|h| h.to_ascii_lowercase()),
         });
+        docs::publish(routes);
         let json_limit = config.http.json_limit_bytes;
         let origins = config.http.cors_allowed_origins.clone();
         let server = crate::server::serve(
@@ -504,7 +529,7 @@ async fn schedule_every(queue: Queue, kind: &'static str, every: Duration, shutd
 
 /// Unknown address: 404; known address with another method: 405 with `Allow`.
 /// Every API route, each declared once: the server is built with this, and the
-/// OpenAPI document is collected from it (`docs::document`).
+/// OpenAPI document is collected from it (`docs::publish`).
 pub(crate) fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)

@@ -330,26 +330,7 @@ async fn run(cmd: Command, config: Config) -> anyhow::Result<i32> {
             role,
             name,
             password_stdin: _,
-        }) => {
-            let mut password = String::new();
-            std::io::stdin()
-                .read_to_string(&mut password)
-                .context("reading the password from standard input")?;
-            let password = password.trim_end_matches(['\r', '\n']).to_owned();
-            let db = open_db(&config, config.database.migrate_on_start).await?;
-            let display = name.unwrap_or_else(|| email.split('@').next().unwrap_or("staff").to_owned());
-            match dentex_accounts::staff::create_staff(&db, &email, &display, role, password).await {
-                Ok(id) => {
-                    println!("created {role} account {id}");
-                    Ok(0)
-                }
-                Err(dentex_accounts::staff::StaffError::Invalid(msg)) => {
-                    eprintln!("error: {msg}");
-                    Ok(2)
-                }
-                Err(e) => Err(e.into()),
-            }
-        }
+        }) => create_staff(&config, email, role, name).await,
         Command::Admin(AdminCommand::SendTestMail { to }) => {
             let to = Email::parse(&to).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
             let db = open_db(&config, config.database.migrate_on_start).await?;
@@ -367,100 +348,127 @@ async fn run(cmd: Command, config: Config) -> anyhow::Result<i32> {
             println!("queued job {id}; a running server delivers it (see `dentex jobs list`)");
             Ok(0)
         }
-        Command::Jobs(JobsCommand::List { status, limit }) => {
-            if let Some(s) = &status
-                && dentex_jobs::JobStatus::parse(s).is_none()
-            {
-                eprintln!("error: --status must be queued, running, done or dead");
-                return Ok(2);
-            }
-            let db = open_db(&config, config.database.migrate_on_start).await?;
-            let jobs = Queue::new(db).list(status.as_deref(), limit.clamp(1, 10_000)).await?;
-            println!(
-                "{:<36}  {:<14} {:<8} {:>8}  {:<20}  LAST ERROR",
-                "ID", "KIND", "STATUS", "ATTEMPTS", "RUN AT"
-            );
-            for j in &jobs {
-                let err: String = j.last_error.as_deref().unwrap_or("").chars().take(60).collect();
-                println!(
-                    "{:<36}  {:<14} {:<8} {:>8}  {:<20}  {}",
-                    j.id,
-                    j.kind,
-                    j.status,
-                    format!("{}/{}", j.attempts, j.max_attempts),
-                    j.run_at.format("%Y-%m-%d %H:%M:%S"),
-                    err
-                );
-            }
-            println!("{} job(s)", jobs.len());
-            Ok(0)
-        }
+        Command::Jobs(JobsCommand::List { status, limit }) => list_jobs(&config, status, limit).await,
         Command::Storage(StorageCommand::Sweep {
             remove,
             grace_secs,
             json,
-        }) => {
-            let core = crate::app::Core::open(&config).await?;
-            let now = chrono::Utc::now();
-            let grace = chrono::Duration::seconds(i64::try_from(grace_secs).unwrap_or(i64::MAX / 2_000));
-            let aborted = dentex_cases::sweep::abandoned_uploads(&core.db, &core.store, now).await?;
-            let report = dentex_cases::sweep::orphans(&core.db, &core.store, remove, grace, now).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                println!("{:<34}{}", "objects listed", report.objects_listed);
-                println!("{:<34}{aborted}", "abandoned uploads aborted");
-                println!("{:<34}{}", "objects without a row", report.objects_without_row.len());
-                for k in &report.objects_without_row {
-                    println!("  {k}");
-                }
-                println!("{:<34}{}", "rows without an object", report.rows_without_object.len());
-                for m in &report.rows_without_object {
-                    println!("  {} {} -> {}", m.what, m.id, m.key);
-                }
-                match &report.open_uploads_without_row {
-                    Some(open) => println!("{:<34}{}", "open uploads without a row", open.len()),
-                    None => println!("{:<34}not listable on this store", "open uploads without a row"),
-                }
-                println!(
-                    "{}",
-                    if remove {
-                        "removed what was found"
-                    } else {
-                        "report only (use --remove to act)"
-                    }
-                );
-            }
-            Ok(if report.is_clean() || remove { 0 } else { 1 })
+        }) => storage_sweep(&config, remove, grace_secs, json).await,
+        Command::Audit(AuditCommand::Verify) => audit_verify(&config).await,
+    }
+}
+
+async fn create_staff(config: &Config, email: String, role: StaffRole, name: Option<String>) -> anyhow::Result<i32> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .context("reading the password from standard input")?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let db = open_db(config, config.database.migrate_on_start).await?;
+    let display = name.unwrap_or_else(|| email.split('@').next().unwrap_or("staff").to_owned());
+    match dentex_accounts::staff::create_staff(&db, &email, &display, role, password).await {
+        Ok(id) => {
+            println!("created {role} account {id}");
+            Ok(0)
         }
-        Command::Audit(AuditCommand::Verify) => {
-            let db = open_db(&config, config.database.migrate_on_start).await?;
-            let report = AuditLog::new(db).verify().await?;
-            if report.is_intact() {
-                println!(
-                    "audit trail intact: {} chain(s), {} row(s) verified",
-                    report.chains, report.rows
-                );
-                Ok(0)
-            } else {
-                for b in &report.broken {
-                    println!(
-                        "BROKEN chain {} at row {}{}: {}",
-                        b.chain,
-                        b.seq,
-                        b.id.map(|i| format!(" (id {i})")).unwrap_or_default(),
-                        b.reason
-                    );
-                }
-                println!(
-                    "{} of {} chain(s) broken; {} row(s) read",
-                    report.broken.len(),
-                    report.chains,
-                    report.rows
-                );
-                Ok(1)
-            }
+        Err(dentex_accounts::staff::StaffError::Invalid(msg)) => {
+            eprintln!("error: {msg}");
+            Ok(2)
         }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn list_jobs(config: &Config, status: Option<String>, limit: u64) -> anyhow::Result<i32> {
+    if let Some(s) = &status
+        && dentex_jobs::JobStatus::parse(s).is_none()
+    {
+        eprintln!("error: --status must be queued, running, done or dead");
+        return Ok(2);
+    }
+    let db = open_db(config, config.database.migrate_on_start).await?;
+    let jobs = Queue::new(db).list(status.as_deref(), limit.clamp(1, 10_000)).await?;
+    println!(
+        "{:<36}  {:<14} {:<8} {:>8}  {:<20}  LAST ERROR",
+        "ID", "KIND", "STATUS", "ATTEMPTS", "RUN AT"
+    );
+    for j in &jobs {
+        let err: String = j.last_error.as_deref().unwrap_or("").chars().take(60).collect();
+        println!(
+            "{:<36}  {:<14} {:<8} {:>8}  {:<20}  {}",
+            j.id,
+            j.kind,
+            j.status,
+            format!("{}/{}", j.attempts, j.max_attempts),
+            j.run_at.format("%Y-%m-%d %H:%M:%S"),
+            err
+        );
+    }
+    println!("{} job(s)", jobs.len());
+    Ok(0)
+}
+
+async fn storage_sweep(config: &Config, remove: bool, grace_secs: u64, json: bool) -> anyhow::Result<i32> {
+    let core = crate::app::Core::open(config).await?;
+    let now = chrono::Utc::now();
+    let grace = chrono::Duration::seconds(i64::try_from(grace_secs).unwrap_or(i64::MAX / 2_000));
+    let aborted = dentex_cases::sweep::abandoned_uploads(&core.db, &core.store, now).await?;
+    let report = dentex_cases::sweep::orphans(&core.db, &core.store, remove, grace, now).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{:<34}{}", "objects listed", report.objects_listed);
+        println!("{:<34}{aborted}", "abandoned uploads aborted");
+        println!("{:<34}{}", "objects without a row", report.objects_without_row.len());
+        for k in &report.objects_without_row {
+            println!("  {k}");
+        }
+        println!("{:<34}{}", "rows without an object", report.rows_without_object.len());
+        for m in &report.rows_without_object {
+            println!("  {} {} -> {}", m.what, m.id, m.key);
+        }
+        match &report.open_uploads_without_row {
+            Some(open) => println!("{:<34}{}", "open uploads without a row", open.len()),
+            None => println!("{:<34}not listable on this store", "open uploads without a row"),
+        }
+        println!(
+            "{}",
+            if remove {
+                "removed what was found"
+            } else {
+                "report only (use --remove to act)"
+            }
+        );
+    }
+    Ok(if report.is_clean() || remove { 0 } else { 1 })
+}
+
+async fn audit_verify(config: &Config) -> anyhow::Result<i32> {
+    let db = open_db(config, config.database.migrate_on_start).await?;
+    let report = AuditLog::new(db).verify().await?;
+    if report.is_intact() {
+        println!(
+            "audit trail intact: {} chain(s), {} row(s) verified",
+            report.chains, report.rows
+        );
+        Ok(0)
+    } else {
+        for b in &report.broken {
+            println!(
+                "BROKEN chain {} at row {}{}: {}",
+                b.chain,
+                b.seq,
+                b.id.map(|i| format!(" (id {i})")).unwrap_or_default(),
+                b.reason
+            );
+        }
+        println!(
+            "{} of {} chain(s) broken; {} row(s) read",
+            report.broken.len(),
+            report.chains,
+            report.rows
+        );
+        Ok(1)
     }
 }
 

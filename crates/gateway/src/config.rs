@@ -373,6 +373,15 @@ impl Config {
     /// Checks values that types alone cannot; the message names the key.
     pub fn validate(&self) -> Result<(), String> {
         let mut errs = Vec::new();
+        self.validate_http(&mut errs);
+        self.validate_audit_database(&mut errs);
+        self.validate_storage(&mut errs);
+        self.validate_mail_jobs_auth(&mut errs);
+        if errs.is_empty() { Ok(()) } else { Err(errs.join("; ")) }
+    }
+
+    /// The listeners: HTTP, CORS origins, metrics.
+    fn validate_http(&self, errs: &mut Vec<String>) {
         if self.http.addr.parse::<SocketAddr>().is_err() {
             errs.push(format!(
                 "http.addr: {:?} is not HOST:PORT (e.g. 127.0.0.1:8080)",
@@ -412,6 +421,10 @@ impl Config {
         {
             errs.push("metrics.bearer_token: must be at least 16 characters".into());
         }
+    }
+
+    /// The audit appender and the database pool.
+    fn validate_audit_database(&self, errs: &mut Vec<String>) {
         if self.audit.batch_max_events == 0 || self.audit.batch_max_events > 5000 {
             errs.push("audit.batch_max_events: between 1 and 5000".into());
         }
@@ -433,6 +446,10 @@ impl Config {
                 errs.push("database.url: must start with postgres://, postgresql:// or sqlite:".into());
             }
         }
+    }
+
+    /// The object store.
+    fn validate_storage(&self, errs: &mut Vec<String>) {
         if self.storage.presign_ttl_secs == 0 || self.storage.presign_ttl_secs > 300 {
             errs.push("storage.presign_ttl_secs: must be between 1 and 300".into());
         }
@@ -459,6 +476,10 @@ impl Config {
                 errs.push("storage.secret_access_key: required with storage.endpoint".into());
             }
         }
+    }
+
+    /// Mail, jobs, sessions, credentials, cases and logging.
+    fn validate_mail_jobs_auth(&self, errs: &mut Vec<String>) {
         if let Some(url) = &self.mail.smtp_url {
             let u = url.expose_secret();
             if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
@@ -501,7 +522,6 @@ impl Config {
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
             errs.push(format!("log.filter: {e}"));
         }
-        if errs.is_empty() { Ok(()) } else { Err(errs.join("; ")) }
     }
 
     pub fn database_url(&self) -> String {
@@ -517,74 +537,4 @@ impl Config {
 }
 
 #[cfg(test)]
-#[allow(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
-mod tests {
-    use super::*;
-    use figment::Jail;
-
-    #[test]
-    fn defaults_are_valid_and_embedded() {
-        let c = Config::default();
-        c.validate().unwrap();
-        assert!(c.uses_embedded_storage());
-        assert!(c.database_url().starts_with("sqlite://"));
-    }
-
-    #[test]
-    fn file_then_environment_with_named_errors() {
-        Jail::expect_with(|jail| {
-            jail.create_file(
-                "dentex.toml",
-                r#"
-                data_dir = "/var/lib/dentex"
-                [http]
-                addr = "0.0.0.0:9000"
-                [database]
-                url = "postgres://dentex:hunter2@db/dentex"
-                "#,
-            )?;
-            jail.set_env("DENTEX_HTTP__ADDR", "0.0.0.0:9001");
-            jail.set_env("DENTEX_TEST_POSTGRES_URL", "ignored");
-            let c = Config::load(Some(Path::new("dentex.toml"))).map_err(|e| e.to_string())?;
-            assert_eq!(c.http.addr, "0.0.0.0:9001", "environment wins over the file");
-            assert_eq!(c.data_dir, PathBuf::from("/var/lib/dentex"));
-            assert_eq!(c.database_url(), "postgres://dentex:hunter2@db/dentex");
-            let dbg = format!("{c:?}");
-            assert!(!dbg.contains("hunter2"), "Debug must mask secrets: {dbg}");
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn unknown_keys_and_bad_values_name_the_key() {
-        Jail::expect_with(|jail| {
-            jail.set_env("DENTEX_HTTP__ADRESS", "x");
-            let e = Config::load(None).unwrap_err();
-            assert!(e.contains("adress"), "{e}");
-            Ok(())
-        });
-        Jail::expect_with(|jail| {
-            jail.set_env("DENTEX_STORAGE__PRESIGN_TTL_SECS", "900");
-            jail.set_env("DENTEX_HTTP__ADDR", "nowhere");
-            let e = Config::load(None).unwrap_err();
-            assert!(e.contains("storage.presign_ttl_secs"), "{e}");
-            assert!(e.contains("http.addr"), "{e}");
-            Ok(())
-        });
-        Jail::expect_with(|jail| {
-            jail.set_env("DENTEX_JOBS__WORKERS", "many");
-            let e = Config::load(None).unwrap_err();
-            assert!(e.contains("jobs.workers"), "{e}");
-            Ok(())
-        });
-        Jail::expect_with(|jail| {
-            jail.set_env("DENTEX_STORAGE__ENDPOINT", "https://s3.eu-central-1.amazonaws.com");
-            let e = Config::load(None).unwrap_err();
-            assert!(
-                e.contains("storage.access_key_id") && e.contains("storage.secret_access_key"),
-                "{e}"
-            );
-            Ok(())
-        });
-    }
-}
+mod tests;

@@ -5,7 +5,7 @@
 use actix_web::{HttpResponse, get};
 use serde_json::Value;
 use std::fmt::Write;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -44,27 +44,36 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The document: the header above, and every route as the crates register
-/// it (`crate::app::routes`, the same function the server is built with, so a
-/// route is declared once).
-pub fn document() -> utoipa::openapi::OpenApi {
+/// The routes the document is collected from: the application's own
+/// `app::routes`, handed in by `Application::build` (so a route is declared
+/// once, and this module does not import the one that serves it).
+pub type Routes = fn(&mut utoipa_actix_web::service_config::ServiceConfig);
+
+/// The document: the header above, and every route as `routes` registers it.
+pub fn document(routes: Routes) -> utoipa::openapi::OpenApi {
     use utoipa_actix_web::AppExt;
-    let (_, doc) = actix_web::App::new()
+    let (_, mut doc) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(crate::app::routes)
+        .configure(routes)
         .split_for_parts();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }
 
-static SPEC: LazyLock<String> = LazyLock::new(|| {
-    let mut doc = document();
-    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    doc.to_pretty_json().unwrap_or_else(|_| "{}".into())
-});
+static SPEC: OnceLock<String> = OnceLock::new();
+
+/// Collects the document once, for the handlers below.
+pub fn publish(routes: Routes) {
+    SPEC.get_or_init(|| document(routes).to_pretty_json().unwrap_or_else(|_| "{}".into()));
+}
+
+fn spec() -> &'static str {
+    SPEC.get().map_or("{}", String::as_str)
+}
 
 static PAGE: LazyLock<String> = LazyLock::new(|| {
-    let v: Value = serde_json::from_str(&SPEC).unwrap_or(Value::Null);
+    let v: Value = serde_json::from_str(spec()).unwrap_or(Value::Null);
     render(&v)
 });
 
@@ -75,7 +84,7 @@ pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .insert_header(("Cache-Control", "public, max-age=300"))
-        .body(SPEC.as_str())
+        .body(spec())
 }
 
 #[get("/docs")]
@@ -91,13 +100,13 @@ pub async fn docs_page() -> HttpResponse {
 }
 
 pub fn spec_json() -> &'static str {
-    &SPEC
+    spec()
 }
 
 /// Path templates of the document with the methods each accepts, so that the
 /// fallback can tell "no such address" (404) from "wrong method" (405).
 static ROUTES: LazyLock<Vec<(Vec<String>, Vec<String>)>> = LazyLock::new(|| {
-    let v: Value = serde_json::from_str(&SPEC).unwrap_or(Value::Null);
+    let v: Value = serde_json::from_str(spec()).unwrap_or(Value::Null);
     let mut out = vec![(segments("/docs"), vec!["GET".to_owned()])];
     if let Some(paths) = v.get("paths").and_then(Value::as_object) {
         for (path, item) in paths {
@@ -173,7 +182,34 @@ fn type_of(v: &Value) -> String {
     }
 }
 
+type Groups<'a> = std::collections::BTreeMap<String, Vec<(String, String, &'a Value)>>;
+
 fn render(spec: &Value) -> String {
+    let mut h = render_head(spec);
+    let groups = group_operations(spec);
+    render_nav(&mut h, &groups);
+    let tag_desc = |name: &str| -> String {
+        spec.get("tags")
+            .and_then(Value::as_array)
+            .and_then(|ts| ts.iter().find(|t| t.get("name").and_then(Value::as_str) == Some(name)))
+            .and_then(|t| t.get("description"))
+            .and_then(Value::as_str)
+            .map(esc)
+            .unwrap_or_default()
+    };
+    for (tag, ops) in &groups {
+        let _ = write!(h, "<h2>{}</h2><p>{}</p>", esc(tag), tag_desc(tag));
+        for (m, path, op) in ops {
+            render_operation(&mut h, m, path, op);
+        }
+    }
+    render_schemas(&mut h, spec);
+    h.push_str("<p class=\"muted\">Fields marked * are required.</p></main></body></html>");
+    h
+}
+
+/// The page's head, style and title.
+fn render_head(spec: &Value) -> String {
     let mut h = String::new();
     let title = spec.pointer("/info/title").and_then(Value::as_str).unwrap_or("API");
     let version = spec.pointer("/info/version").and_then(Value::as_str).unwrap_or("");
@@ -198,12 +234,18 @@ fn render(spec: &Value) -> String {
         v = esc(version),
         d = esc(desc),
     );
+    h
+}
+
+/// Operations grouped by their first tag.
+fn group_operations(spec: &Value) -> Groups<'_> {
     let methods = ["get", "post", "put", "patch", "delete"];
-    let empty = serde_json::Map::new();
-    let paths = spec.get("paths").and_then(Value::as_object).unwrap_or(&empty);
+    let Some(paths) = spec.get("paths").and_then(Value::as_object) else {
+        return Groups::default();
+    };
 
     // Group operations by their first tag.
-    let mut groups: std::collections::BTreeMap<String, Vec<(String, String, &Value)>> = Default::default();
+    let mut groups: Groups<'_> = Default::default();
     for (path, item) in paths {
         for m in methods {
             if let Some(op) = item.get(m) {
@@ -216,6 +258,10 @@ fn render(spec: &Value) -> String {
             }
         }
     }
+    groups
+}
+
+fn render_nav(h: &mut String, groups: &Groups<'_>) {
     h.push_str("<nav><h2>Operations</h2><ul>");
     for ops in groups.values() {
         for (m, path, _) in ops {
@@ -229,95 +275,88 @@ fn render(spec: &Value) -> String {
         }
     }
     h.push_str("</ul></nav>");
-    let tag_desc = |name: &str| -> String {
-        spec.get("tags")
-            .and_then(Value::as_array)
-            .and_then(|ts| ts.iter().find(|t| t.get("name").and_then(Value::as_str) == Some(name)))
-            .and_then(|t| t.get("description"))
-            .and_then(Value::as_str)
-            .map(esc)
-            .unwrap_or_default()
-    };
-    for (tag, ops) in &groups {
-        let _ = write!(h, "<h2>{}</h2><p>{}</p>", esc(tag), tag_desc(tag));
-        for (m, path, op) in ops {
+}
+
+/// One operation: summary, parameters, request body, responses.
+fn render_operation(h: &mut String, m: &str, path: &str, op: &Value) {
+    let _ = write!(
+        h,
+        "<section class=\"op\" id=\"{m}-{a}\"><h3><span class=\"m {m}\">{M}</span> <span class=\"p\">{p}</span></h3>",
+        a = anchor(path),
+        M = m.to_uppercase(),
+        p = esc(path)
+    );
+    if let Some(s) = op.get("summary").and_then(Value::as_str) {
+        let _ = write!(h, "<p>{}</p>", esc(s));
+    }
+    if let Some(s) = op.get("description").and_then(Value::as_str) {
+        let _ = write!(h, "<p class=\"muted\">{}</p>", esc(s));
+    }
+    if op.get("security").is_some() {
+        h.push_str("<p class=\"muted\">Requires <code>Authorization: Bearer &lt;token&gt;</code>.</p>");
+    }
+    if let Some(Value::Array(params)) = op.get("parameters") {
+        h.push_str("<table><tr><th>parameter</th><th>in</th><th>type</th><th>description</th></tr>");
+        for p in params {
             let _ = write!(
                 h,
-                "<section class=\"op\" id=\"{m}-{a}\"><h3><span class=\"m {m}\">{M}</span> <span class=\"p\">{p}</span></h3>",
-                a = anchor(path),
-                M = m.to_uppercase(),
-                p = esc(path)
+                "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(p.get("name").and_then(Value::as_str).unwrap_or("")),
+                if p.get("required").and_then(Value::as_bool) == Some(true) {
+                    " *"
+                } else {
+                    ""
+                },
+                esc(p.get("in").and_then(Value::as_str).unwrap_or("")),
+                p.get("schema").map(type_of).unwrap_or_default(),
+                esc(p.get("description").and_then(Value::as_str).unwrap_or("")),
             );
-            if let Some(s) = op.get("summary").and_then(Value::as_str) {
-                let _ = write!(h, "<p>{}</p>", esc(s));
-            }
-            if let Some(s) = op.get("description").and_then(Value::as_str) {
-                let _ = write!(h, "<p class=\"muted\">{}</p>", esc(s));
-            }
-            if op.get("security").is_some() {
-                h.push_str("<p class=\"muted\">Requires <code>Authorization: Bearer &lt;token&gt;</code>.</p>");
-            }
-            if let Some(Value::Array(params)) = op.get("parameters") {
-                h.push_str("<table><tr><th>parameter</th><th>in</th><th>type</th><th>description</th></tr>");
-                for p in params {
-                    let _ = write!(
-                        h,
-                        "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                        esc(p.get("name").and_then(Value::as_str).unwrap_or("")),
-                        if p.get("required").and_then(Value::as_bool) == Some(true) {
-                            " *"
-                        } else {
-                            ""
-                        },
-                        esc(p.get("in").and_then(Value::as_str).unwrap_or("")),
-                        p.get("schema").map(type_of).unwrap_or_default(),
-                        esc(p.get("description").and_then(Value::as_str).unwrap_or("")),
-                    );
-                }
-                h.push_str("</table>");
-            }
-            if let Some(content) = op.pointer("/requestBody/content").and_then(Value::as_object) {
-                for (mime, c) in content {
-                    let _ = write!(
-                        h,
-                        "<p><b>Request body</b> <code>{}</code>: {}</p>",
-                        esc(mime),
-                        c.get("schema").map(type_of).unwrap_or_default()
-                    );
-                }
-            }
-            if let Some(resps) = op.get("responses").and_then(Value::as_object) {
-                h.push_str("<table><tr><th>status</th><th>description</th><th>body</th></tr>");
-                for (code, r) in resps {
-                    let body = r
-                        .get("content")
-                        .and_then(Value::as_object)
-                        .map(|c| {
-                            c.iter()
-                                .map(|(mime, v)| {
-                                    format!(
-                                        "<code>{}</code> {}",
-                                        esc(mime),
-                                        v.get("schema").map(type_of).unwrap_or_default()
-                                    )
-                                })
-                                .collect::<Vec<_>>()
-                                .join("<br>")
-                        })
-                        .unwrap_or_default();
-                    let _ = write!(
-                        h,
-                        "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                        esc(code),
-                        esc(r.get("description").and_then(Value::as_str).unwrap_or("")),
-                        body
-                    );
-                }
-                h.push_str("</table>");
-            }
-            h.push_str("</section>");
+        }
+        h.push_str("</table>");
+    }
+    if let Some(content) = op.pointer("/requestBody/content").and_then(Value::as_object) {
+        for (mime, c) in content {
+            let _ = write!(
+                h,
+                "<p><b>Request body</b> <code>{}</code>: {}</p>",
+                esc(mime),
+                c.get("schema").map(type_of).unwrap_or_default()
+            );
         }
     }
+    if let Some(resps) = op.get("responses").and_then(Value::as_object) {
+        h.push_str("<table><tr><th>status</th><th>description</th><th>body</th></tr>");
+        for (code, r) in resps {
+            let body = r
+                .get("content")
+                .and_then(Value::as_object)
+                .map(|c| {
+                    c.iter()
+                        .map(|(mime, v)| {
+                            format!(
+                                "<code>{}</code> {}",
+                                esc(mime),
+                                v.get("schema").map(type_of).unwrap_or_default()
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("<br>")
+                })
+                .unwrap_or_default();
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(code),
+                esc(r.get("description").and_then(Value::as_str).unwrap_or("")),
+                body
+            );
+        }
+        h.push_str("</table>");
+    }
+    h.push_str("</section>");
+}
+
+fn render_schemas(h: &mut String, spec: &Value) {
     if let Some(schemas) = spec.pointer("/components/schemas").and_then(Value::as_object) {
         h.push_str("<h2>Schemas</h2>");
         for (name, s) in schemas {
@@ -349,8 +388,6 @@ fn render(spec: &Value) -> String {
             h.push_str("</section>");
         }
     }
-    h.push_str("<p class=\"muted\">Fields marked * are required.</p></main></body></html>");
-    h
 }
 
 fn anchor(path: &str) -> String {

@@ -40,6 +40,48 @@ fn well_formed_client_id(v: &str) -> bool {
     (8..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// A framework layer's error without our body gets one (problem+json with
+/// its catalogued code), keeping `Allow`.
+fn dress_problem(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let status = res.status();
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return res;
+    }
+    let c = code_for_status(status);
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let mut headers = Vec::new();
+    if let Some(a) = allow.and_then(|a| a.to_str().ok().map(str::to_owned)) {
+        headers.push((header::ALLOW, a));
+    }
+    let (req, _) = res.into_parts();
+    ServiceResponse::new(req, problem_response(status, c.code, c.meaning, &[], &headers))
+}
+
+/// The request id and the security headers every answer carries.
+fn secure(h: &mut actix_web::http::header::HeaderMap, rid: &str, hsts: bool) {
+    if let Ok(v) = HeaderValue::from_str(rid) {
+        h.insert(X_REQUEST_ID.clone(), v);
+    }
+    for (name, value) in SECURITY_HEADERS {
+        h.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    }
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEFAULT_CSP));
+    }
+    if !h.contains_key(header::CACHE_CONTROL) {
+        // Responses may carry patient data: no shared or browser caching.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if hsts {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    }
+}
+
 pub async fn edge(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -84,45 +126,8 @@ pub async fn edge(
 
     let status = res.status();
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
-    let mut res = if (status.is_client_error() || status.is_server_error()) && !is_problem {
-        // A framework layer answered without our body: give it one.
-        let (code, detail) = {
-            let c = code_for_status(status);
-            (c.code, c.meaning)
-        };
-        let allow = res.headers().get(header::ALLOW).cloned();
-        let mut headers = Vec::new();
-        if let Some(a) = allow.and_then(|a| a.to_str().ok().map(str::to_owned)) {
-            headers.push((header::ALLOW, a));
-        }
-        let (req, _) = res.into_parts();
-        ServiceResponse::new(req, problem_response(status, code, detail, &[], &headers))
-    } else {
-        res
-    };
-
-    let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&rid) {
-        h.insert(X_REQUEST_ID.clone(), v);
-    }
-    for (name, value) in SECURITY_HEADERS {
-        h.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
-    }
-    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEFAULT_CSP));
-    }
-    if !h.contains_key(header::CACHE_CONTROL) {
-        // Responses may carry patient data: no shared or browser caching.
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    if hsts {
-        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
-    }
+    let mut res = dress_problem(res);
+    secure(res.headers_mut(), &rid, hsts);
 
     let elapsed = started.elapsed();
     if let Some(m) = metrics {

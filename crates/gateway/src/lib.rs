@@ -3,6 +3,7 @@
 //! metrics, security headers, problem+json for every error, CORS, body limits,
 //! graceful shutdown), health and readiness, the OpenAPI document and its
 //! reference page, and the `dentex` binary with its subcommands.
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 pub mod app;
 pub mod cli;

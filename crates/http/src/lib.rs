@@ -3,6 +3,7 @@
 //! a stable snake_case `code`, and `errors[]` naming the fields at fault), the
 //! request id, and the client address as the audit trail records it. Unexpected
 //! errors answer an opaque 500 and log their whole cause chain under the request id.
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};

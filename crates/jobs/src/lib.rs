@@ -6,6 +6,7 @@
 //! after its last attempt, and hand an unfinished job back to the queue when the
 //! process shuts down. Mail, mesh analysis, erasure and retention sweeps run here.
 //! Errors are stored on the job row, never logged: they may quote an address.
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 use chrono::{DateTime, Utc};
 use dentex_db::entities::job;

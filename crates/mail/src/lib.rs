@@ -4,6 +4,7 @@
 //! the message templates, and [`sink::SmtpSink`], a real SMTP listener on loopback
 //! that tests read delivered mail from. Templates never carry patient data: a
 //! notice says that something is waiting, never what it says.
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 pub mod sink;
 pub mod templates;
