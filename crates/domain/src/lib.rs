@@ -3,6 +3,7 @@
 //! ([`FieldError`]) that every layer above reports invalid input with. It has no
 //! I/O and no framework dependency, so its rules can be tested and reused anywhere
 //! (`cargo tree -p dentex-domain -e normal` shows neither actix-web nor sea-orm).
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 mod country;
 mod credentials;

@@ -42,47 +42,9 @@ pub fn read(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
         let line_no = start_line;
         let mut toks = logical.split(|b| b.is_ascii_whitespace()).filter(|t| !t.is_empty());
         match toks.next() {
-            Some(b"v") => {
-                let mut p = [0f32; 3];
-                for slot in &mut p {
-                    let t = toks.next().ok_or_else(|| MeshError::Syntax {
-                        line: line_no,
-                        message: "`v` needs three coordinates".into(),
-                    })?;
-                    *slot = parse_f32(t, line_no)?;
-                }
-                mesh.positions.push(p);
-            }
+            Some(b"v") => mesh.positions.push(vertex(toks, line_no)?),
             Some(b"f") => {
-                poly.clear();
-                for t in toks {
-                    let first = t.split(|&b| b == b'/').next().unwrap_or(t);
-                    let idx: i64 = std::str::from_utf8(first)
-                        .ok()
-                        .and_then(|s| s.parse().ok())
-                        .ok_or_else(|| MeshError::Syntax {
-                            line: line_no,
-                            message: format!("{:?} is not a vertex index", String::from_utf8_lossy(t)),
-                        })?;
-                    let resolved = if idx < 0 {
-                        let r = mesh.positions.len() as i64 + idx;
-                        if r < 0 {
-                            return Err(MeshError::Syntax {
-                                line: line_no,
-                                message: format!("index {idx} reaches before the first vertex"),
-                            });
-                        }
-                        r
-                    } else if idx == 0 {
-                        return Err(MeshError::Syntax {
-                            line: line_no,
-                            message: "vertex indices start at 1".into(),
-                        });
-                    } else {
-                        idx - 1
-                    };
-                    poly.push(resolved);
-                }
+                face(toks, mesh.positions.len() as i64, line_no, &mut poly)?;
                 // Faces of fewer than three vertices are skipped, as other readers do.
                 for k in 1..poly.len().saturating_sub(1) {
                     pending.push((line_no, [poly[0], poly[k], poly[k + 1]]));
@@ -97,6 +59,74 @@ pub fn read(data: &[u8], limits: &Limits) -> Result<Mesh, MeshError> {
         }
         logical.clear();
     }
+    resolve(mesh, pending)
+}
+
+/// The three coordinates of a `v` line (`toks` after the `v`); any beyond
+/// them (a weight, colours) are ignored.
+#[inline]
+fn vertex<'t>(mut toks: impl Iterator<Item = &'t [u8]>, line_no: u64) -> Result<[f32; 3], MeshError> {
+    let mut p = [0f32; 3];
+    for slot in &mut p {
+        let t = toks.next().ok_or_else(|| MeshError::Syntax {
+            line: line_no,
+            message: "`v` needs three coordinates".into(),
+        })?;
+        *slot = parse_f32(t, line_no)?;
+    }
+    Ok(p)
+}
+
+/// The vertices of an `f` line (`toks` after the `f`) into `poly`, as
+/// 0-based indices: relative ones resolved against the `defined` vertices so
+/// far, absolute ones left to be range-checked at the end.
+#[inline]
+fn face<'t>(
+    toks: impl Iterator<Item = &'t [u8]>,
+    defined: i64,
+    line_no: u64,
+    poly: &mut Vec<i64>,
+) -> Result<(), MeshError> {
+    poly.clear();
+    for t in toks {
+        poly.push(vertex_index(t, defined, line_no)?);
+    }
+    Ok(())
+}
+
+/// One face token (`v`, `v/vt`, `v//vn`, `v/vt/vn`): its vertex, 0-based.
+#[inline]
+fn vertex_index(t: &[u8], defined: i64, line_no: u64) -> Result<i64, MeshError> {
+    let first = t.split(|&b| b == b'/').next().unwrap_or(t);
+    let idx: i64 = std::str::from_utf8(first)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| MeshError::Syntax {
+            line: line_no,
+            message: format!("{:?} is not a vertex index", String::from_utf8_lossy(t)),
+        })?;
+    if idx < 0 {
+        let r = defined + idx;
+        if r < 0 {
+            return Err(MeshError::Syntax {
+                line: line_no,
+                message: format!("index {idx} reaches before the first vertex"),
+            });
+        }
+        Ok(r)
+    } else if idx == 0 {
+        Err(MeshError::Syntax {
+            line: line_no,
+            message: "vertex indices start at 1".into(),
+        })
+    } else {
+        Ok(idx - 1)
+    }
+}
+
+/// Checks every pending triangle (with the line of its face) against the
+/// vertices the file defined, and adds it to `mesh`.
+fn resolve(mut mesh: Mesh, pending: Vec<(u64, [i64; 3])>) -> Result<Mesh, MeshError> {
     let n = mesh.positions.len() as i64;
     mesh.triangles.reserve(pending.len());
     for (line, t) in pending {

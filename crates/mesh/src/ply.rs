@@ -87,7 +87,6 @@ struct Header {
 }
 
 fn header(data: &[u8], limits: &Limits) -> Result<Header, MeshError> {
-    // Header.
     let mut pos = 0usize;
     let mut line_no = 0u64;
     let mut format = None;
@@ -107,54 +106,13 @@ fn header(data: &[u8], limits: &Limits) -> Result<Header, MeshError> {
         let mut t = l.split_whitespace();
         match t.next() {
             Some("ply") | Some("comment") | Some("obj_info") | None => {}
-            Some("format") => {
-                format = Some(match t.next() {
-                    Some("ascii") => Format::PlyAscii,
-                    Some("binary_little_endian") => Format::PlyBinaryLittleEndian,
-                    Some("binary_big_endian") => Format::PlyBinaryBigEndian,
-                    other => return Err(syntax(line_no, format!("unknown PLY format {other:?}"))),
-                });
-            }
-            Some("element") => {
-                let name = t
-                    .next()
-                    .ok_or_else(|| syntax(line_no, "`element` needs a name"))?
-                    .to_owned();
-                let count = t
-                    .next()
-                    .and_then(|c| c.parse::<u64>().ok())
-                    .ok_or_else(|| syntax(line_no, "`element` needs a count"))?;
-                elements.push(Element {
-                    name,
-                    count,
-                    props: Vec::new(),
-                });
-            }
+            Some("format") => format = Some(header_format(t.next(), line_no)?),
+            Some("element") => elements.push(header_element(t, line_no)?),
             Some("property") => {
                 let el = elements
                     .last_mut()
                     .ok_or_else(|| syntax(line_no, "`property` before any `element`"))?;
-                let ty = t.next().ok_or_else(|| syntax(line_no, "`property` needs a type"))?;
-                let prop = if ty == "list" {
-                    let c = t
-                        .next()
-                        .and_then(Scalar::parse)
-                        .ok_or_else(|| syntax(line_no, "bad list count type"))?;
-                    let i = t
-                        .next()
-                        .and_then(Scalar::parse)
-                        .ok_or_else(|| syntax(line_no, "bad list item type"))?;
-                    let name = t.next().ok_or_else(|| syntax(line_no, "`property` needs a name"))?;
-                    if matches!(c, Scalar::F32 | Scalar::F64) {
-                        return Err(syntax(line_no, "a list count must be an integer type"));
-                    }
-                    Prop::List(name.to_owned(), c, i)
-                } else {
-                    let s = Scalar::parse(ty).ok_or_else(|| syntax(line_no, format!("unknown type {ty:?}")))?;
-                    let name = t.next().ok_or_else(|| syntax(line_no, "`property` needs a name"))?;
-                    Prop::Scalar(name.to_owned(), s)
-                };
-                el.props.push(prop);
+                el.props.push(header_property(t, line_no)?);
             }
             Some("end_header") => break,
             Some(other) => return Err(syntax(line_no, format!("unknown header line {other:?}"))),
@@ -172,6 +130,58 @@ fn header(data: &[u8], limits: &Limits) -> Result<Header, MeshError> {
         pos,
         line_no,
     })
+}
+
+/// The word after `format` (its version is not checked).
+fn header_format(word: Option<&str>, line_no: u64) -> Result<Format, MeshError> {
+    Ok(match word {
+        Some("ascii") => Format::PlyAscii,
+        Some("binary_little_endian") => Format::PlyBinaryLittleEndian,
+        Some("binary_big_endian") => Format::PlyBinaryBigEndian,
+        other => return Err(syntax(line_no, format!("unknown PLY format {other:?}"))),
+    })
+}
+
+/// `element <name> <count>` (`t` after `element`), with no properties yet.
+fn header_element<'l>(mut t: impl Iterator<Item = &'l str>, line_no: u64) -> Result<Element, MeshError> {
+    let name = t
+        .next()
+        .ok_or_else(|| syntax(line_no, "`element` needs a name"))?
+        .to_owned();
+    let count = t
+        .next()
+        .and_then(|c| c.parse::<u64>().ok())
+        .ok_or_else(|| syntax(line_no, "`element` needs a count"))?;
+    Ok(Element {
+        name,
+        count,
+        props: Vec::new(),
+    })
+}
+
+/// `property <type> <name>` or `property list <count type> <item type>
+/// <name>` (`t` after `property`); a list's count must be an integer type.
+fn header_property<'l>(mut t: impl Iterator<Item = &'l str>, line_no: u64) -> Result<Prop, MeshError> {
+    let ty = t.next().ok_or_else(|| syntax(line_no, "`property` needs a type"))?;
+    if ty == "list" {
+        let c = t
+            .next()
+            .and_then(Scalar::parse)
+            .ok_or_else(|| syntax(line_no, "bad list count type"))?;
+        let i = t
+            .next()
+            .and_then(Scalar::parse)
+            .ok_or_else(|| syntax(line_no, "bad list item type"))?;
+        let name = t.next().ok_or_else(|| syntax(line_no, "`property` needs a name"))?;
+        if matches!(c, Scalar::F32 | Scalar::F64) {
+            return Err(syntax(line_no, "a list count must be an integer type"));
+        }
+        Ok(Prop::List(name.to_owned(), c, i))
+    } else {
+        let s = Scalar::parse(ty).ok_or_else(|| syntax(line_no, format!("unknown type {ty:?}")))?;
+        let name = t.next().ok_or_else(|| syntax(line_no, "`property` needs a name"))?;
+        Ok(Prop::Scalar(name.to_owned(), s))
+    }
 }
 
 /// How many vertices and faces a PLY header declares; an error when the
@@ -225,9 +235,12 @@ fn read_body<'a, S: Source<'a>>(
     limits: &Limits,
     line_no: u64,
 ) -> Result<Mesh, MeshError> {
-    let mut mesh = Mesh::default();
-    let mut faces: Vec<[u64; 3]> = Vec::new();
-    let mut poly: Vec<u64> = Vec::with_capacity(8);
+    let mut positions: Vec<[f32; 3]> = Vec::new();
+    let mut faces = Faces {
+        tris: Vec::new(),
+        poly: Vec::with_capacity(8),
+        limit: limits.max_triangles,
+    };
     for e in elements {
         let is_vertex = e.name == "vertex";
         let is_face = e.name == "face";
@@ -241,137 +254,220 @@ fn read_body<'a, S: Source<'a>>(
         }
         if is_vertex && let Some((rows, big)) = src.fixed_rows(e)? {
             // Binary, no lists: every row has the same size; decode x, y, z in place.
-            let stride: usize = e
-                .props
-                .iter()
-                .map(|p| if let Prop::Scalar(_, s) = p { s.size() } else { 0 })
-                .sum();
-            let field = |k: usize| {
-                let off: usize = e.props[..k]
-                    .iter()
-                    .map(|p| if let Prop::Scalar(_, s) = p { s.size() } else { 0 })
-                    .sum();
-                let ty = if let Prop::Scalar(_, s) = &e.props[k] {
-                    *s
-                } else {
-                    Scalar::F32
-                };
-                (off, ty)
-            };
-            let cols = [xyz[0].map(field), xyz[1].map(field), xyz[2].map(field)];
-            mesh.positions.reserve(rows.len() / stride.max(1));
-            for row in rows.chunks_exact(stride) {
-                let mut p = [0f32; 3];
-                for (c, col) in cols.iter().enumerate() {
-                    if let Some((off, ty)) = col {
-                        let v = decode(*ty, &row[*off..*off + ty.size()], big);
-                        if !v.is_finite() {
-                            return Err(src.error("a vertex coordinate is not a finite number"));
-                        }
-                        p[c] = v as f32;
-                    }
-                }
-                mesh.positions.push(p);
-            }
+            let (stride, cols) = fixed_columns(e, xyz);
+            read_fixed_vertices(&*src, rows, stride, cols, big, &mut positions)?;
             continue;
         }
         // Binary faces in the usual layout (one list: uchar count, int or uint
         // indices): a tight loop straight into triangles.
         if is_face
             && let [Prop::List(name, Scalar::U8, item @ (Scalar::I32 | Scalar::U32))] = e.props.as_slice()
-            && (name == "vertex_indices" || name == "vertex_index")
+            && is_index_list(name)
             && let Some((data, big)) = src.rest()
         {
-            let word = |b: &[u8]| {
-                let a = [b[0], b[1], b[2], b[3]];
-                if big {
-                    u32::from_be_bytes(a)
-                } else {
-                    u32::from_le_bytes(a)
-                }
-            };
-            let mut at = 0usize;
-            for _ in 0..e.count {
-                let Some(&k) = data.get(at) else {
-                    src.skip(at);
-                    return Err(src.error("the data ends before the header's counts are met"));
-                };
-                let k = usize::from(k);
-                let Some(idx) = data.get(at + 1..at + 1 + 4 * k) else {
-                    src.skip(at);
-                    return Err(src.error("the data ends inside a face"));
-                };
-                let v = |j: usize| u64::from(word(&idx[4 * j..4 * j + 4]));
-                if *item == Scalar::I32 && (0..k).any(|j| v(j) > i32::MAX as u64) {
-                    src.skip(at);
-                    return Err(src.error("a vertex index must be a whole number ≥ 0"));
-                }
-                for j in 1..k.saturating_sub(1) {
-                    faces.push([v(0), v(j), v(j + 1)]);
-                }
-                at += 1 + 4 * k;
-                if faces.len() as u64 > limits.max_triangles {
-                    return Err(MeshError::TooManyTriangles {
-                        limit: limits.max_triangles,
-                    });
-                }
-            }
-            src.skip(at);
+            read_binary_faces(src, e.count, *item == Scalar::I32, data, big, &mut faces)?;
             continue;
         }
-        let mut i = 0u64;
-        while i < e.count {
-            i += 1;
-            src.start_row()?;
-            let mut p = [0f32; 3];
-            for (k, prop) in e.props.iter().enumerate() {
-                match prop {
-                    Prop::Scalar(_, s) => {
-                        let v = src.read(*s)?;
-                        if is_vertex && let Some(c) = xyz.iter().position(|x| *x == Some(k)) {
-                            if !v.is_finite() {
-                                return Err(src.error("a vertex coordinate is not a finite number"));
-                            }
-                            p[c] = v as f32;
-                        }
-                    }
-                    Prop::List(name, c, item) => {
-                        let n = src.read(*c)?;
-                        if !(0.0..=f64::from(u32::MAX)).contains(&n) {
-                            return Err(src.error("a negative or huge list length"));
-                        }
-                        let n = n as u64;
-                        let wanted = is_face && (name == "vertex_indices" || name == "vertex_index");
-                        poly.clear();
-                        for _ in 0..n {
-                            let v = src.read(*item)?;
-                            if wanted {
-                                if v < 0.0 || v.fract() != 0.0 {
-                                    return Err(src.error("a vertex index must be a whole number ≥ 0"));
-                                }
-                                poly.push(v as u64);
-                            }
-                        }
-                        if wanted {
-                            for k in 1..poly.len().saturating_sub(1) {
-                                faces.push([poly[0], poly[k], poly[k + 1]]);
-                            }
-                            if faces.len() as u64 > limits.max_triangles {
-                                return Err(MeshError::TooManyTriangles {
-                                    limit: limits.max_triangles,
-                                });
-                            }
-                        }
-                    }
+        let xyz = if is_vertex { Some(xyz) } else { None };
+        read_rows(src, e, xyz, is_face, &mut positions, &mut faces)?;
+    }
+    resolve(positions, faces.tris, line_no)
+}
+
+/// Whether a face's list property holds its vertices.
+#[inline]
+fn is_index_list(name: &str) -> bool {
+    name == "vertex_indices" || name == "vertex_index"
+}
+
+/// Triangles gathered from faces, their vertex indices not yet checked;
+/// `poly` is scratch for one face's list.
+struct Faces {
+    tris: Vec<[u64; 3]>,
+    poly: Vec<u64>,
+    limit: u64,
+}
+
+impl Faces {
+    #[inline]
+    fn check_limit(&self) -> Result<(), MeshError> {
+        if self.tris.len() as u64 > self.limit {
+            return Err(MeshError::TooManyTriangles { limit: self.limit });
+        }
+        Ok(())
+    }
+}
+
+/// For an element without lists: the size of a row, and the byte offset in
+/// a row and the type of each of the columns `xyz`.
+fn fixed_columns(e: &Element, xyz: [Option<usize>; 3]) -> (usize, [Option<(usize, Scalar)>; 3]) {
+    let size = |p: &Prop| if let Prop::Scalar(_, s) = p { s.size() } else { 0 };
+    let stride: usize = e.props.iter().map(size).sum();
+    let field = |k: usize| {
+        let off: usize = e.props[..k].iter().map(size).sum();
+        let ty = if let Prop::Scalar(_, s) = &e.props[k] {
+            *s
+        } else {
+            Scalar::F32
+        };
+        (off, ty)
+    };
+    (stride, [xyz[0].map(field), xyz[1].map(field), xyz[2].map(field)])
+}
+
+/// Decodes the positions from `rows` of binary vertices, `stride` bytes
+/// each, at the columns [`fixed_columns`] found.
+#[inline]
+fn read_fixed_vertices<'a, S: Source<'a>>(
+    src: &S,
+    rows: &[u8],
+    stride: usize,
+    cols: [Option<(usize, Scalar)>; 3],
+    big: bool,
+    positions: &mut Vec<[f32; 3]>,
+) -> Result<(), MeshError> {
+    positions.reserve(rows.len() / stride.max(1));
+    for row in rows.chunks_exact(stride) {
+        let mut p = [0f32; 3];
+        for (c, col) in cols.iter().enumerate() {
+            if let Some((off, ty)) = col {
+                let v = decode(*ty, &row[*off..*off + ty.size()], big);
+                if !v.is_finite() {
+                    return Err(src.error("a vertex coordinate is not a finite number"));
                 }
-            }
-            if is_vertex {
-                mesh.positions.push(p);
+                p[c] = v as f32;
             }
         }
+        positions.push(p);
     }
-    let n = mesh.positions.len() as u64;
-    mesh.triangles.reserve(faces.len());
+    Ok(())
+}
+
+/// Reads `count` binary faces laid out as a uchar count and 4-byte indices
+/// (`signed`: `int`, else `uint`) from `data`, the bytes `src` has not read
+/// yet, and marks what was read as read.
+#[inline]
+fn read_binary_faces<'a, S: Source<'a>>(
+    src: &mut S,
+    count: u64,
+    signed: bool,
+    data: &[u8],
+    big: bool,
+    faces: &mut Faces,
+) -> Result<(), MeshError> {
+    let word = |b: &[u8]| {
+        let a = [b[0], b[1], b[2], b[3]];
+        if big {
+            u32::from_be_bytes(a)
+        } else {
+            u32::from_le_bytes(a)
+        }
+    };
+    let mut at = 0usize;
+    for _ in 0..count {
+        let Some(&k) = data.get(at) else {
+            src.skip(at);
+            return Err(src.error("the data ends before the header's counts are met"));
+        };
+        let k = usize::from(k);
+        let Some(idx) = data.get(at + 1..at + 1 + 4 * k) else {
+            src.skip(at);
+            return Err(src.error("the data ends inside a face"));
+        };
+        let v = |j: usize| u64::from(word(&idx[4 * j..4 * j + 4]));
+        if signed && (0..k).any(|j| v(j) > i32::MAX as u64) {
+            src.skip(at);
+            return Err(src.error("a vertex index must be a whole number ≥ 0"));
+        }
+        for j in 1..k.saturating_sub(1) {
+            faces.tris.push([v(0), v(j), v(j + 1)]);
+        }
+        at += 1 + 4 * k;
+        faces.check_limit()?;
+    }
+    src.skip(at);
+    Ok(())
+}
+
+/// Reads the rows of `e` value by value: the vertices' positions when `xyz`
+/// (the columns of x, y, z) is given, the faces' triangles when `is_face`;
+/// everything else is read and dropped.
+#[inline]
+fn read_rows<'a, S: Source<'a>>(
+    src: &mut S,
+    e: &Element,
+    xyz: Option<[Option<usize>; 3]>,
+    is_face: bool,
+    positions: &mut Vec<[f32; 3]>,
+    faces: &mut Faces,
+) -> Result<(), MeshError> {
+    for _ in 0..e.count {
+        src.start_row()?;
+        let mut p = [0f32; 3];
+        for (k, prop) in e.props.iter().enumerate() {
+            match prop {
+                Prop::Scalar(_, s) => {
+                    let v = src.read(*s)?;
+                    if let Some(xyz) = &xyz
+                        && let Some(c) = xyz.iter().position(|x| *x == Some(k))
+                    {
+                        if !v.is_finite() {
+                            return Err(src.error("a vertex coordinate is not a finite number"));
+                        }
+                        p[c] = v as f32;
+                    }
+                }
+                Prop::List(name, c, item) => {
+                    read_list(src, *c, *item, is_face && is_index_list(name), faces)?;
+                }
+            }
+        }
+        if xyz.is_some() {
+            positions.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Reads one list value (its `count`, then its items); when `wanted` (a
+/// face's vertices) it becomes triangles, fan-wise.
+#[inline]
+fn read_list<'a, S: Source<'a>>(
+    src: &mut S,
+    count: Scalar,
+    item: Scalar,
+    wanted: bool,
+    faces: &mut Faces,
+) -> Result<(), MeshError> {
+    let n = src.read(count)?;
+    if !(0.0..=f64::from(u32::MAX)).contains(&n) {
+        return Err(src.error("a negative or huge list length"));
+    }
+    let n = n as u64;
+    faces.poly.clear();
+    for _ in 0..n {
+        let v = src.read(item)?;
+        if wanted {
+            if v < 0.0 || v.fract() != 0.0 {
+                return Err(src.error("a vertex index must be a whole number ≥ 0"));
+            }
+            faces.poly.push(v as u64);
+        }
+    }
+    if wanted {
+        let poly = &faces.poly;
+        for k in 1..poly.len().saturating_sub(1) {
+            faces.tris.push([poly[0], poly[k], poly[k + 1]]);
+        }
+        faces.check_limit()?;
+    }
+    Ok(())
+}
+
+/// The mesh, once every face index is checked against the vertices read.
+fn resolve(positions: Vec<[f32; 3]>, faces: Vec<[u64; 3]>, line_no: u64) -> Result<Mesh, MeshError> {
+    let n = positions.len() as u64;
+    let mut triangles = Vec::with_capacity(faces.len());
     for f in faces {
         if let Some(bad) = f.iter().find(|&&i| i >= n) {
             return Err(syntax(
@@ -379,9 +475,9 @@ fn read_body<'a, S: Source<'a>>(
                 format!("face index {bad} is out of range: there are {n} vertices"),
             ));
         }
-        mesh.triangles.push([f[0] as u32, f[1] as u32, f[2] as u32]);
+        triangles.push([f[0] as u32, f[1] as u32, f[2] as u32]);
     }
-    Ok(mesh)
+    Ok(Mesh { positions, triangles })
 }
 
 trait Source<'a> {

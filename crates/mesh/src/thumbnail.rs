@@ -120,73 +120,141 @@ pub fn png_triangles(
 }
 
 fn draw(lo: [f64; 3], hi: [f64; 3], size: u32, triangles: impl Iterator<Item = [[f32; 3]; 3]>) -> Vec<u8> {
-    let (right, up, view) = camera(lo, hi);
-    let centre = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0, (lo[2] + hi[2]) / 2.0];
-    // Fit the projected bounds into the image with a margin.
-    let mut r = [f64::INFINITY, f64::NEG_INFINITY];
-    let mut u = [f64::INFINITY, f64::NEG_INFINITY];
-    for c in 0..8 {
-        let p = [
-            if c & 1 == 0 { lo[0] } else { hi[0] },
-            if c & 2 == 0 { lo[1] } else { hi[1] },
-            if c & 4 == 0 { lo[2] } else { hi[2] },
-        ];
-        let d = [p[0] - centre[0], p[1] - centre[1], p[2] - centre[2]];
-        r = [r[0].min(dot(d, right)), r[1].max(dot(d, right))];
-        u = [u[0].min(dot(d, up)), u[1].max(dot(d, up))];
-    }
-    let span = (r[1] - r[0]).max(u[1] - u[0]).max(1e-30);
-    let n = size as usize;
-    let scale = f64::from(size) * 0.9 / span;
-    let half = f64::from(size) / 2.0;
+    let view = View::fit(lo, hi, size);
     let light = normalize([-0.4, 0.6, 0.7]); // in camera space: upper left, towards the viewer
-
-    let mut depth = vec![f32::NEG_INFINITY; n * n];
-    let mut shade = vec![0f32; n * n];
+    let mut raster = Raster::new(size);
     for t in triangles {
+        let s = view.project(t);
+        if let Some((area, value)) = facet(&s, light) {
+            raster.fill(&s, area, value);
+        }
+    }
+    raster.rgba()
+}
+
+/// The orthographic camera ([`camera`]) framed on the bounds: maps a point
+/// to screen x and y (pixels, y pointing down) and a depth (larger is
+/// nearer the viewer).
+struct View {
+    centre: [f64; 3],
+    right: [f64; 3],
+    up: [f64; 3],
+    view: [f64; 3],
+    scale: f64,
+    half: f64,
+}
+
+impl View {
+    /// Fits the projected bounds into a `size`×`size` image with a margin.
+    fn fit(lo: [f64; 3], hi: [f64; 3], size: u32) -> Self {
+        let (right, up, view) = camera(lo, hi);
+        let centre = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0, (lo[2] + hi[2]) / 2.0];
+        let mut r = [f64::INFINITY, f64::NEG_INFINITY];
+        let mut u = [f64::INFINITY, f64::NEG_INFINITY];
+        for c in 0..8 {
+            let p = [
+                if c & 1 == 0 { lo[0] } else { hi[0] },
+                if c & 2 == 0 { lo[1] } else { hi[1] },
+                if c & 4 == 0 { lo[2] } else { hi[2] },
+            ];
+            let d = [p[0] - centre[0], p[1] - centre[1], p[2] - centre[2]];
+            r = [r[0].min(dot(d, right)), r[1].max(dot(d, right))];
+            u = [u[0].min(dot(d, up)), u[1].max(dot(d, up))];
+        }
+        let span = (r[1] - r[0]).max(u[1] - u[0]).max(1e-30);
+        Self {
+            centre,
+            right,
+            up,
+            view,
+            scale: f64::from(size) * 0.9 / span,
+            half: f64::from(size) / 2.0,
+        }
+    }
+
+    /// The triangle's corners in screen space.
+    #[inline]
+    fn project(&self, t: [[f32; 3]; 3]) -> [[f64; 3]; 3] {
         let mut s = [[0f64; 3]; 3];
         for (k, &p) in t.iter().enumerate() {
             let d = [
-                f64::from(p[0]) - centre[0],
-                f64::from(p[1]) - centre[1],
-                f64::from(p[2]) - centre[2],
+                f64::from(p[0]) - self.centre[0],
+                f64::from(p[1]) - self.centre[1],
+                f64::from(p[2]) - self.centre[2],
             ];
             s[k] = [
-                half + dot(d, right) * scale,
-                half - dot(d, up) * scale,
-                dot(d, view) * scale,
+                self.half + dot(d, self.right) * self.scale,
+                self.half - dot(d, self.up) * self.scale,
+                dot(d, self.view) * self.scale,
             ];
         }
-        let e1 = [s[1][0] - s[0][0], s[1][1] - s[0][1], s[1][2] - s[0][2]];
-        let e2 = [s[2][0] - s[0][0], s[2][1] - s[0][1], s[2][2] - s[0][2]];
-        let area = e1[0] * e2[1] - e1[1] * e2[0];
-        if area.abs() < 1e-12 {
-            continue;
+        s
+    }
+}
+
+/// A screen-space triangle's doubled signed area and its flat shade
+/// (two-sided Lambert plus a little for facing the viewer); `None` when it
+/// is seen edge-on and covers nothing.
+#[inline]
+fn facet(s: &[[f64; 3]; 3], light: [f64; 3]) -> Option<(f64, f32)> {
+    let e1 = [s[1][0] - s[0][0], s[1][1] - s[0][1], s[1][2] - s[0][2]];
+    let e2 = [s[2][0] - s[0][0], s[2][1] - s[0][1], s[2][2] - s[0][2]];
+    let area = e1[0] * e2[1] - e1[1] * e2[0];
+    if area.abs() < 1e-12 {
+        return None;
+    }
+    // Normal in camera space (screen y points down): two-sided Lambert.
+    let nrm = normalize([e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], -area]);
+    let nrm = [nrm[0], -nrm[1], nrm[2]];
+    let lambert = dot(nrm, light).abs();
+    let facing = nrm[2].abs();
+    let value = (0.28 + 0.62 * lambert + 0.10 * facing).min(1.0) as f32;
+    Some((area, value))
+}
+
+/// The z-buffer: per pixel, the nearest depth drawn so far and its shade.
+struct Raster {
+    size: u32,
+    depth: Vec<f32>,
+    shade: Vec<f32>,
+}
+
+impl Raster {
+    fn new(size: u32) -> Self {
+        let n = size as usize;
+        Self {
+            size,
+            depth: vec![f32::NEG_INFINITY; n * n],
+            shade: vec![0f32; n * n],
         }
-        // Normal in camera space (screen y points down): two-sided Lambert.
-        let nrm = normalize([e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], -area]);
-        let nrm = [nrm[0], -nrm[1], nrm[2]];
-        let lambert = dot(nrm, light).abs();
-        let facing = nrm[2].abs();
-        let value = (0.28 + 0.62 * lambert + 0.10 * facing).min(1.0) as f32;
+    }
+
+    /// Draws the screen-space triangle `s` (of doubled signed area `area`,
+    /// not zero) in the flat shade `value` wherever it is nearer than what
+    /// is there; pixels are covered when their centre is inside.
+    #[inline]
+    fn fill(&mut self, s: &[[f64; 3]; 3], area: f64, value: f32) {
+        let n = self.size as usize;
+        let last = f64::from(self.size) - 1.0;
         let x0 = s.iter().map(|v| v[0]).fold(f64::INFINITY, f64::min).floor().max(0.0) as usize;
         let x1 = s
             .iter()
             .map(|v| v[0])
             .fold(f64::NEG_INFINITY, f64::max)
             .ceil()
-            .min(f64::from(size) - 1.0);
+            .min(last);
         let y0 = s.iter().map(|v| v[1]).fold(f64::INFINITY, f64::min).floor().max(0.0) as usize;
         let y1 = s
             .iter()
             .map(|v| v[1])
             .fold(f64::NEG_INFINITY, f64::max)
             .ceil()
-            .min(f64::from(size) - 1.0);
+            .min(last);
         if x1 < 0.0 || y1 < 0.0 {
-            continue;
+            return;
         }
         let (x1, y1) = (x1 as usize, y1 as usize);
+        let (depth, shade) = (&mut self.depth, &mut self.shade);
         for y in y0..=y1 {
             let py = y as f64 + 0.5;
             for x in x0..=x1 {
@@ -207,17 +275,23 @@ fn draw(lo: [f64; 3], hi: [f64; 3], size: u32, triangles: impl Iterator<Item = [
             }
         }
     }
-    let mut rgba = vec![0u8; n * n * 4];
-    for i in 0..n * n {
-        if depth[i] > f32::NEG_INFINITY {
-            let v = f64::from(shade[i]);
-            for c in 0..3 {
-                rgba[i * 4 + c] = (BASE[c] * v * 255.0).round().clamp(0.0, 255.0) as u8;
+
+    /// The image: drawn pixels in the model's colour scaled by their shade,
+    /// opaque; the rest transparent.
+    fn rgba(&self) -> Vec<u8> {
+        let n = self.size as usize;
+        let mut rgba = vec![0u8; n * n * 4];
+        for i in 0..n * n {
+            if self.depth[i] > f32::NEG_INFINITY {
+                let v = f64::from(self.shade[i]);
+                for c in 0..3 {
+                    rgba[i * 4 + c] = (BASE[c] * v * 255.0).round().clamp(0.0, 255.0) as u8;
+                }
+                rgba[i * 4 + 3] = 255;
             }
-            rgba[i * 4 + 3] = 255;
         }
+        rgba
     }
-    rgba
 }
 
 /// Renders `mesh` and encodes it as a PNG.
