@@ -21,8 +21,6 @@ use uuid::Uuid;
 
 /// The wording of the consent attestation a clinic confirms.
 pub const CONSENT_VERSION: &str = "2026-11";
-const PATIENT_REF_MAX: usize = 64;
-const REASON_MAX: usize = 1000;
 const MAX_NAMED_LABS: usize = 20;
 
 #[derive(Deserialize, ToSchema)]
@@ -100,24 +98,37 @@ async fn reread(state: &CasesState, id: Uuid) -> Result<case::Model, ApiError> {
     store::find_case(&state.db, id).await?.ok_or_else(ApiError::not_found)
 }
 
+/// The field rules of a draft's patient reference and a cancellation's
+/// reason, on their trimmed values.
+#[derive(validator::Validate)]
+struct PatientRef<'a> {
+    #[validate(length(max = 64, code = "too_long", message = "At most 64 characters."))]
+    patient_ref: &'a str,
+}
+
+#[derive(validator::Validate)]
+struct Reason<'a> {
+    #[validate(length(min = 1, max = 1000, code = "required", message = "Say why, in 1–1000 characters."))]
+    reason: &'a str,
+}
+
 fn patient_ref_problem(r: Option<&str>, creating: bool) -> Option<FieldError> {
     match r {
+        // Blank is missing (hand-written: a presence, not a length).
         Some("") => Some(FieldError::new(
             "patient_ref",
             "required",
             "Give the case your reference for the patient (not the patient's name).",
         )),
-        Some(r) if r.chars().count() > PATIENT_REF_MAX => Some(FieldError::new(
-            "patient_ref",
-            "too_long",
-            format!("At most {PATIENT_REF_MAX} characters."),
-        )),
+        Some(patient_ref) => dentex_accounts::validate::field_errors(&PatientRef { patient_ref })
+            .into_iter()
+            .next(),
         None if creating => Some(FieldError::new(
             "patient_ref",
             "required",
             "Give the case your reference for the patient (not the patient's name).",
         )),
-        _ => None,
+        None => None,
     }
 }
 
@@ -389,12 +400,9 @@ pub async fn cancel(
     input: CancelInput,
 ) -> Result<Shown, ApiError> {
     let reason = input.reason.trim().to_owned();
-    if reason.is_empty() || reason.chars().count() > REASON_MAX {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "reason",
-            "required",
-            format!("Say why, in 1–{REASON_MAX} characters."),
-        )]));
+    let problems = dentex_accounts::validate::field_errors(&Reason { reason: &reason });
+    if !problems.is_empty() {
+        return Err(ApiError::validation(problems));
     }
     let labs = store::named_labs(&state.db, c.id).await?;
     let txn = dentex_db::begin_write(&state.db).await?;

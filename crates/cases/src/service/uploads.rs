@@ -36,10 +36,11 @@ use uuid::Uuid;
 /// S3 allows at most this many parts in one upload.
 const MAX_PARTS: u64 = 10_000;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 pub struct UploadInput {
     /// The file's exact size in bytes.
+    #[validate(range(min = 1, code = "empty", message = "A file has at least one byte."))]
     pub size_bytes: u64,
     /// Lower-case hex SHA-256 of the whole file; checked at `complete`.
     pub sha256: String,
@@ -185,10 +186,8 @@ async fn refuse<T>(state: &CasesState, u: &case_upload::Model, e: ApiError) -> R
 }
 
 fn parse_input(input: UploadInput, max: u64) -> Result<(u64, String, Option<String>), ApiError> {
-    let mut errors = Vec::new();
-    if input.size_bytes == 0 {
-        errors.push(FieldError::new("size_bytes", "empty", "A file has at least one byte."));
-    }
+    // The declared rules (size_bytes), then the checksum's form.
+    let mut errors = dentex_accounts::validate::field_errors(&input);
     let sha = input.sha256.trim().to_ascii_lowercase();
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
         errors.push(FieldError::new(
