@@ -8,6 +8,8 @@
 
 #![allow(clippy::expect_used, reason = "the harness fails the test at the first surprise")]
 
+pub mod setup;
+
 use dentex_db::testing::TestDatabase;
 use dentex_domain::{StaffRole, UserId};
 use dentex_gateway::state::AppState;
@@ -211,7 +213,64 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
+        if !std::thread::panicking() {
+            let undocumented = undocumented_problems();
+            assert!(
+                undocumented.is_empty(),
+                "problem codes answered but not in the route's OpenAPI entry:\n{}",
+                undocumented.join("\n")
+            );
+        }
     }
+}
+
+/// The tags whose routes list their problem codes in the OpenAPI document.
+const ANNOTATED_TAGS: [&str; 5] = ["cases", "auth", "organizations", "credentials", "support"];
+
+/// Every problem a route of an annotated tag answered in this test process
+/// (from the "request finished" log lines) with a code of a feature's
+/// catalogue that its OpenAPI entry does not list under that status. The
+/// shared codes (`dentex_http::codes`) may come from any route.
+pub fn undocumented_problems() -> Vec<String> {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    let doc = DOC.get_or_init(|| {
+        serde_json::to_value(dentex_gateway::docs::document(dentex_gateway::app::routes)).unwrap_or(Value::Null)
+    });
+    let shared: std::collections::HashSet<&str> = dentex_http::codes::ALL.iter().map(|c| c.code).collect();
+    let mut out = std::collections::BTreeSet::new();
+    for line in captured_logs().lines() {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let (Some(code), Some(route), Some(method), Some(status)) = (
+            v["fields"]["problem"].as_str(),
+            v["span"]["route"].as_str(),
+            v["span"]["method"].as_str(),
+            v["span"]["status"].as_u64(),
+        ) else {
+            continue;
+        };
+        // The sign-in's own refusals come from the extractor of every
+        // authenticated route, like the shared ones.
+        if shared.contains(code) || code == "mfa_enrollment_required" || code == "csrf_token_invalid" {
+            continue;
+        }
+        let op = &doc["paths"][route][method.to_ascii_lowercase()];
+        if !op["tags"][0].as_str().is_some_and(|t| ANNOTATED_TAGS.contains(&t)) {
+            continue;
+        }
+        let listed = op["responses"][status.to_string()]["description"]
+            .as_str()
+            .unwrap_or("")
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .any(|c| c == code);
+        if !listed {
+            out.insert(format!("{method} {route} {status} `{code}`"));
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// A signed-in organisation member created through the public API.

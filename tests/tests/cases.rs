@@ -1,7 +1,9 @@
 //! Cases, prescriptions and files over real HTTP (issue #5; SECURITY.md
-//! items 1–3, 9–11, 13, 14, 18 and 20): a clinic drafts, uploads and submits;
-//! a named lab and a lab the open case reaches read it; everyone else gets
-//! 404; uploads are typed from their bytes and bounded while streaming.
+//! items 1–3, 9–11, 13, 14, 18 and 20), one rule a test: a clinic drafts,
+//! uploads and submits; a named lab and a lab the open case reaches read it;
+//! everyone else gets 404; uploads are typed from their bytes and bounded
+//! while streaming. The worlds the rules start from are built by
+//! `dentex_tests::setup::cases`.
 
 #![allow(
     clippy::unwrap_used,
@@ -9,142 +11,25 @@
     reason = "a test fails loudly at the first surprise"
 )]
 
+use dentex_tests::setup::call;
+use dentex_tests::setup::cases::{
+    CaseWorld, PLANTED_FILE, PLANTED_REF, Ready, analysed, draft, draft_body, fetch_redirected, fixture, list_objects,
+    objects_in, universal_rx_body, upload,
+};
 use dentex_tests::{Actor, TestApp, captured_logs, cube_stl, in_days, problem};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const PLANTED_REF: &str = "Planted Patientname 1961";
-const PLANTED_FILE: &str = "Planted Patientname upper jaw.stl";
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures")
-            .join(name),
-    )
-    .unwrap()
-}
-
-async fn call(app: &TestApp, method: Method, path: &str, who: &Actor, body: Option<Value>) -> reqwest::Response {
-    app.send(method, path, Some(&who.token), body.as_ref()).await
-}
-
-async fn upload(app: &TestApp, who: &Actor, case: &str, bytes: Vec<u8>, name: &str) -> reqwest::Response {
-    app.client
-        .post(app.url(&format!("/api/v1/cases/{case}/files")))
-        .bearer_auth(&who.token)
-        .header("content-type", "application/octet-stream")
-        .header("x-file-name", name)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap()
-}
-
-fn draft_body() -> Value {
-    json!({
-        "patient_ref": PLANTED_REF,
-        "rx": {"items": [
-            {"teeth": ["11"], "restoration": "crown", "material": "zirconia"},
-            {"teeth": ["14", "15", "16"], "pontics": ["15"], "restoration": "bridge", "material": "zirconia", "shade": "A3"}
-        ], "notes": "Planted Patientname prefers a bright shade"},
-        "due_date": in_days(14),
-        "consent": {"patient_consent": true}
-    })
-}
-
-async fn draft(app: &TestApp, clinic: &Actor) -> String {
-    let r = call(app, Method::POST, "/api/v1/cases", clinic, Some(draft_body())).await;
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
-}
-
-/// Waits for the analysis job to finish with the file.
-async fn analysed(app: &TestApp, who: &Actor, case: &str, file: &str) -> Value {
-    for _ in 0..200 {
-        let v: Value = app
-            .get_authed(&format!("/api/v1/cases/{case}/files/{file}"), &who.token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if v["analysis_status"] != "pending" {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the analysis of {file} never finished");
-}
-
-/// Follows a 302 to the presigned URL and returns the bytes.
-async fn fetch_redirected(app: &TestApp, who: &Actor, path: &str) -> Vec<u8> {
-    let r = app.get_authed(path, &who.token).await;
-    assert_eq!(r.status(), 302, "{path}");
-    let url = r.headers()["location"].to_str().unwrap().to_owned();
-    assert!(!url.contains(PLANTED_REF) && !url.contains("Planted"), "{url}");
-    let got = reqwest::get(&url).await.unwrap();
-    assert_eq!(got.status(), 200);
-    got.bytes().await.unwrap().to_vec()
-}
-
-fn objects_in(app: &TestApp) -> usize {
-    fn walk(p: &std::path::Path) -> usize {
-        std::fs::read_dir(p).map_or(0, |rd| {
-            rd.flatten()
-                .map(|e| {
-                    let p = e.path();
-                    if p.is_dir() { walk(&p) } else { 1 }
-                })
-                .sum()
-        })
-    }
-    // The bucket's directory holds the objects; s3s-fs keeps its own
-    // metadata files beside it (and does not remove them on delete).
-    walk(&app.app_dir.path().join("objects").join("dentex"))
-}
-
-fn list_objects(app: &TestApp) -> Vec<String> {
-    fn walk(p: &std::path::Path, out: &mut Vec<String>) {
-        for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else {
-                out.push(p.display().to_string());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&app.app_dir.path().join("objects").join("dentex"), &mut out);
-    out
-}
-
+/// A draft keeps the patient reference and the consent, and is not submitted while fields are missing.
 #[tokio::test]
-async fn a_clinic_and_two_labs_go_from_draft_to_reading_the_case() {
-    let app = TestApp::new().await;
-    let staff = app.support_agent("support@dentex.test").await;
-    let clinic = app.verified_org(&staff, "clinic@smile.test", "clinic", &[]).await;
-    let named = app.verified_org(&staff, "named@lab.test", "dental_lab", &[]).await;
-    let open = app
-        .verified_org(&staff, "open@lab.test", "dental_lab", &["crown", "bridge"])
-        .await;
-    // Offers the services but has no approved credential.
-    let unverified = app.register("unverified@lab.test", "dental_lab").await;
-    let r = call(
-        &app,
-        Method::PATCH,
-        &format!("/api/v1/organizations/{}", unverified.org_id),
-        &unverified,
-        Some(json!({"services": ["crown", "bridge"], "accepts_new_work": true})),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
-
-    // Draft: the crown has no shade yet, there is no scan.
-    let case = draft(&app, &clinic).await;
-    let v: Value = app
-        .get_authed(&format!("/api/v1/cases/{case}"), &clinic.token)
+async fn an_incomplete_draft_is_refused_at_submission_naming_each_missing_field() {
+    let w = CaseWorld::new().await;
+    // The crown has no shade yet, there is no scan.
+    let case = draft(&w.app, &w.clinic).await;
+    let v: Value = w
+        .app
+        .get_authed(&format!("/api/v1/cases/{case}"), &w.clinic.token)
         .await
         .json()
         .await
@@ -152,15 +37,7 @@ async fn a_clinic_and_two_labs_go_from_draft_to_reading_the_case() {
     assert_eq!(v["status"], "draft");
     assert_eq!(v["patient_ref"], PLANTED_REF);
     assert_eq!(v["consent"]["statement_version"], "2026-11");
-    let submit_named = json!({"target": {"labs": [named.org_id]}});
-    let r = call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/cases/{case}/submit"),
-        &clinic,
-        Some(submit_named.clone()),
-    )
-    .await;
+    let r = w.submit_to_named(&case).await;
     assert_eq!(r.status(), 422);
     let p = problem(r).await;
     let fields: Vec<&str> = p["errors"]
@@ -170,30 +47,32 @@ async fn a_clinic_and_two_labs_go_from_draft_to_reading_the_case() {
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, vec!["rx.items[0].shade", "files"], "{p}");
+    w.app.stop().await;
+}
 
-    // Fix the Rx; Universal numbers come back as FDI.
-    let mut body = draft_body();
-    body["rx"]["items"][0]["shade"] = json!("a2");
-    body["rx"]["tooth_notation"] = json!("universal");
-    body["rx"]["items"][0]["teeth"] = json!(["8"]);
-    body["rx"]["items"][1]["teeth"] = json!(["5", "4", "3"]);
-    body["rx"]["items"][1]["pontics"] = json!(["4"]);
-    let r = call(
-        &app,
-        Method::PATCH,
-        &format!("/api/v1/cases/{case}"),
-        &clinic,
-        Some(body),
-    )
-    .await;
+/// An Rx in Universal tooth numbers is stored and answered in FDI, its shade normalised.
+#[tokio::test]
+async fn universal_tooth_numbers_come_back_as_fdi() {
+    let w = CaseWorld::new().await;
+    let case = draft(&w.app, &w.clinic).await;
+    let path = format!("/api/v1/cases/{case}");
+    let r = call(&w.app, Method::PATCH, &path, &w.clinic, Some(universal_rx_body())).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["rx"]["items"][0]["teeth"], json!(["11"]));
     assert_eq!(v["rx"]["items"][0]["shade"], "A2");
     assert_eq!(v["rx"]["items"][1]["teeth"], json!(["14", "15", "16"]));
+    w.app.stop().await;
+}
 
-    // A scan (analysed by the job) and a photo (stripped of its EXIF).
-    let r = upload(&app, &clinic, &case, cube_stl(), PLANTED_FILE).await;
+/// A scan is typed from its bytes, analysed by the job and given a thumbnail.
+#[tokio::test]
+async fn a_scan_is_analysed_by_the_job_and_gets_a_thumbnail() {
+    let w = CaseWorld::new().await;
+    let (app, clinic) = (&w.app, &w.clinic);
+    let case = draft(app, clinic).await;
+    w.fix_rx(&case).await;
+    let r = upload(app, clinic, &case, cube_stl(), PLANTED_FILE).await;
     assert_eq!(r.status(), 201);
     let scan: Value = r.json().await.unwrap();
     assert_eq!(
@@ -203,61 +82,83 @@ async fn a_clinic_and_two_labs_go_from_draft_to_reading_the_case() {
     assert_eq!(scan["name"], PLANTED_FILE);
     assert_eq!(scan["size_bytes"], 84 + 12 * 50);
     let scan_id = scan["id"].as_str().unwrap().to_owned();
-    let done = analysed(&app, &clinic, &case, &scan_id).await;
+    let done = analysed(app, clinic, &case, &scan_id).await;
     assert_eq!(done["analysis_status"], "done", "{done}");
     assert_eq!(done["analysis"]["triangles"], 12);
     assert_eq!(done["analysis"]["watertight"], true);
     assert!((done["analysis"]["volume"].as_f64().unwrap() - 1000.0).abs() < 1e-6);
-    let png = fetch_redirected(
-        &app,
-        &clinic,
-        &format!("/api/v1/cases/{case}/files/{scan_id}/thumbnail.png"),
-    )
-    .await;
+    let thumbnail = format!("/api/v1/cases/{case}/files/{scan_id}/thumbnail.png");
+    let png = fetch_redirected(app, clinic, &thumbnail).await;
     assert!(png.starts_with(b"\x89PNG"));
+    w.app.stop().await;
+}
 
+/// A photo is stored stripped of its EXIF, and its digest is that of the bytes kept.
+#[tokio::test]
+async fn a_photo_is_stripped_of_its_exif() {
+    let w = CaseWorld::new().await;
+    let (app, clinic) = (&w.app, &w.clinic);
+    let case = draft(app, clinic).await;
+    w.fix_rx(&case).await;
+    w.upload_scan(&case).await;
     let jpeg = fixture("photo_with_gps.jpg");
-    let r = upload(&app, &clinic, &case, jpeg.clone(), "IMG_0001.jpg").await;
+    let r = upload(app, clinic, &case, jpeg.clone(), "IMG_0001.jpg").await;
     assert_eq!(r.status(), 201);
     let photo: Value = r.json().await.unwrap();
     assert_eq!(photo["kind"], "photo");
     assert_eq!(photo["analysis_status"], "not_applicable");
     let photo_id = photo["id"].as_str().unwrap().to_owned();
-    let back = fetch_redirected(&app, &clinic, &format!("/api/v1/cases/{case}/files/{photo_id}/content")).await;
+    let back = fetch_redirected(app, clinic, &format!("/api/v1/cases/{case}/files/{photo_id}/content")).await;
     let has = |h: &[u8], n: &[u8]| h.windows(n.len()).any(|w| w == n);
     assert!(has(&jpeg, b"Exif") && has(&jpeg, b"PlantedCamera"));
     assert!(!has(&back, b"Exif") && !has(&back, b"Planted"), "EXIF survived");
     assert!(back.starts_with(&[0xFF, 0xD8]) && back.len() < jpeg.len());
     assert_eq!(photo["sha256"], dentex_storage::sha256_hex(&back));
+    w.app.stop().await;
+}
 
-    // Before submission no lab sees it.
-    for lab in [&named, &open] {
-        let r = app.get_authed(&format!("/api/v1/cases/{case}"), &lab.token).await;
+/// Before submission no lab sees the case, not even the one it will be named to.
+#[tokio::test]
+async fn no_lab_sees_a_draft() {
+    let w = CaseWorld::new().await;
+    let ready = w.ready_draft().await;
+    for lab in [&w.named, &w.open] {
+        let r = w
+            .app
+            .get_authed(&format!("/api/v1/cases/{}", ready.case), &lab.token)
+            .await;
         assert_eq!(r.status(), 404);
     }
+    w.app.stop().await;
+}
 
-    // Submitted to the named lab.
-    let r = call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/cases/{case}/submit"),
-        &clinic,
-        Some(submit_named),
-    )
-    .await;
+/// A complete draft submits, and a submitted case can no longer be edited.
+#[tokio::test]
+async fn a_submitted_case_can_no_longer_be_edited() {
+    let w = CaseWorld::new().await;
+    let case = w.ready_draft().await.case;
+    let r = w.submit_to_named(&case).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "submitted");
     let r = call(
-        &app,
+        &w.app,
         Method::PATCH,
         &format!("/api/v1/cases/{case}"),
-        &clinic,
+        &w.clinic,
         Some(json!({"due_date": in_days(20)})),
     )
     .await;
     assert_eq!(problem(r).await["code"], "case_not_draft");
+    w.app.stop().await;
+}
 
-    // The named lab lists and reads it, without the patient reference.
+/// The named lab lists and reads the case and its files, without the patient reference or file names.
+#[tokio::test]
+async fn the_named_lab_reads_the_case_and_its_files_without_the_patient_reference() {
+    let w = CaseWorld::new().await;
+    let (app, named) = (&w.app, &w.named);
+    let ready = w.submitted().await;
+    let case = &ready.case;
     let list: Value = app
         .get_authed("/api/v1/cases", &named.token)
         .await
@@ -287,69 +188,68 @@ async fn a_clinic_and_two_labs_go_from_draft_to_reading_the_case() {
         .unwrap();
     assert_eq!(files["items"].as_array().unwrap().len(), 2);
     assert!(files["items"][0]["name"].is_null());
-    let bytes = fetch_redirected(&app, &named, &format!("/api/v1/cases/{case}/files/{scan_id}/content")).await;
+    let content = format!("/api/v1/cases/{case}/files/{}/content", ready.scan);
+    let bytes = fetch_redirected(app, named, &content).await;
     assert_eq!(bytes, cube_stl());
-    // Labs read; they do not change.
+    w.app.stop().await;
+}
+
+/// Labs read a case; they do not change it: the named lab may not cancel.
+#[tokio::test]
+async fn the_named_lab_may_not_cancel_the_case() {
+    let w = CaseWorld::new().await;
+    let case = w.submitted().await.case;
     let r = call(
-        &app,
+        &w.app,
         Method::POST,
         &format!("/api/v1/cases/{case}/cancel"),
-        &named,
+        &w.named,
         Some(json!({"reason": "no"})),
     )
     .await;
     assert_eq!(r.status(), 403);
+    w.app.stop().await;
+}
 
-    // A case named to one lab reaches no other; the unverified lab sees nothing.
-    for lab in [&open, &unverified] {
+/// A case named to one lab reaches no other, and the unverified lab sees nothing.
+#[tokio::test]
+async fn a_case_named_to_one_lab_reaches_no_other() {
+    let w = CaseWorld::new().await;
+    let case = w.submitted().await.case;
+    for lab in [&w.open, &w.unverified] {
         assert_eq!(
-            app.get_authed(&format!("/api/v1/cases/{case}"), &lab.token)
+            w.app
+                .get_authed(&format!("/api/v1/cases/{case}"), &lab.token)
                 .await
                 .status(),
             404
         );
-        let list: Value = app.get_authed("/api/v1/cases", &lab.token).await.json().await.unwrap();
+        let list: Value = w
+            .app
+            .get_authed("/api/v1/cases", &lab.token)
+            .await
+            .json()
+            .await
+            .unwrap();
         assert!(list["items"].as_array().unwrap().is_empty());
     }
+    w.app.stop().await;
+}
 
-    // A second case, open to all: the verified lab offering crowns and
-    // bridges sees it; the named lab (no services declared) and the
-    // unverified one do not.
-    let second = draft(&app, &clinic).await;
-    let mut fix = draft_body();
-    fix["rx"]["items"][0]["shade"] = json!("B1");
+/// An open case reaches the verified labs offering its services, not a lab without them or unverified.
+#[tokio::test]
+async fn an_open_case_reaches_only_verified_labs_offering_its_services() {
+    let w = CaseWorld::new().await;
+    let app = &w.app;
+    w.submitted().await;
+    let second = w.open_case().await;
     assert_eq!(
-        call(
-            &app,
-            Method::PATCH,
-            &format!("/api/v1/cases/{second}"),
-            &clinic,
-            Some(fix)
-        )
-        .await
-        .status(),
-        200
-    );
-    assert_eq!(
-        upload(&app, &clinic, &second, cube_stl(), "lower.stl").await.status(),
-        201
-    );
-    let r = call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/cases/{second}/submit"),
-        &clinic,
-        Some(json!({"target": {"open": true}})),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
-    assert_eq!(
-        app.get_authed(&format!("/api/v1/cases/{second}"), &open.token)
+        app.get_authed(&format!("/api/v1/cases/{second}"), &w.open.token)
             .await
             .status(),
         200
     );
-    for lab in [&named, &unverified] {
+    for lab in [&w.named, &w.unverified] {
         assert_eq!(
             app.get_authed(&format!("/api/v1/cases/{second}"), &lab.token)
                 .await
@@ -358,16 +258,25 @@ async fn a_clinic_and_two_labs_go_from_draft_to_reading_the_case() {
         );
     }
     let list: Value = app
-        .get_authed("/api/v1/cases?status=submitted", &open.token)
+        .get_authed("/api/v1/cases?status=submitted", &w.open.token)
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    w.app.stop().await;
+}
 
-    // The clinic sees who read what, and for which lab.
-    let log: Value = app
-        .get_authed(&format!("/api/v1/cases/{case}/access-log"), &clinic.token)
+/// The clinic's access log shows who read what for which lab; labs may not read the log.
+#[tokio::test]
+async fn the_clinic_sees_who_read_what_and_labs_may_not_read_the_access_log() {
+    let w = CaseWorld::new().await;
+    let ready = w.submitted().await;
+    w.named_lab_reads(&ready).await;
+    let access_log = format!("/api/v1/cases/{}/access-log", ready.case);
+    let log: Value = w
+        .app
+        .get_authed(&access_log, &w.clinic.token)
         .await
         .json()
         .await
@@ -376,41 +285,49 @@ async fn a_clinic_and_two_labs_go_from_draft_to_reading_the_case() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["on_behalf_of"] == format!("lab {}", named.org_id))
+        .filter(|e| e["on_behalf_of"] == format!("lab {}", w.named.org_id))
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     for action in ["case.read", "case_file.list", "case_file.download"] {
         assert!(lab_reads.contains(&action), "{action} missing from {lab_reads:?}");
     }
-    // Labs may not read the access log.
-    assert_eq!(
-        app.get_authed(&format!("/api/v1/cases/{case}/access-log"), &named.token)
-            .await
-            .status(),
-        403
-    );
+    assert_eq!(w.app.get_authed(&access_log, &w.named.token).await.status(), 403);
+    w.app.stop().await;
+}
 
-    // Cancelled: the named lab is told (no patient data) and loses access.
-    let r = call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/cases/{case}/cancel"),
-        &clinic,
-        Some(json!({"reason": "Planted Patientname moved abroad"})),
-    )
-    .await;
+/// A cancelled case is lost to the named lab, which is told without patient data.
+#[tokio::test]
+async fn a_cancelled_case_is_lost_to_the_named_lab_which_is_told_without_patient_data() {
+    let w = CaseWorld::new().await;
+    let ready = w.submitted().await;
+    w.named_lab_reads(&ready).await;
+    let case = &ready.case;
+    let r = w.cancel(case).await;
     assert_eq!(r.status(), 200);
-    let mail = app.mail_to(&named.email, "A case sent to your lab was cancelled").await;
-    assert!(mail.text().contains(&case));
+    let mail = w
+        .app
+        .mail_to(&w.named.email, "A case sent to your lab was cancelled")
+        .await;
+    assert!(mail.text().contains(case.as_str()));
     assert!(!mail.text().contains("Planted"));
     assert_eq!(
-        app.get_authed(&format!("/api/v1/cases/{case}"), &named.token)
+        w.app
+            .get_authed(&format!("/api/v1/cases/{case}"), &w.named.token)
             .await
             .status(),
         404
     );
+    w.app.stop().await;
+}
 
-    // Clinics page through their own cases, newest first.
+/// Clinics page through their own cases, cancelled ones too, newest first.
+#[tokio::test]
+async fn the_clinic_pages_through_its_cases_newest_first() {
+    let w = CaseWorld::new().await;
+    let (app, clinic) = (&w.app, &w.clinic);
+    let case = w.submitted().await.case;
+    let second = w.open_case().await;
+    assert_eq!(w.cancel(&case).await.status(), 200);
     let page: Value = app
         .get_authed("/api/v1/cases?limit=1", &clinic.token)
         .await
@@ -427,11 +344,63 @@ async fn a_clinic_and_two_labs_go_from_draft_to_reading_the_case() {
         .unwrap();
     assert_eq!(page["items"][0]["id"], case);
     assert!(page["next_cursor"].is_null());
+    w.app.stop().await;
+}
 
-    // Nothing patient-identifying reached the logs.
+/// Nothing patient-identifying reaches the logs, over the whole life of two cases.
+#[tokio::test]
+async fn nothing_patient_identifying_reaches_the_logs() {
+    let w = CaseWorld::new().await;
+    let (app, clinic, named) = (&w.app, &w.clinic, &w.named);
+    // Every step the cases' rules take, refusals included, in one world.
+    let case = draft(app, clinic).await;
+    w.submit_to_named(&case).await;
+    w.fix_rx(&case).await;
+    let scan = w.upload_scan(&case).await;
+    let photo = w.upload_photo(&case).await;
+    fetch_redirected(app, clinic, &format!("/api/v1/cases/{case}/files/{scan}/thumbnail.png")).await;
+    fetch_redirected(app, clinic, &format!("/api/v1/cases/{case}/files/{photo}/content")).await;
+    for lab in [named, &w.open, &w.unverified] {
+        app.get_authed(&format!("/api/v1/cases/{case}"), &lab.token).await;
+    }
+    assert_eq!(w.submit_to_named(&case).await.status(), 200, "setup: submit");
+    let patch = json!({"due_date": in_days(20)});
+    call(
+        app,
+        Method::PATCH,
+        &format!("/api/v1/cases/{case}"),
+        clinic,
+        Some(patch),
+    )
+    .await;
+    app.get_authed("/api/v1/cases", &named.token).await;
+    let ready = Ready { case, scan, photo };
+    w.named_lab_reads(&ready).await;
+    let case = ready.case;
+    let cancel = json!({"reason": "no"});
+    call(
+        app,
+        Method::POST,
+        &format!("/api/v1/cases/{case}/cancel"),
+        named,
+        Some(cancel),
+    )
+    .await;
+    let second = w.open_case().await;
+    for lab in [named, &w.open, &w.unverified] {
+        app.get_authed(&format!("/api/v1/cases/{second}"), &lab.token).await;
+    }
+    for who in [clinic, named] {
+        app.get_authed(&format!("/api/v1/cases/{case}/access-log"), &who.token)
+            .await;
+    }
+    assert_eq!(w.cancel(&case).await.status(), 200, "setup: cancel");
+    app.mail_to(&named.email, "A case sent to your lab was cancelled").await;
+    app.get_authed("/api/v1/cases?limit=1", &clinic.token).await;
+
     let logs = captured_logs();
     assert!(!logs.contains("Planted"), "patient data in the logs");
-    app.stop().await;
+    w.app.stop().await;
 }
 
 fn case_routes(case: &str, file: &str) -> Vec<(Method, String, Option<Value>, bool)> {

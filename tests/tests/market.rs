@@ -1,8 +1,9 @@
 //! Quotes, awards and orders over real HTTP (issue #6; SECURITY.md items 1,
-//! 2, 17, 18 and 20): three labs quote, one revises, one withdraws, the
-//! clinic accepts one; racing accepts make one order; the order runs to
-//! completion and a remake is opened and completed; every forbidden move and
-//! every foreign tenant is refused.
+//! 2, 17, 18 and 20), one rule a test: three labs quote, one revises, one
+//! withdraws, the clinic accepts one; racing accepts make one order; the
+//! order runs to completion and a remake is opened and completed; every
+//! forbidden move and every foreign tenant is refused. The worlds the rules
+//! start from are built by `dentex_tests::setup::market`.
 
 #![allow(
     clippy::unwrap_used,
@@ -10,187 +11,25 @@
     reason = "a test fails loudly at the first surprise"
 )]
 
+use dentex_tests::setup::market::{
+    Market, PLANTED_REF, accept, accept_v, all_404, expire_quote, make_overdue, move_order, quote, quote_body,
+    quote_statuses, working_days_from_today,
+};
+use dentex_tests::setup::{call, json_of};
 use dentex_tests::{Actor, TestApp, captured_logs, in_days, problem};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-const PLANTED_REF: &str = "Planted Patientname 1975";
-
-async fn call(app: &TestApp, method: Method, path: &str, who: &Actor, body: Option<Value>) -> reqwest::Response {
-    app.send(method, path, Some(&who.token), body.as_ref()).await
-}
-
-async fn json_of(r: reqwest::Response) -> Value {
-    r.json().await.unwrap()
-}
-
-fn quote_body(amount: i64, days: i32) -> Value {
-    json!({
-        "price": {"amount_minor": amount, "currency": "EUR"},
-        "turnaround_days": days,
-        "valid_until": in_days(10),
-        "notes": "Zirconia from our own mill"
-    })
-}
-
-async fn quote(app: &TestApp, lab: &Actor, case: &str, amount: i64, days: i32) -> String {
-    let r = call(
-        app,
-        Method::POST,
-        &format!("/api/v1/cases/{case}/quotes"),
-        lab,
-        Some(quote_body(amount, days)),
-    )
-    .await;
-    assert_eq!(r.status(), 201, "quote by {}", lab.email);
-    json_of(r).await["id"].as_str().unwrap().to_owned()
-}
-
-/// Accepts version 1 of a quote (what the clinic saw of a quote never revised).
-async fn accept(app: &TestApp, clinic: &Actor, quote: &str, key: impl Into<String>) -> reqwest::Response {
-    accept_v(app, clinic, quote, 1, key).await
-}
-
-async fn accept_v(
-    app: &TestApp,
-    clinic: &Actor,
-    quote: &str,
-    version: i32,
-    key: impl Into<String>,
-) -> reqwest::Response {
-    let key: String = key.into();
-    app.client
-        .post(app.url(&format!("/api/v1/quotes/{quote}/accept")))
-        .bearer_auth(&clinic.token)
-        .header("idempotency-key", key)
-        .json(&json!({"version": version}))
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn move_order(app: &TestApp, who: &Actor, order: &str, body: Value) -> reqwest::Response {
-    call(
-        app,
-        Method::POST,
-        &format!("/api/v1/orders/{order}/transitions"),
-        who,
-        Some(body),
-    )
-    .await
-}
-
-/// Each quote's status on a case, as the clinic sees them, by quote id.
-async fn quote_statuses(app: &TestApp, clinic: &Actor, case: &str) -> std::collections::HashMap<String, String> {
-    let list = json_of(
-        app.get_authed(&format!("/api/v1/cases/{case}/quotes"), &clinic.token)
-            .await,
-    )
-    .await;
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| {
-            (
-                q["id"].as_str().unwrap().to_owned(),
-                q["status"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
-/// `working_days` after today, skipping weekends (as the server counts).
-fn working_days_from_today(days: u32) -> String {
-    use chrono::Datelike;
-    let mut d = chrono::Utc::now().date_naive();
-    let mut left = days;
-    while left > 0 {
-        d = d.succ_opt().unwrap();
-        if !matches!(d.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun) {
-            left -= 1;
-        }
-    }
-    d.format("%Y-%m-%d").to_string()
-}
-
-fn market_routes(case: &str, quote: &str, order: &str) -> Vec<(Method, String, Option<Value>)> {
-    vec![
-        (Method::GET, format!("/api/v1/cases/{case}/quotes"), None),
-        (
-            Method::POST,
-            format!("/api/v1/cases/{case}/quotes"),
-            Some(quote_body(100, 3)),
-        ),
-        (Method::PUT, format!("/api/v1/quotes/{quote}"), Some(quote_body(100, 3))),
-        (Method::POST, format!("/api/v1/quotes/{quote}/withdraw"), None),
-        (
-            Method::POST,
-            format!("/api/v1/quotes/{quote}/accept"),
-            Some(json!({"version": 1})),
-        ),
-        (Method::GET, format!("/api/v1/orders/{order}"), None),
-        (
-            Method::POST,
-            format!("/api/v1/orders/{order}/transitions"),
-            Some(json!({"to": "cancelled", "reason": "x"})),
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/orders/{order}/remakes"),
-            Some(json!({"reason": "fit", "cost_bearer": "lab"})),
-        ),
-    ]
-}
-
-async fn all_404(app: &TestApp, who: &Actor, case: &str, quote: &str, order: &str) {
-    for (m, path, body) in market_routes(case, quote, order) {
-        let mut rb = app.client.request(m.clone(), app.url(&path)).bearer_auth(&who.token);
-        if path.ends_with("/accept") {
-            rb = rb.header("idempotency-key", uuid::Uuid::new_v4().to_string());
-        }
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb.send().await.unwrap();
-        assert_eq!(r.status(), 404, "{m} {path} as {}", who.email);
-        assert_eq!(problem(r).await["code"], "not_found");
-    }
-    let list = json_of(app.get_authed("/api/v1/orders", &who.token).await).await;
-    assert!(
-        list["items"].as_array().unwrap().iter().all(|o| o["id"] != order),
-        "{} lists the order",
-        who.email
-    );
-}
-
+/// A lab's quote terms with every field wrong are refused field by field, and nothing is stored.
 #[tokio::test]
-async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_remake() {
-    let app = TestApp::new().await;
-    let staff = app.support_agent("support@dentex.test").await;
-    let clinic = app.verified_org(&staff, "owner@clinic.test", "clinic", &[]).await;
-    let other_clinic = app.verified_org(&staff, "other@clinic.test", "clinic", &[]).await;
-    let a = app
-        .verified_org(&staff, "a@lab.test", "dental_lab", &["crown", "bridge"])
-        .await;
-    let b = app
-        .verified_org(&staff, "b@lab.test", "dental_lab", &["crown", "bridge"])
-        .await;
-    let c = app
-        .verified_org(&staff, "c@lab.test", "dental_lab", &["crown", "bridge"])
-        .await;
-    let outsider = app
-        .verified_org(&staff, "outsider@lab.test", "dental_lab", &["crown", "bridge"])
-        .await;
-    let technician = app.invite_and_join(&b, "tech@b-lab.test", "member").await;
-    let case = app.submitted_case(&clinic, PLANTED_REF, &[&a, &b, &c]).await;
-
-    // Bad terms are refused field by field; nothing is stored.
+async fn bad_quote_terms_are_refused_field_by_field_and_nothing_is_stored() {
+    let m = Market::new().await;
+    let (app, case) = (&m.app, &m.case);
     let r = call(
-        &app,
+        app,
         Method::POST,
         &format!("/api/v1/cases/{case}/quotes"),
-        &a,
+        &m.a,
         Some(json!({
             "price": {"amount_minor": 0, "currency": "EURO"},
             "turnaround_days": 0,
@@ -217,62 +56,59 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
     ] {
         assert!(fields.contains(&f), "{f} missing from {fields:?}");
     }
-    // The clinic does not quote; a technician does not commit the lab.
-    let r = call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/cases/{case}/quotes"),
-        &clinic,
-        Some(quote_body(100, 3)),
-    )
-    .await;
-    assert_eq!(r.status(), 403);
-    let r = call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/cases/{case}/quotes"),
-        &technician,
-        Some(quote_body(100, 3)),
-    )
-    .await;
-    assert_eq!(r.status(), 403);
+    // Nothing was stored: the clinic sees no quote, and A may still quote.
+    assert!(quote_statuses(app, &m.clinic, case).await.is_empty());
+    quote(app, &m.a, case, 12_500, 5).await;
+    m.app.stop().await;
+}
 
-    // Three quotes, one with line items per Rx item.
-    let qa = quote(&app, &a, &case, 12_500, 5).await;
-    let mut with_items = quote_body(11_000, 8);
-    with_items["line_items"] = json!([
-        {"item": 0, "amount_minor": 4_000},
-        {"item": 1, "amount_minor": 7_000, "notes": "three units"}
-    ]);
-    let r = call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/cases/{case}/quotes"),
-        &b,
-        Some(with_items),
-    )
-    .await;
+/// Only a lab's owner or admin commits it to a quote: not the clinic, not a technician.
+#[tokio::test]
+async fn neither_the_clinic_nor_a_technician_may_quote() {
+    let m = Market::new().await;
+    let technician = m.technician().await;
+    let path = format!("/api/v1/cases/{}/quotes", m.case);
+    let r = call(&m.app, Method::POST, &path, &m.clinic, Some(quote_body(100, 3))).await;
+    assert_eq!(r.status(), 403);
+    let r = call(&m.app, Method::POST, &path, &technician, Some(quote_body(100, 3))).await;
+    assert_eq!(r.status(), 403);
+    m.app.stop().await;
+}
+
+/// Each named lab quotes once (B per Rx item), and the clinic is told without patient data.
+#[tokio::test]
+async fn each_lab_quotes_once_and_the_clinic_is_told_without_patient_data() {
+    let m = Market::new().await;
+    let (app, case) = (&m.app, &m.case);
+    quote(app, &m.a, case, 12_500, 5).await;
+    let r = m.post_quote_with_items().await;
     assert_eq!(r.status(), 201);
-    let qb = json_of(r).await["id"].as_str().unwrap().to_owned();
-    let qc = quote(&app, &c, &case, 9_000, 12).await;
+    quote(app, &m.c, case, 9_000, 12).await;
     let r = call(
-        &app,
+        app,
         Method::POST,
         &format!("/api/v1/cases/{case}/quotes"),
-        &a,
+        &m.a,
         Some(quote_body(1, 1)),
     )
     .await;
     assert_eq!(problem(r).await["code"], "quote_exists");
-    let mail = app.mail_to(&clinic.email, "A lab quoted").await;
-    assert!(mail.text().contains(&case) && !mail.text().contains("Planted"));
+    let mail = app.mail_to(&m.clinic.email, "A lab quoted").await;
+    assert!(mail.text().contains(case.as_str()) && !mail.text().contains("Planted"));
+    m.app.stop().await;
+}
 
-    // B revises; C withdraws and can no longer revise.
+/// A revision makes a new version of the quote; a withdrawn quote can no longer be revised.
+#[tokio::test]
+async fn a_revision_makes_a_new_version_and_a_withdrawn_quote_stays_withdrawn() {
+    let m = Market::new().await;
+    let app = &m.app;
+    let q = m.three_quotes().await;
     let r = call(
-        &app,
+        app,
         Method::PUT,
-        &format!("/api/v1/quotes/{qb}"),
-        &b,
+        &format!("/api/v1/quotes/{}", q.qb),
+        &m.b,
         Some(quote_body(10_500, 6)),
     )
     .await;
@@ -280,34 +116,63 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
     let v = json_of(r).await;
     assert_eq!(v["version"], 2);
     assert_eq!(v["price"]["amount_minor"], 10_500);
-    let r = call(&app, Method::POST, &format!("/api/v1/quotes/{qc}/withdraw"), &c, None).await;
+    let r = call(
+        app,
+        Method::POST,
+        &format!("/api/v1/quotes/{}/withdraw", q.qc),
+        &m.c,
+        None,
+    )
+    .await;
     assert_eq!(json_of(r).await["status"], "withdrawn");
     let r = call(
-        &app,
+        app,
         Method::PUT,
-        &format!("/api/v1/quotes/{qc}"),
-        &c,
+        &format!("/api/v1/quotes/{}", q.qc),
+        &m.c,
         Some(quote_body(8_000, 12)),
     )
     .await;
     assert_eq!(problem(r).await["code"], "quote_not_active");
+    m.app.stop().await;
+}
 
-    // Side by side for the clinic, every version kept; each lab sees its own.
+/// The clinic sees every quote side by side with every version kept; each lab sees only its own.
+#[tokio::test]
+async fn the_clinic_sees_all_quotes_with_every_version_and_a_lab_only_its_own() {
+    let m = Market::new().await;
+    let (app, case) = (&m.app, &m.case);
+    let q = m.quotes_revised().await;
     let list = json_of(
-        app.get_authed(&format!("/api/v1/cases/{case}/quotes"), &clinic.token)
+        app.get_authed(&format!("/api/v1/cases/{case}/quotes"), &m.clinic.token)
             .await,
     )
     .await;
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 3);
-    let b_view = items.iter().find(|q| q["id"] == qb.as_str()).unwrap();
+    let b_view = items.iter().find(|v| v["id"] == q.qb.as_str()).unwrap();
     assert_eq!(b_view["versions"].as_array().unwrap().len(), 2);
     assert_eq!(b_view["versions"][0]["price"]["amount_minor"], 11_000);
     assert_eq!(b_view["versions"][0]["line_items"][1]["notes"], "three units");
     assert_eq!(b_view["lab"]["verified"], true);
     assert_eq!(b_view["delivery_date"], working_days_from_today(6));
-    // The lab directory shows each lab's typical turnaround from its quotes.
-    let labs = json_of(app.get_authed("/api/v1/labs", &clinic.token).await).await;
+    let mine = json_of(
+        app.get_authed(&format!("/api/v1/cases/{case}/quotes"), &m.a.token)
+            .await,
+    )
+    .await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["items"][0]["id"], q.qa.as_str());
+    m.app.stop().await;
+}
+
+/// The lab directory shows each lab's typical turnaround from its standing quotes only.
+#[tokio::test]
+async fn the_lab_directory_shows_typical_turnaround_from_standing_quotes() {
+    let m = Market::new().await;
+    let outsider = m.outsider().await;
+    m.quotes_revised().await;
+    let labs = json_of(m.app.get_authed("/api/v1/labs", &m.clinic.token).await).await;
     let turnaround = |lab: &Actor| {
         labs["items"]
             .as_array()
@@ -317,45 +182,41 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
             .unwrap()["typical_turnaround_days"]
             .clone()
     };
-    assert_eq!(turnaround(&a), 5);
-    assert_eq!(turnaround(&b), 6);
-    assert_eq!(turnaround(&c), Value::Null, "withdrawn quotes do not count");
+    assert_eq!(turnaround(&m.a), 5);
+    assert_eq!(turnaround(&m.b), 6);
+    assert_eq!(turnaround(&m.c), Value::Null, "withdrawn quotes do not count");
     assert_eq!(turnaround(&outsider), Value::Null);
-    let mine = json_of(app.get_authed(&format!("/api/v1/cases/{case}/quotes"), &a.token).await).await;
-    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
-    assert_eq!(mine["items"][0]["id"], qa.as_str());
+    m.app.stop().await;
+}
 
-    // An expired quote cannot be accepted.
-    {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
-        let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
-        dentex_db::entities::quote::Entity::update_many()
-            .col_expr(dentex_db::entities::quote::Column::ValidUntil, Expr::value(yesterday))
-            .filter(dentex_db::entities::quote::Column::Id.eq(uuid::Uuid::parse_str(&qa).unwrap()))
-            .exec(&app.state.db)
-            .await
-            .unwrap();
-    }
-    let r = accept(&app, &clinic, &qa, "k-expired").await;
+/// An expired or a withdrawn quote cannot be accepted.
+#[tokio::test]
+async fn an_expired_or_withdrawn_quote_cannot_be_accepted() {
+    let m = Market::new().await;
+    let q = m.quotes_revised().await;
+    expire_quote(&m.app, &q.qa).await;
+    let r = accept(&m.app, &m.clinic, &q.qa, "k-expired").await;
     assert_eq!(problem(r).await["code"], "quote_expired");
-    // Withdrawn: not acceptable either. No key: refused before anything.
-    let r = accept(&app, &clinic, &qc, "k-withdrawn").await;
+    let r = accept(&m.app, &m.clinic, &q.qc, "k-withdrawn").await;
     assert_eq!(problem(r).await["code"], "quote_not_active");
-    let r = call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/quotes/{qb}/accept"),
-        &clinic,
-        Some(json!({"version": 2})),
-    )
-    .await;
+    m.app.stop().await;
+}
+
+/// An accept needs an idempotency key and the version read, and only the clinic may send it.
+#[tokio::test]
+async fn an_accept_needs_a_key_and_a_version_and_comes_from_the_clinic() {
+    let m = Market::new().await;
+    let app = &m.app;
+    let q = m.quotes_revised().await;
+    let accept_path = format!("/api/v1/quotes/{}/accept", q.qb);
+    let r = call(app, Method::POST, &accept_path, &m.clinic, Some(json!({"version": 2}))).await;
     assert_eq!(r.status(), 400);
     assert_eq!(problem(r).await["code"], "idempotency_key_required");
     // Without a body, the clinic is told what to send.
     let r = app
         .client
-        .post(app.url(&format!("/api/v1/quotes/{qb}/accept")))
-        .bearer_auth(&clinic.token)
+        .post(app.url(&accept_path))
+        .bearer_auth(&m.clinic.token)
         .header("idempotency-key", "k-no-body")
         .send()
         .await
@@ -370,22 +231,36 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
     // A lab does not accept.
     let r = app
         .client
-        .post(app.url(&format!("/api/v1/quotes/{qb}/accept")))
-        .bearer_auth(&b.token)
+        .post(app.url(&accept_path))
+        .bearer_auth(&m.b.token)
         .header("idempotency-key", "k-lab")
         .json(&json!({"version": 2}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
+    m.app.stop().await;
+}
 
-    // The clinic read version 1 of B's quote; B revised since: refused, and
-    // nothing changed (the key is free again, the case still open).
-    let r = accept(&app, &clinic, &qb, "stale-b").await;
+/// An accept of a version the lab has revised since is refused and changes nothing.
+#[tokio::test]
+async fn accepting_a_version_revised_since_is_refused_and_changes_nothing() {
+    let m = Market::new().await;
+    let q = m.quotes_revised().await;
+    let r = accept(&m.app, &m.clinic, &q.qb, "stale-b").await;
     assert_eq!(problem(r).await["code"], "quote_revised");
+    // Nothing changed: the key is free again and the case still open.
+    let r = accept_v(&m.app, &m.clinic, &q.qb, 2, "stale-b").await;
+    assert_eq!(r.status(), 201);
+    m.app.stop().await;
+}
 
-    // The clinic accepts B's quote as it now reads; the retry gets the same order.
-    let r = accept_v(&app, &clinic, &qb, 2, "accept-b-1").await;
+/// Accepting makes an order of the quote as it reads; a retry with the key replays it.
+#[tokio::test]
+async fn an_accept_makes_the_order_as_the_quote_reads_and_a_retry_replays_it() {
+    let m = Market::new().await;
+    let q = m.quotes_revised().await;
+    let r = accept_v(&m.app, &m.clinic, &q.qb, 2, "accept-b-1").await;
     assert_eq!(r.status(), 201);
     let order = json_of(r).await;
     let order_id = order["id"].as_str().unwrap().to_owned();
@@ -394,22 +269,29 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
     assert_eq!(order["price"]["amount_minor"], 10_500);
     assert_eq!(order["due_date"], working_days_from_today(6));
     assert_eq!(order["overdue"], false);
-    let r = accept_v(&app, &clinic, &qb, 2, "accept-b-1").await;
+    let r = accept_v(&m.app, &m.clinic, &q.qb, 2, "accept-b-1").await;
     assert_eq!(r.status(), 201);
     assert_eq!(r.headers()["idempotent-replayed"], "true");
     assert_eq!(json_of(r).await["id"], order_id.as_str());
-    let r = accept(&app, &clinic, &qa, "accept-a").await;
-    assert_eq!(problem(r).await["code"], "case_not_open");
-    let r = accept(&app, &clinic, &qa, "accept-b-1").await;
+    // The key is spent: on another quote it is refused.
+    let r = accept(&m.app, &m.clinic, &q.qa, "accept-b-1").await;
     assert_eq!(problem(r).await["code"], "idempotency_key_reused");
+    m.app.stop().await;
+}
 
-    // The others are declined and lose the case at once; the winner sees
-    // the patient reference now.
-    let status_of = quote_statuses(&app, &clinic, &case).await;
-    assert_eq!(status_of[&qa], "declined");
-    assert_eq!(status_of[&qb], "accepted");
-    assert_eq!(status_of[&qc], "withdrawn");
-    for loser in [&a, &c] {
+/// At the award the other quotes are declined and their labs lose the case at once.
+#[tokio::test]
+async fn a_declined_lab_loses_the_case_at_the_award() {
+    let m = Market::new().await;
+    let (app, case) = (&m.app, &m.case);
+    let (q, _order) = m.awarded().await;
+    let r = accept(app, &m.clinic, &q.qa, "accept-a").await;
+    assert_eq!(problem(r).await["code"], "case_not_open");
+    let status_of = quote_statuses(app, &m.clinic, case).await;
+    assert_eq!(status_of[&q.qa], "declined");
+    assert_eq!(status_of[&q.qb], "accepted");
+    assert_eq!(status_of[&q.qc], "withdrawn");
+    for loser in [&m.a, &m.c] {
         for path in [
             format!("/api/v1/cases/{case}"),
             format!("/api/v1/cases/{case}/files"),
@@ -419,38 +301,62 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
             assert_eq!(r.status(), 404, "{path} for {}", loser.email);
         }
     }
-    let mail = app.mail_to(&a.email, "Another lab was chosen").await;
-    assert!(mail.text().contains(&case) && !mail.text().contains("Planted"));
-    let mail = app.mail_to(&b.email, "Your quote was accepted").await;
+    let mail = app.mail_to(&m.a.email, "Another lab was chosen").await;
+    assert!(mail.text().contains(case.as_str()) && !mail.text().contains("Planted"));
+    m.app.stop().await;
+}
+
+/// The winning lab is told, now reads the patient reference, and the awarded case can no longer be cancelled.
+#[tokio::test]
+async fn the_winner_is_told_and_reads_the_patient_reference_of_a_case_no_longer_cancellable() {
+    let m = Market::new().await;
+    let (app, case) = (&m.app, &m.case);
+    let (_q, order_id) = m.awarded().await;
+    let mail = app.mail_to(&m.b.email, "Your quote was accepted").await;
     assert!(mail.text().contains(&order_id));
-    let seen = json_of(app.get_authed(&format!("/api/v1/cases/{case}"), &b.token).await).await;
+    let seen = json_of(app.get_authed(&format!("/api/v1/cases/{case}"), &m.b.token).await).await;
     assert_eq!(seen["status"], "awarded");
     assert_eq!(seen["patient_ref"], PLANTED_REF);
     let r = call(
-        &app,
+        app,
         Method::POST,
         &format!("/api/v1/cases/{case}/cancel"),
-        &clinic,
+        &m.clinic,
         Some(json!({"reason": "changed my mind"})),
     )
     .await;
     assert_eq!(r.status(), 409);
+    m.app.stop().await;
+}
 
-    // Foreign tenants, declined labs and staff: 404 on every market route.
-    for who in [&other_clinic, &outsider, &a, &staff] {
-        all_404(&app, who, &case, &qb, &order_id).await;
+/// Foreign tenants, declined labs and staff get 404 on every market route of an awarded case.
+#[tokio::test]
+async fn foreign_tenants_declined_labs_and_staff_get_404_on_every_market_route() {
+    let m = Market::new().await;
+    let (other_clinic, outsider) = (m.other_clinic().await, m.outsider().await);
+    let (q, order_id) = m.awarded().await;
+    for who in [&other_clinic, &outsider, &m.a, &m.staff] {
+        all_404(&m.app, who, &m.case, &q.qb, &order_id).await;
     }
+    m.app.stop().await;
+}
 
-    // The order moves, each side making only its own moves.
-    let r = move_order(&app, &clinic, &order_id, json!({"to": "shipped"})).await;
+/// The order's moves follow the state machine, and each side may only make its own.
+#[tokio::test]
+async fn the_orders_moves_follow_the_state_machine_and_each_side_makes_only_its_own() {
+    let m = Market::new().await;
+    let (app, clinic, b) = (&m.app, &m.clinic, &m.b);
+    let technician = m.technician().await;
+    let (_q, order_id) = m.awarded().await;
+    let r = move_order(app, clinic, &order_id, json!({"to": "shipped"})).await;
     assert_eq!(r.status(), 409);
     let p = problem(r).await;
     assert_eq!(p["code"], "transition_not_allowed");
     assert_eq!(p["errors"][0]["message"], "cancelled");
-    let r = move_order(&app, &b, &order_id, json!({"to": "shipped"})).await;
+    let r = move_order(app, b, &order_id, json!({"to": "shipped"})).await;
     assert_eq!(r.status(), 422);
     let r = move_order(
-        &app,
+        app,
         &technician,
         &order_id,
         json!({"to": "cancelled", "reason": "cannot make it"}),
@@ -458,7 +364,7 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
     .await;
     assert_eq!(r.status(), 403);
     let r = move_order(
-        &app,
+        app,
         &technician,
         &order_id,
         json!({"to": "shipped", "carrier": "DHL", "tracking_number": "JD0146000033"}),
@@ -470,19 +376,19 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
     assert_eq!(v["tracking_number"], "JD0146000033");
     let mail = app.mail_to(&clinic.email, "is now shipped").await;
     assert!(mail.text().contains(&order_id) && !mail.text().contains("Planted"));
-    let r = move_order(&app, &b, &order_id, json!({"to": "delivered"})).await;
+    let r = move_order(app, b, &order_id, json!({"to": "delivered"})).await;
     assert_eq!(r.status(), 409);
-    let r = move_order(&app, &clinic, &order_id, json!({"to": "cancelled", "reason": "late"})).await;
+    let r = move_order(app, clinic, &order_id, json!({"to": "cancelled", "reason": "late"})).await;
     assert_eq!(problem(r).await["code"], "transition_not_allowed");
-    let r = move_order(&app, &clinic, &order_id, json!({"to": "delivered"})).await;
+    let r = move_order(app, clinic, &order_id, json!({"to": "delivered"})).await;
     assert_eq!(r.status(), 200);
-    let r = move_order(&app, &clinic, &order_id, json!({"to": "completed"})).await;
+    let r = move_order(app, clinic, &order_id, json!({"to": "completed"})).await;
     assert_eq!(r.status(), 200);
-    let r = move_order(&app, &clinic, &order_id, json!({"to": "in_production"})).await;
+    let r = move_order(app, clinic, &order_id, json!({"to": "in_production"})).await;
     let p = problem(r).await;
     assert_eq!(p["code"], "transition_not_allowed");
     assert!(p["detail"].as_str().unwrap().contains("nothing"), "{p}");
-    let r = move_order(&app, &clinic, &order_id, json!({"to": "lost"})).await;
+    let r = move_order(app, clinic, &order_id, json!({"to": "lost"})).await;
     assert_eq!(problem(r).await["errors"][0]["field"], "to");
     let v = json_of(app.get_authed(&format!("/api/v1/orders/{order_id}"), &b.token).await).await;
     let moves: Vec<(Value, Value, Value)> = v["transitions"]
@@ -501,31 +407,40 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
         ]
     );
     assert_eq!(v["transitions"][1]["by"], technician.user_id.as_str());
+    m.app.stop().await;
+}
 
-    // A remake: structured reason, the lab bears the cost, its own due date.
+/// A remake is the clinic's to ask for, needs a structured reason, and is linked to its order.
+#[tokio::test]
+async fn a_remake_is_the_clinics_call_needs_a_reason_and_is_linked_to_its_order() {
+    let m = Market::new().await;
+    let (app, clinic, b) = (&m.app, &m.clinic, &m.b);
+    let (_q, order_id) = m.awarded().await;
+    m.complete(b, &order_id).await;
+    let remakes = format!("/api/v1/orders/{order_id}/remakes");
     let r = call(
-        &app,
+        app,
         Method::POST,
-        &format!("/api/v1/orders/{order_id}/remakes"),
-        &b,
+        &remakes,
+        b,
         Some(json!({"reason": "fit", "cost_bearer": "lab"})),
     )
     .await;
     assert_eq!(r.status(), 403);
     let r = call(
-        &app,
+        app,
         Method::POST,
-        &format!("/api/v1/orders/{order_id}/remakes"),
-        &clinic,
+        &remakes,
+        clinic,
         Some(json!({"reason": "wobbly", "cost_bearer": "lab"})),
     )
     .await;
     assert_eq!(r.status(), 422);
     let r = call(
-        &app,
+        app,
         Method::POST,
-        &format!("/api/v1/orders/{order_id}/remakes"),
-        &clinic,
+        &remakes,
+        clinic,
         Some(
             json!({"reason": "fit", "cost_bearer": "lab", "notes": "margin open at 11 mesial", "due_date": in_days(9)}),
         ),
@@ -541,39 +456,56 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
     assert_eq!(remake["due_date"], in_days(9));
     assert_eq!(remake["status"], "in_production");
     app.mail_to(&b.email, "Remake requested").await;
-    // Past its due date and not yet delivered: flagged in the lists.
-    {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
-        let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
-        dentex_db::entities::order::Entity::update_many()
-            .col_expr(dentex_db::entities::order::Column::DueDate, Expr::value(yesterday))
-            .filter(dentex_db::entities::order::Column::Id.eq(uuid::Uuid::parse_str(&remake_id).unwrap()))
-            .exec(&app.state.db)
-            .await
-            .unwrap();
-    }
-    let open = json_of(app.get_authed("/api/v1/orders?status=in_production", &b.token).await).await;
-    assert_eq!(open["items"][0]["id"], remake_id.as_str());
-    assert_eq!(open["items"][0]["overdue"], true);
     let v = json_of(
         app.get_authed(&format!("/api/v1/orders/{order_id}"), &clinic.token)
             .await,
     )
     .await;
     assert_eq!(v["remakes"], json!([remake_id]));
+    m.app.stop().await;
+}
+
+/// An order past its due date is flagged overdue in the lists until it is delivered.
+#[tokio::test]
+async fn an_order_past_its_due_date_is_overdue_until_delivered() {
+    let m = Market::new().await;
+    let (app, b) = (&m.app, &m.b);
+    let (_q, order_id) = m.awarded().await;
+    m.complete(b, &order_id).await;
+    let remake_id = m.remake(&order_id).await;
+    make_overdue(app, &remake_id).await;
+    let open = json_of(app.get_authed("/api/v1/orders?status=in_production", &b.token).await).await;
+    assert_eq!(open["items"][0]["id"], remake_id.as_str());
+    assert_eq!(open["items"][0]["overdue"], true);
     for (who, body) in [
         (
-            &b,
+            b,
             json!({"to": "shipped", "carrier": "UPS", "tracking_number": "1Z999"}),
         ),
-        (&clinic, json!({"to": "delivered"})),
-        (&clinic, json!({"to": "completed"})),
+        (&m.clinic, json!({"to": "delivered"})),
+        (&m.clinic, json!({"to": "completed"})),
     ] {
-        let r = move_order(&app, who, &remake_id, body).await;
+        let r = move_order(app, who, &remake_id, body).await;
         assert_eq!(r.status(), 200);
     }
+    // Delivered late is no longer overdue: nothing is left to wait for.
+    let lab_list = json_of(app.get_authed("/api/v1/orders?status=completed", &b.token).await).await;
+    let items = lab_list["items"].as_array().unwrap();
+    assert!(items.iter().any(|o| o["id"] == remake_id.as_str()), "{lab_list}");
+    assert!(items.iter().all(|o| o["overdue"] == false));
+    m.app.stop().await;
+}
 
-    // Lists: both sides see both orders, newest first, paged; others none.
+/// Both sides list their orders newest first, paged and filtered by status; others list none.
+#[tokio::test]
+async fn order_lists_page_newest_first_for_both_sides_and_others_see_none() {
+    let m = Market::new().await;
+    let (app, clinic, b) = (&m.app, &m.clinic, &m.b);
+    let other_clinic = m.other_clinic().await;
+    let (_q, order_id) = m.awarded().await;
+    m.complete(b, &order_id).await;
+    let remake_id = m.remake(&order_id).await;
+    m.complete(b, &remake_id).await;
     let page = json_of(app.get_authed("/api/v1/orders?limit=1", &clinic.token).await).await;
     assert_eq!(page["items"][0]["id"], remake_id.as_str());
     let next = page["next_cursor"].as_str().unwrap().to_owned();
@@ -586,22 +518,46 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
     assert!(page["next_cursor"].is_null());
     let lab_list = json_of(app.get_authed("/api/v1/orders?status=completed", &b.token).await).await;
     assert_eq!(lab_list["items"].as_array().unwrap().len(), 2);
-    // Delivered late is no longer overdue: nothing is left to wait for.
-    assert!(
-        lab_list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|o| o["overdue"] == false)
-    );
     let r = app.get_authed("/api/v1/orders?status=lost", &b.token).await;
     assert_eq!(r.status(), 400);
-    for who in [&a, &other_clinic] {
+    for who in [&m.a, &other_clinic] {
         let l = json_of(app.get_authed("/api/v1/orders", &who.token).await).await;
         assert!(l["items"].as_array().unwrap().is_empty());
     }
+    m.app.stop().await;
+}
 
-    // The trail: the award and every move are audited in the clinic's chain.
+/// The award, every move and the refusals of those who see the case are audited in the clinic's chain, without patient data.
+#[tokio::test]
+async fn the_award_every_move_and_every_refusal_are_audited_without_patient_data() {
+    let m = Market::new().await;
+    let (app, clinic, b) = (&m.app, &m.clinic, &m.b);
+    let technician = m.technician().await;
+    // The story, with a refusal of each kind on the way.
+    let quotes_path = format!("/api/v1/cases/{}/quotes", m.case);
+    call(app, Method::POST, &quotes_path, &technician, Some(quote_body(100, 3))).await;
+    let (q, order_id) = m.awarded().await;
+    app.client
+        .post(app.url(&format!("/api/v1/quotes/{}/accept", q.qb)))
+        .bearer_auth(&b.token)
+        .header("idempotency-key", "k-lab")
+        .json(&json!({"version": 2}))
+        .send()
+        .await
+        .unwrap();
+    m.complete(&technician, &order_id).await;
+    let remakes = format!("/api/v1/orders/{order_id}/remakes");
+    call(
+        app,
+        Method::POST,
+        &remakes,
+        b,
+        Some(json!({"reason": "fit", "cost_bearer": "lab"})),
+    )
+    .await;
+    let remake_id = m.remake(&order_id).await;
+    m.complete(b, &remake_id).await;
+
     let rows = app
         .state
         .audit
@@ -619,11 +575,7 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
         assert!(rows.iter().any(|r| r.action == action), "no {action} row");
     }
     // Refusals of those who can see the case are in the clinic's trail too.
-    for (why, who) in [
-        ("quote.create", &technician),
-        ("quote.accept", &b),
-        ("order.remake", &b),
-    ] {
+    for (why, who) in [("quote.create", &technician), ("quote.accept", b), ("order.remake", b)] {
         assert!(
             rows.iter().any(|r| r.action == "access.refused"
                 && r.outcome == "denied"
@@ -634,7 +586,7 @@ async fn three_labs_quote_the_clinic_picks_and_the_order_runs_to_a_completed_rem
     }
     assert!(rows.iter().all(|r| !format!("{r:?}").contains("Planted")));
     assert!(!captured_logs().contains("Planted"), "patient data in the logs");
-    app.stop().await;
+    m.app.stop().await;
 }
 
 #[tokio::test]

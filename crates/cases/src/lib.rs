@@ -27,7 +27,7 @@ pub mod http;
 pub mod policy;
 pub mod service;
 pub mod state;
-pub mod store;
+pub(crate) mod store;
 pub mod sweep;
 
 /// The module every other crate used for the decision of who sees a case.

@@ -530,7 +530,7 @@ async fn schedule_every(queue: Queue, kind: &'static str, every: Duration, shutd
 /// Unknown address: 404; known address with another method: 405 with `Allow`.
 /// Every API route, each declared once: the server is built with this, and the
 /// OpenAPI document is collected from it (`docs::publish`).
-pub(crate) fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(docs::openapi_json)

@@ -58,7 +58,49 @@ pub fn document(routes: Routes) -> utoipa::openapi::OpenApi {
         .configure(routes)
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    name_shared_codes(&mut doc);
     doc
+}
+
+/// A problem response that names no code answers with the shared code of
+/// its status (404 `not_found`, 422 `validation_failed`, …): say so.
+fn name_shared_codes(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+        ];
+        for op in ops.into_iter().flatten() {
+            for (status, r) in op.responses.responses.iter_mut() {
+                let RefOr::T(r) = r else { continue };
+                let Ok(code) = status.parse::<u16>() else { continue };
+                let names_one = r
+                    .description
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .any(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+                if code >= 400 && !names_one {
+                    let shared = match code {
+                        409 => dentex_http::codes::CONFLICT.code,
+                        422 => dentex_http::codes::VALIDATION_FAILED.code,
+                        _ => actix_web::http::StatusCode::from_u16(code)
+                            .map(dentex_http::code_for_status)
+                            .map_or("request_failed", |c| c.code),
+                    };
+                    r.description = if r.description.is_empty() {
+                        format!("`{shared}`")
+                    } else {
+                        format!("{} (`{shared}`)", r.description)
+                    };
+                }
+            }
+        }
+    }
 }
 
 static SPEC: OnceLock<String> = OnceLock::new();

@@ -14,7 +14,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
-use dentex_http::{PROBLEM_JSON, RequestId, code_for_status, problem_response};
+use dentex_http::{PROBLEM_JSON, ProblemCode, RequestId, code_for_status, problem_response};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -59,7 +59,9 @@ fn dress_problem(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
         headers.push((header::ALLOW, a));
     }
     let (req, _) = res.into_parts();
-    ServiceResponse::new(req, problem_response(status, c.code, c.meaning, &[], &headers))
+    let mut answer = problem_response(status, c.code, dentex_http::detail_for_status(status), &[], &headers);
+    answer.extensions_mut().insert(ProblemCode(c.code));
+    ServiceResponse::new(req, answer)
 }
 
 /// The request id and the security headers every answer carries.
@@ -135,12 +137,15 @@ pub async fn edge(
     }
     span.record("route", route.as_str());
     span.record("status", status.as_u16());
-    span.in_scope(|| {
-        tracing::info!(
+    let problem = res.response().extensions().get::<ProblemCode>().map(|p| p.0);
+    span.in_scope(|| match problem {
+        Some(code) => tracing::info!(
             ms = elapsed.as_secs_f64() * 1000.0,
             db_queries = queries,
+            problem = code,
             "request finished"
-        );
+        ),
+        None => tracing::info!(ms = elapsed.as_secs_f64() * 1000.0, db_queries = queries, "request finished"),
     });
     Ok(res)
 }

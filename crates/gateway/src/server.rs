@@ -255,7 +255,7 @@ fn bare_error_status(buf: &[u8], now: SystemTime) -> Option<StatusCode> {
 fn decorated(status: StatusCode, rid: &str, hsts: bool) -> Vec<u8> {
     let (code, detail) = {
         let c = dentex_http::code_for_status(status);
-        (c.code, c.meaning)
+        (c.code, dentex_http::detail_for_status(status))
     };
     let body = dentex_http::problem_body(status, code, detail, &[]);
     let mut out = format!(

@@ -39,3 +39,51 @@ fn each_code_is_declared_once_with_one_status() {
         }
     }
 }
+
+/// Each route's OpenAPI entry names, for every problem status it documents,
+/// the codes it answers with (`` `case_not_draft` ``); each must be in a
+/// catalogue with that status. The shared codes every route may answer
+/// (401, 503, 500; `docs/errors.md`, "Shared") are not repeated per route.
+#[test]
+fn route_problem_codes_are_catalogued_with_their_status() {
+    let doc = serde_json::to_value(dentex_gateway::docs::document(dentex_gateway::app::routes)).unwrap();
+    let catalogued: HashSet<(String, u16)> = dentex_gateway::docs::error_catalogues()
+        .into_iter()
+        .flat_map(|(_, codes)| codes.iter().map(|c| (c.code.to_owned(), c.status)))
+        .collect();
+    // The tags whose routes are annotated; a route of these without codes fails.
+    let annotated = ["cases", "auth", "organizations", "credentials", "support"];
+    let mut problems = Vec::new();
+    let mut named = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let tag = op["tags"][0].as_str().unwrap_or("");
+            for (status, r) in op["responses"].as_object().unwrap() {
+                let is_problem = r.to_string().contains("#/components/schemas/Problem");
+                if !is_problem {
+                    continue;
+                }
+                let status: u16 = status.parse().unwrap();
+                let desc = r["description"].as_str().unwrap_or("");
+                // Backticked snake_case words are codes (`Retry-After` is a header).
+                let codes: Vec<&str> = desc
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                    .collect();
+                if codes.is_empty() && annotated.contains(&tag) {
+                    problems.push(format!("{method} {path} {status}: names no code"));
+                }
+                for c in codes {
+                    named += 1;
+                    if !catalogued.contains(&(c.to_owned(), status)) {
+                        problems.push(format!("{method} {path} {status}: `{c}` is not catalogued with {status}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(named > 0, "no route names a code");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

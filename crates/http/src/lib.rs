@@ -187,9 +187,16 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        problem_response(self.status, self.code, &self.detail, &self.errors, &self.headers)
+        let mut r = problem_response(self.status, self.code, &self.detail, &self.errors, &self.headers);
+        r.extensions_mut().insert(ProblemCode(self.code));
+        r
     }
 }
+
+/// The code of a problem answer, kept in the response's extensions so the
+/// edge logs it with the request (`problem` in "request finished").
+#[derive(Debug, Clone, Copy)]
+pub struct ProblemCode(pub &'static str);
 
 pub fn problem_response(
     status: StatusCode,
@@ -219,6 +226,30 @@ pub fn problem_body(status: StatusCode, code: &str, detail: &str, errors: &[Fiel
         errors,
     };
     serde_json::to_string(&body).unwrap_or_else(|_| "{}".into())
+}
+
+/// The detail of a bare status's problem, as it has always read (the
+/// code's catalogue meaning says what the code means; this says what
+/// happened).
+pub fn detail_for_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "The request could not be understood.",
+        401 => "Sign in first: send Authorization: Bearer <token>.",
+        403 => "You may not do this.",
+        404 => "No resource exists at this address.",
+        405 => "This address does not accept that HTTP method.",
+        406 => "No representation matches the Accept header.",
+        408 => "The request took too long to arrive.",
+        411 => "A Content-Length header is required.",
+        413 => "The request body is too large.",
+        414 => "The request address is too long.",
+        415 => "The request body has a type this address does not accept.",
+        431 => "The request headers are too large.",
+        429 => "Too many requests; slow down and retry later.",
+        503 => "The service is unavailable; retry later.",
+        s if s >= 500 => "Something went wrong on our side.",
+        _ => "The request failed.",
+    }
 }
 
 /// The catalogued code for a bare status (used when a framework layer

@@ -96,7 +96,7 @@ async fn invite_from(
     params(("org" = Uuid, Path, description = "Organisation id")), request_body = InvitationRequest,
     responses((status = 201, body = Invitation), (status = 403, body = dentex_http::Problem, content_type = "application/problem+json"),
         (status = 404, body = dentex_http::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already a member", body = dentex_http::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Already a member (`already_member`)", body = dentex_http::Problem, content_type = "application/problem+json")))]
 #[post("/api/v1/organizations/{org}/invitations")]
 pub async fn invite(
     actor: Actor,
@@ -189,7 +189,8 @@ pub struct Accepted {
 /// organisation, or creates the account (the link proves the address).
 #[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "organizations", request_body = AcceptInvitation,
     responses((status = 200, body = Accepted),
-        (status = 400, description = "Unknown, used or expired invitation", body = dentex_http::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Unknown, used or expired invitation (`invalid_token`)", body = dentex_http::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`staff_cannot_join`: platform staff belong to no organisation", body = dentex_http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A new account needs a password and a name", body = dentex_http::Problem, content_type = "application/problem+json")))]
 #[post("/api/v1/invitations/accept")]
 #[tracing::instrument(skip_all)]

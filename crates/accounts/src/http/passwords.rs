@@ -45,7 +45,7 @@ pub struct ResetConfirm {
 /// Sets a new password with the token from the reset e-mail; signs out every session.
 #[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth", request_body = ResetConfirm, responses(
     (status = 200, body = Accepted),
-    (status = 400, description = "Unknown, used or expired token", body = dentex_http::Problem, content_type = "application/problem+json"),
+    (status = 400, description = "Unknown, used or expired token (`invalid_token`)", body = dentex_http::Problem, content_type = "application/problem+json"),
     (status = 422, description = "The new password breaks the rules", body = dentex_http::Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/auth/password-reset/confirm")]

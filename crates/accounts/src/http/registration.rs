@@ -131,7 +131,7 @@ pub struct TokenRequest {
 /// Confirms an e-mail address with the token from the verification e-mail.
 #[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = TokenRequest, responses(
     (status = 200, body = Accepted),
-    (status = 400, description = "Unknown, used or expired token", body = dentex_http::Problem, content_type = "application/problem+json"),
+    (status = 400, description = "Unknown, used or expired token (`invalid_token`)", body = dentex_http::Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/auth/verify-email")]
 #[tracing::instrument(skip_all)]

@@ -79,9 +79,9 @@ fn session_cookie(value: String, max_age_secs: Option<i64>) -> Cookie<'static> {
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = LoginResponse),
     (status = 401, description = "Unknown address or wrong password (`invalid_credentials`, the same answer for both); `mfa_required` when a code is needed; `invalid_mfa_code`", body = dentex_http::Problem, content_type = "application/problem+json"),
-    (status = 403, description = "The e-mail address is not confirmed yet (`email_not_verified`)", body = dentex_http::Problem, content_type = "application/problem+json"),
+    (status = 403, description = "The e-mail address is not confirmed yet (`email_not_verified`); platform staff whose one enrolment sign-in was used (`mfa_enrollment_required`)", body = dentex_http::Problem, content_type = "application/problem+json"),
     (status = 422, description = "Malformed fields", body = dentex_http::Problem, content_type = "application/problem+json"),
-    (status = 429, description = "Too many failed attempts; retry after `Retry-After` seconds", body = dentex_http::Problem, content_type = "application/problem+json"),
+    (status = 429, description = "`too_many_attempts`: retry after `Retry-After` seconds", body = dentex_http::Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/auth/login")]
 #[tracing::instrument(skip_all)]

@@ -4,7 +4,8 @@ use crate::http::views::{self, AccessLog, CaseList, CaseView};
 use crate::policy::CaseAction;
 use crate::service::{
     self,
-    cases::{CancelInput, CaseInput, ListQuery, SubmitInput},
+    cases::{CancelInput, CaseInput, SubmitInput},
+    lists::ListQuery,
 };
 use crate::state::CasesState;
 use actix_web::{HttpResponse, get, patch, post, web};
@@ -13,7 +14,7 @@ use dentex_http::{ApiError, Json};
 
 /// Drafts a case for the caller's clinic.
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", security(("bearer" = [])), request_body = CaseInput,
-    responses((status = 201, body = CaseView), (status = 422, body = dentex_http::Problem)))]
+    responses((status = 201, body = CaseView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[post("/api/v1/cases")]
 pub async fn create_case(
     actor: Actor,
@@ -26,22 +27,22 @@ pub async fn create_case(
 
 /// A case the caller may see. Labs never see the patient reference.
 #[utoipa::path(get, path = "/api/v1/cases/{case}", tag = "cases", security(("bearer" = [])),
-    params(("case" = Uuid, Path)), responses((status = 200, body = CaseView), (status = 404, body = dentex_http::Problem)))]
+    params(("case" = Uuid, Path)), responses((status = 200, body = CaseView), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
 #[get("/api/v1/cases/{case}")]
 pub async fn get_case(
     actor: Actor,
     state: web::Data<CasesState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (c, v) = service::case_for(&state, &actor, &path, CaseAction::Read).await?;
-    let shown = service::cases::read(&state, &actor, c, v).await?;
+    let allowed = service::case_for(&state, &actor, &path, CaseAction::Read).await?;
+    let shown = service::cases::read(&state, &actor, &allowed).await?;
     Ok(HttpResponse::Ok().json(views::case_view(shown)))
 }
 
 /// Changes a draft (the clinic's members only). `rx` replaces the whole Rx.
 #[utoipa::path(patch, path = "/api/v1/cases/{case}", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path)), request_body = CaseInput,
-    responses((status = 200, body = CaseView), (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+    responses((status = 200, body = CaseView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_draft`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[patch("/api/v1/cases/{case}")]
 pub async fn update_case(
     actor: Actor,
@@ -49,8 +50,8 @@ pub async fn update_case(
     path: web::Path<String>,
     input: Json<CaseInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (c, v) = service::case_for(&state, &actor, &path, CaseAction::Update).await?;
-    let shown = service::cases::update(&state, &actor, c, v, input.into_inner()).await?;
+    let allowed = service::case_for(&state, &actor, &path, CaseAction::Update).await?;
+    let shown = service::cases::update(&state, &actor, &allowed, input.into_inner()).await?;
     Ok(HttpResponse::Ok().json(views::case_view(shown)))
 }
 
@@ -59,8 +60,7 @@ pub async fn update_case(
 /// with every problem and its field.
 #[utoipa::path(post, path = "/api/v1/cases/{case}/submit", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path)), request_body = SubmitInput,
-    responses((status = 200, body = CaseView), (status = 403, body = dentex_http::Problem),
-        (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+    responses((status = 200, body = CaseView), (status = 403, description = "`forbidden`, `organization_not_verified`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_draft`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[post("/api/v1/cases/{case}/submit")]
 pub async fn submit_case(
     actor: Actor,
@@ -68,8 +68,8 @@ pub async fn submit_case(
     path: web::Path<String>,
     input: Json<SubmitInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (c, v) = service::case_for(&state, &actor, &path, CaseAction::Submit).await?;
-    let shown = service::cases::submit(&state, &actor, c, v, input.into_inner()).await?;
+    let allowed = service::case_for(&state, &actor, &path, CaseAction::Submit).await?;
+    let shown = service::cases::submit(&state, &actor, &allowed, input.into_inner()).await?;
     Ok(HttpResponse::Ok().json(views::case_view(shown)))
 }
 
@@ -78,7 +78,7 @@ pub async fn submit_case(
 /// reference or the reason); their quotes are declined.
 #[utoipa::path(post, path = "/api/v1/cases/{case}/cancel", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path)), request_body = CancelInput,
-    responses((status = 200, body = CaseView), (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+    responses((status = 200, body = CaseView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_cancellable`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[post("/api/v1/cases/{case}/cancel")]
 pub async fn cancel_case(
     actor: Actor,
@@ -86,22 +86,22 @@ pub async fn cancel_case(
     path: web::Path<String>,
     input: Json<CancelInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (c, v) = service::case_for(&state, &actor, &path, CaseAction::Cancel).await?;
-    let shown = service::cases::cancel(&state, &actor, c, v, input.into_inner()).await?;
+    let allowed = service::case_for(&state, &actor, &path, CaseAction::Cancel).await?;
+    let shown = service::cases::cancel(&state, &actor, &allowed, input.into_inner()).await?;
     Ok(HttpResponse::Ok().json(views::case_view(shown)))
 }
 
 /// The cases the caller's organisations may see, newest first: a clinic's
 /// own, and for a lab those open to it. Keyset paging on the id.
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, body = CaseList)))]
+    responses((status = 200, body = CaseList), (status = 400, description = "`invalid_query`", body = dentex_http::Problem)))]
 #[get("/api/v1/cases")]
 pub async fn list_cases(
     actor: Actor,
     state: web::Data<CasesState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = service::cases::list(&state, &actor, &q).await?;
+    let page = service::lists::list(&state, &actor, &q).await?;
     Ok(HttpResponse::Ok().json(CaseList {
         items: page.items.into_iter().map(views::case_view).collect(),
         next_cursor: page.next_cursor,
@@ -110,15 +110,15 @@ pub async fn list_cases(
 
 /// Who read or changed this case and its files, and when (the clinic only).
 #[utoipa::path(get, path = "/api/v1/cases/{case}/access-log", tag = "cases", security(("bearer" = [])),
-    params(("case" = Uuid, Path)), responses((status = 200, body = AccessLog), (status = 404, body = dentex_http::Problem)))]
+    params(("case" = Uuid, Path)), responses((status = 200, body = AccessLog), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
 #[get("/api/v1/cases/{case}/access-log")]
 pub async fn access_log(
     actor: Actor,
     state: web::Data<CasesState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (c, v) = service::case_for(&state, &actor, &path, CaseAction::AccessLog).await?;
-    let rows = service::cases::access_log(&state, &actor, &c, v).await?;
+    let allowed = service::case_for(&state, &actor, &path, CaseAction::AccessLog).await?;
+    let rows = service::cases::access_log(&state, &actor, &allowed).await?;
     Ok(HttpResponse::Ok().json(AccessLog {
         items: rows.into_iter().map(views::access_entry).collect(),
     }))

@@ -37,8 +37,7 @@ fn download(d: Download) -> HttpResponse {
 #[utoipa::path(post, path = "/api/v1/cases/{case}/files", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path), ("X-File-Name" = Option<String>, Header, description = "Your name for the file (metadata only)")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, body = FileView), (status = 409, body = dentex_http::Problem),
-        (status = 413, body = dentex_http::Problem), (status = 415, body = dentex_http::Problem)))]
+    responses((status = 201, body = FileView), (status = 400, description = "`empty_body`, `unreadable_body`", body = dentex_http::Problem), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_draft`", body = dentex_http::Problem), (status = 413, description = "`payload_too_large`, `quota_exceeded`", body = dentex_http::Problem), (status = 415, description = "`unsupported_media_type`", body = dentex_http::Problem), (status = 422, description = "`mesh_empty`, `mesh_unreadable`, `unreadable_image`", body = dentex_http::Problem)))]
 #[post("/api/v1/cases/{case}/files")]
 pub async fn upload_file(
     req: HttpRequest,
@@ -47,7 +46,7 @@ pub async fn upload_file(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (c, v) = service::case_for(&state, &actor, &path, CaseAction::UploadFile).await?;
+    let allowed = service::case_for(&state, &actor, &path, CaseAction::UploadFile).await?;
     let incoming = Incoming {
         declared_len: req
             .headers()
@@ -61,30 +60,30 @@ pub async fn upload_file(
             .and_then(|raw| service::files::clean_file_name(&String::from_utf8_lossy(raw.as_bytes()))),
         body: payload,
     };
-    let f = service::files::upload(&state, &actor, &c, v, incoming).await?;
-    Ok(HttpResponse::Created().json(views::file_view(f, v, false)))
+    let f = service::files::upload(&state, &actor, &allowed, incoming).await?;
+    Ok(HttpResponse::Created().json(views::file_view(f, allowed.viewer(), false)))
 }
 
 /// The files of a case.
 #[utoipa::path(get, path = "/api/v1/cases/{case}/files", tag = "cases", security(("bearer" = [])),
-    params(("case" = Uuid, Path)), responses((status = 200, body = FileList), (status = 404, body = dentex_http::Problem)))]
+    params(("case" = Uuid, Path)), responses((status = 200, body = FileList), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
 #[get("/api/v1/cases/{case}/files")]
 pub async fn list_files(
     actor: Actor,
     state: web::Data<CasesState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (c, v) = service::case_for(&state, &actor, &path, CaseAction::ListFiles).await?;
-    let rows = service::files::list(&state, &actor, &c, v).await?;
+    let allowed = service::case_for(&state, &actor, &path, CaseAction::ListFiles).await?;
+    let rows = service::files::list(&state, &actor, &allowed).await?;
     Ok(HttpResponse::Ok().json(FileList {
-        items: rows.into_iter().map(|f| views::file_view(f, v, false)).collect(),
+        items: rows.into_iter().map(|f| views::file_view(f, allowed.viewer(), false)).collect(),
     }))
 }
 
 /// One file, with its mesh analysis.
 #[utoipa::path(get, path = "/api/v1/cases/{case}/files/{file}", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path), ("file" = Uuid, Path)),
-    responses((status = 200, body = FileView), (status = 404, body = dentex_http::Problem)))]
+    responses((status = 200, body = FileView), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
 #[get("/api/v1/cases/{case}/files/{file}")]
 pub async fn get_file(
     actor: Actor,
@@ -92,16 +91,16 @@ pub async fn get_file(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (raw_case, raw_file) = path.into_inner();
-    let (c, v) = service::case_for(&state, &actor, &raw_case, CaseAction::ReadFile).await?;
-    let f = service::files::file_of(&state, &actor, &c, &raw_file).await?;
-    service::files::read(&state, &actor, &c, v, &f).await?;
-    Ok(HttpResponse::Ok().json(views::file_view(f, v, true)))
+    let allowed = service::case_for(&state, &actor, &raw_case, CaseAction::ReadFile).await?;
+    let f = service::files::file_of(&state, &actor, &allowed, &raw_file).await?;
+    service::files::read(&state, &actor, &allowed, &f).await?;
+    Ok(HttpResponse::Ok().json(views::file_view(f, allowed.viewer(), true)))
 }
 
 /// Removes a file from a draft, and its object.
 #[utoipa::path(delete, path = "/api/v1/cases/{case}/files/{file}", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path), ("file" = Uuid, Path)),
-    responses((status = 204), (status = 404, body = dentex_http::Problem), (status = 409, body = dentex_http::Problem)))]
+    responses((status = 204), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_draft`", body = dentex_http::Problem)))]
 #[delete("/api/v1/cases/{case}/files/{file}")]
 pub async fn delete_file(
     actor: Actor,
@@ -109,9 +108,9 @@ pub async fn delete_file(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (raw_case, raw_file) = path.into_inner();
-    let (c, v) = service::case_for(&state, &actor, &raw_case, CaseAction::DeleteFile).await?;
-    let f = service::files::file_of(&state, &actor, &c, &raw_file).await?;
-    service::files::delete(&state, &actor, &c, v, f).await?;
+    let allowed = service::case_for(&state, &actor, &raw_case, CaseAction::DeleteFile).await?;
+    let f = service::files::file_of(&state, &actor, &allowed, &raw_file).await?;
+    service::files::delete(&state, &actor, &allowed, f).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -119,8 +118,7 @@ pub async fn delete_file(
 /// streamed. Each issuance is audited.
 #[utoipa::path(get, path = "/api/v1/cases/{case}/files/{file}/content", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path), ("file" = Uuid, Path)),
-    responses((status = 302, description = "Location: a URL valid for 5 minutes"), (status = 200, description = "The bytes"),
-        (status = 404, body = dentex_http::Problem)))]
+    responses((status = 302, description = "Location: a URL valid for 5 minutes"), (status = 200, description = "The bytes"), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
 #[get("/api/v1/cases/{case}/files/{file}/content")]
 pub async fn file_content(
     actor: Actor,
@@ -128,16 +126,15 @@ pub async fn file_content(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (raw_case, raw_file) = path.into_inner();
-    let (c, v) = service::case_for(&state, &actor, &raw_case, CaseAction::DownloadFile).await?;
-    let f = service::files::file_of(&state, &actor, &c, &raw_file).await?;
-    Ok(download(service::files::content(&state, &actor, &c, v, &f).await?))
+    let allowed = service::case_for(&state, &actor, &raw_case, CaseAction::DownloadFile).await?;
+    let f = service::files::file_of(&state, &actor, &allowed, &raw_file).await?;
+    Ok(download(service::files::content(&state, &actor, &allowed, &f).await?))
 }
 
 /// The scan's preview, once the analysis has drawn it.
 #[utoipa::path(get, path = "/api/v1/cases/{case}/files/{file}/thumbnail.png", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path), ("file" = Uuid, Path)),
-    responses((status = 302, description = "Location: a URL valid for 5 minutes"), (status = 200, description = "PNG"),
-        (status = 404, body = dentex_http::Problem)))]
+    responses((status = 302, description = "Location: a URL valid for 5 minutes"), (status = 200, description = "PNG"), (status = 404, description = "`not_found`, `thumbnail_unavailable`", body = dentex_http::Problem)))]
 #[get("/api/v1/cases/{case}/files/{file}/thumbnail.png")]
 pub async fn file_thumbnail(
     actor: Actor,
@@ -145,7 +142,7 @@ pub async fn file_thumbnail(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (raw_case, raw_file) = path.into_inner();
-    let (c, v) = service::case_for(&state, &actor, &raw_case, CaseAction::Thumbnail).await?;
-    let f = service::files::file_of(&state, &actor, &c, &raw_file).await?;
-    Ok(download(service::files::thumbnail(&state, &actor, &c, v, &f).await?))
+    let allowed = service::case_for(&state, &actor, &raw_case, CaseAction::Thumbnail).await?;
+    let f = service::files::file_of(&state, &actor, &allowed, &raw_file).await?;
+    Ok(download(service::files::thumbnail(&state, &actor, &allowed, &f).await?))
 }

@@ -15,8 +15,7 @@ use dentex_http::{ApiError, Json};
 /// and SHA-256, PUT each part to its URL, then call `complete`.
 #[utoipa::path(post, path = "/api/v1/cases/{case}/uploads", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path)), request_body = UploadInput,
-    responses((status = 201, body = UploadView), (status = 409, body = dentex_http::Problem),
-        (status = 413, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+    responses((status = 201, body = UploadView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_draft`", body = dentex_http::Problem), (status = 413, description = "`payload_too_large`, `quota_exceeded`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[post("/api/v1/cases/{case}/uploads")]
 pub async fn create_upload(
     actor: Actor,
@@ -24,15 +23,15 @@ pub async fn create_upload(
     path: web::Path<String>,
     input: Json<UploadInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (c, _) = service::case_for(&state, &actor, &path, CaseAction::StartUpload).await?;
-    let view = service::uploads::start(&state, &actor, &c, input.into_inner()).await?;
+    let allowed = service::case_for(&state, &actor, &path, CaseAction::StartUpload).await?;
+    let view = service::uploads::start(&state, &actor, &allowed, input.into_inner()).await?;
     Ok(HttpResponse::Created().json(view))
 }
 
 /// An upload in flight: which parts arrived, and fresh URLs for the rest.
 #[utoipa::path(get, path = "/api/v1/cases/{case}/uploads/{upload}", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path), ("upload" = Uuid, Path)),
-    responses((status = 200, body = UploadView), (status = 404, body = dentex_http::Problem)))]
+    responses((status = 200, body = UploadView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_draft`, `upload_expired`", body = dentex_http::Problem)))]
 #[get("/api/v1/cases/{case}/uploads/{upload}")]
 pub async fn get_upload(
     actor: Actor,
@@ -40,16 +39,16 @@ pub async fn get_upload(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (raw_case, raw_upload) = path.into_inner();
-    let (c, _) = service::case_for(&state, &actor, &raw_case, CaseAction::ReadUpload).await?;
-    let u = service::uploads::upload_of(&state, &actor, &c, &raw_upload).await?;
-    Ok(HttpResponse::Ok().json(service::uploads::progress(&state, &u).await?))
+    let allowed = service::case_for(&state, &actor, &raw_case, CaseAction::ReadUpload).await?;
+    let u = service::uploads::upload_of(&state, &actor, &allowed, &raw_upload).await?;
+    Ok(HttpResponse::Ok().json(service::uploads::progress(&state, &allowed, &u).await?))
 }
 
 /// Abandons an upload: the parts sent so far are removed and its room in
 /// the quota is freed.
 #[utoipa::path(delete, path = "/api/v1/cases/{case}/uploads/{upload}", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path), ("upload" = Uuid, Path)),
-    responses((status = 204), (status = 404, body = dentex_http::Problem), (status = 409, body = dentex_http::Problem)))]
+    responses((status = 204), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`upload_in_progress`", body = dentex_http::Problem)))]
 #[delete("/api/v1/cases/{case}/uploads/{upload}")]
 pub async fn abort_upload(
     actor: Actor,
@@ -57,9 +56,9 @@ pub async fn abort_upload(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (raw_case, raw_upload) = path.into_inner();
-    let (c, _) = service::case_for(&state, &actor, &raw_case, CaseAction::AbortUpload).await?;
-    let u = service::uploads::upload_of(&state, &actor, &c, &raw_upload).await?;
-    service::uploads::abort(&state, &actor, &c, u).await?;
+    let allowed = service::case_for(&state, &actor, &raw_case, CaseAction::AbortUpload).await?;
+    let u = service::uploads::upload_of(&state, &actor, &allowed, &raw_upload).await?;
+    service::uploads::abort(&state, &actor, &allowed, u).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -69,9 +68,7 @@ pub async fn abort_upload(
 /// other (scans are analysed).
 #[utoipa::path(post, path = "/api/v1/cases/{case}/uploads/{upload}/complete", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path), ("upload" = Uuid, Path)),
-    responses((status = 201, body = FileView), (status = 404, body = dentex_http::Problem),
-        (status = 409, body = dentex_http::Problem), (status = 413, body = dentex_http::Problem),
-        (status = 415, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+    responses((status = 201, body = FileView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_draft`, `upload_expired`, `upload_in_progress`, `upload_incomplete`, `upload_gone`", body = dentex_http::Problem), (status = 413, description = "`quota_exceeded`", body = dentex_http::Problem), (status = 415, description = "`unsupported_media_type`, `photo_needs_direct_upload`", body = dentex_http::Problem), (status = 422, description = "`checksum_mismatch`, `mesh_empty`, `mesh_unreadable`", body = dentex_http::Problem)))]
 #[post("/api/v1/cases/{case}/uploads/{upload}/complete")]
 pub async fn complete_upload(
     actor: Actor,
@@ -79,8 +76,8 @@ pub async fn complete_upload(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (raw_case, raw_upload) = path.into_inner();
-    let (c, v) = service::case_for(&state, &actor, &raw_case, CaseAction::CompleteUpload).await?;
-    let u = service::uploads::upload_of(&state, &actor, &c, &raw_upload).await?;
-    let f = service::uploads::complete(&state, &actor, &c, v, u).await?;
-    Ok(HttpResponse::Created().json(views::file_view(f, v, false)))
+    let allowed = service::case_for(&state, &actor, &raw_case, CaseAction::CompleteUpload).await?;
+    let u = service::uploads::upload_of(&state, &actor, &allowed, &raw_upload).await?;
+    let f = service::uploads::complete(&state, &actor, &allowed, u).await?;
+    Ok(HttpResponse::Created().json(views::file_view(f, allowed.viewer(), false)))
 }

@@ -2,10 +2,11 @@
 //! the steps the market takes on a case inside its own transactions
 //! ([`lock_open_to_quotes`], [`award`], [`reopen`]).
 
-use super::{audit_change, audit_read, case_event, lock_draft, today};
-use crate::policy::{self, LAB_KINDS, Viewer};
+use super::{Allowed, audit_change, audit_read, lock_draft, today};
+use crate::policy::CaseAction;
+use crate::policy::{LAB_KINDS, Viewer};
 use crate::state::CasesState;
-use crate::store::{self, ListScope};
+use crate::store;
 use chrono::NaiveDate;
 use dentex_accounts::{Actor, policy as accounts_policy};
 use dentex_db::entities::{audit_event, case, organization};
@@ -16,7 +17,7 @@ use dentex_http::ApiError;
 use dentex_jobs::{EnqueueOptions, Queue};
 use sea_orm::{DatabaseTransaction, DbErr, Set};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// The wording of the consent attestation a clinic confirms.
@@ -45,15 +46,6 @@ pub struct CaseInput {
     pub rx: Option<serde_json::Value>,
     pub due_date: Option<NaiveDate>,
     pub consent: Option<ConsentInput>,
-}
-
-#[derive(Deserialize, IntoParams)]
-pub struct ListQuery {
-    /// `draft`, `submitted`, `awarded` or `cancelled`.
-    pub status: Option<String>,
-    pub cursor: Option<String>,
-    /// 1–200, default 50.
-    pub limit: Option<u64>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -242,7 +234,9 @@ pub async fn create(state: &CasesState, actor: &Actor, input: CaseInput) -> Resu
 }
 
 /// A case the actor sees, audited as read.
-pub async fn read(state: &CasesState, actor: &Actor, c: case::Model, v: Viewer) -> Result<Shown, ApiError> {
+pub async fn read(state: &CasesState, actor: &Actor, allowed: &Allowed) -> Result<Shown, ApiError> {
+    let (c, v) = allowed.take(CaseAction::Read)?;
+    let c = c.clone();
     audit_read(state, actor, &c, v, "case.read", None).await?;
     shown(state, c, v).await
 }
@@ -251,10 +245,11 @@ pub async fn read(state: &CasesState, actor: &Actor, c: case::Model, v: Viewer) 
 pub async fn update(
     state: &CasesState,
     actor: &Actor,
-    c: case::Model,
-    v: Viewer,
+    allowed: &Allowed,
     input: CaseInput,
 ) -> Result<Shown, ApiError> {
+    let (c, v) = allowed.take(CaseAction::Update)?;
+    let c = c.clone();
     if input.organization.is_some_and(|o| o != c.clinic_org_id) {
         return Err(ApiError::validation(vec![FieldError::new(
             "organization",
@@ -356,10 +351,11 @@ async fn draft_problems(txn: &DatabaseTransaction, c: &case::Model) -> Result<Ve
 pub async fn submit(
     state: &CasesState,
     actor: &Actor,
-    c: case::Model,
-    v: Viewer,
+    allowed: &Allowed,
     input: SubmitInput,
 ) -> Result<Shown, ApiError> {
+    let (c, v) = allowed.take(CaseAction::Submit)?;
+    let c = c.clone();
     let clinic = store::organization(&state.db, c.clinic_org_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -395,10 +391,11 @@ pub async fn submit(
 pub async fn cancel(
     state: &CasesState,
     actor: &Actor,
-    c: case::Model,
-    v: Viewer,
+    allowed: &Allowed,
     input: CancelInput,
 ) -> Result<Shown, ApiError> {
+    let (c, v) = allowed.take(CaseAction::Cancel)?;
+    let c = c.clone();
     let reason = input.reason.trim().to_owned();
     let problems = dentex_accounts::validate::field_errors(&Reason { reason: &reason });
     if !problems.is_empty() {
@@ -451,131 +448,14 @@ async fn tell_labs(txn: &DatabaseTransaction, case: Uuid, labs: Vec<Uuid>) -> Re
     Ok(())
 }
 
-/// A page of the cases the actor's organisations may see.
-pub struct Page {
-    pub items: Vec<Shown>,
-    pub next_cursor: Option<String>,
-}
-
-/// The list's query, checked.
-struct ListParams {
-    pub limit: u64,
-    pub cursor: Option<Uuid>,
-    pub status: Option<CaseStatus>,
-}
-
-impl ListParams {
-    fn parse(q: &ListQuery) -> Result<Self, ApiError> {
-        let bad = |m: &str| ApiError::new(&dentex_http::codes::INVALID_QUERY, m.to_owned());
-        let limit = q.limit.unwrap_or(50);
-        if !(1..=200).contains(&limit) {
-            return Err(bad("limit: between 1 and 200."));
-        }
-        let status = match &q.status {
-            Some(s) => {
-                Some(CaseStatus::parse(s).ok_or_else(|| bad("status: one of draft, submitted, awarded, cancelled."))?)
-            }
-            None => None,
-        };
-        let cursor = match &q.cursor {
-            Some(c) => Some(Uuid::parse_str(c).map_err(|_| bad("cursor: not one we gave."))?),
-            None => None,
-        };
-        Ok(Self { limit, cursor, status })
-    }
-}
-
-/// The cases the actor's organisations may see, newest first: a clinic's
-/// own, and for a lab those open to it. Keyset paging on the id. Each case
-/// shown is a read of its Rx, audited in its clinic's chain (one write per
-/// chain for the whole page).
-pub async fn list(state: &CasesState, actor: &Actor, query: &ListQuery) -> Result<Page, ApiError> {
-    accounts_policy::require_full_session(actor)?;
-    let params = ListParams::parse(query)?;
-    let mine: Vec<Uuid> = actor.memberships.iter().map(|(o, _)| o.0).collect();
-    let scope = ListScope::of(&store::organizations(&state.db, mine).await?);
-    if scope.is_empty() {
-        return Ok(Page {
-            items: Vec::new(),
-            next_cursor: None,
-        });
-    }
-    let (shown, next_cursor) = visible_page(state, actor, &scope, &params).await?;
-    let events = shown
-        .iter()
-        .map(|(c, v)| case_event(actor, c, *v, "case.list", None))
-        .collect();
-    state.audit.record_many(events).await?;
-    // The labs each case was sent to, for the clinic's cases of the page, at once.
-    let clinic_cases = shown.iter().filter(|(_, v)| v.is_clinic()).map(|(c, _)| c.id).collect();
-    let mut named = store::named_labs_of(&state.db, clinic_cases).await?;
-    let items = shown
-        .into_iter()
-        .map(|(case, viewer)| Shown {
-            labs: if viewer.is_clinic() {
-                named.remove(&case.id).unwrap_or_default()
-            } else {
-                Vec::new()
-            },
-            case,
-            viewer,
-        })
-        .collect();
-    Ok(Page { items, next_cursor })
-}
-
-/// Fetches until the page is full. Open cases are checked for each lab's
-/// services and verification here, so a page may need more than one fetch;
-/// the rows looked at per request are bounded, and a short page then
-/// carries a cursor to go on from.
-async fn visible_page(
-    state: &CasesState,
-    actor: &Actor,
-    scope: &ListScope,
-    params: &ListParams,
-) -> Result<(Vec<(case::Model, Viewer)>, Option<String>), ApiError> {
-    let limit = params.limit;
-    let budget = (limit + 1) * 5;
-    let mut after = params.cursor;
-    let mut scanned = 0u64;
-    let mut shown = Vec::new();
-    loop {
-        let batch = store::case_page(&state.db, scope, params.status, after, limit + 1).await?;
-        let exhausted = batch.len() as u64 <= limit;
-        // Who sees what, for the whole fetch at once.
-        let viewers = {
-            let refs: Vec<&case::Model> = batch.iter().collect();
-            policy::viewers(&state.db, actor, &refs, today(), None).await?
-        };
-        for (c, v) in batch.into_iter().zip(viewers) {
-            if let Some(v) = v {
-                if shown.len() as u64 == limit {
-                    return Ok((shown, after.map(|a| a.to_string())));
-                }
-                after = Some(c.id);
-                shown.push((c, v));
-            } else {
-                after = Some(c.id);
-            }
-            scanned += 1;
-        }
-        if exhausted {
-            return Ok((shown, None));
-        }
-        if scanned >= budget {
-            return Ok((shown, after.map(|a| a.to_string())));
-        }
-    }
-}
-
 /// Who read or changed the case and its files, and when (the clinic only),
 /// newest first, at most 500 rows.
 pub async fn access_log(
     state: &CasesState,
     actor: &Actor,
-    c: &case::Model,
-    v: Viewer,
+    allowed: &Allowed,
 ) -> Result<Vec<audit_event::Model>, ApiError> {
+    let (c, v) = allowed.take(CaseAction::AccessLog)?;
     let rows = store::access_log(&state.db, c).await?;
     audit_read(state, actor, c, v, "case.access_log", None).await?;
     Ok(rows)

@@ -4,7 +4,8 @@
 
 use super::{audit_change, audit_read, lock_draft, missing_in_case, record, remove_object};
 use crate::content::{self, Kind, Sniffed};
-use crate::policy::Viewer;
+use super::Allowed;
+use crate::policy::{CaseAction, Viewer};
 use crate::state::CasesState;
 use crate::store;
 use bytes::{Bytes, BytesMut};
@@ -138,7 +139,7 @@ pub(crate) fn file_row(
     }
 }
 
-/// Writes a new file's row in `txn` under the draft's lock, with the quota
+/// Writes a new file's row in `txn`, which holds the draft's lock, with the quota
 /// checked again under the organisation's lock (uploads that streamed side
 /// by side are settled one at a time here), its analysis queued for a scan,
 /// and its audit row.
@@ -151,7 +152,6 @@ pub(crate) async fn save_file(
     quota: u64,
     adds: u64,
 ) -> Result<case_file::Model, ApiError> {
-    lock_draft(txn, c.id).await?;
     let used = store::usage_locked(txn, c.clinic_org_id).await?;
     if used.saturating_add(adds) > quota {
         return Err(too_large(quota, true));
@@ -222,14 +222,14 @@ pub struct Incoming<S> {
 pub async fn upload<S, E>(
     state: &CasesState,
     actor: &Actor,
-    c: &case::Model,
-    v: Viewer,
+    allowed: &Allowed,
     incoming: Incoming<S>,
 ) -> Result<case_file::Model, ApiError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin + 'static,
     E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
 {
+    let (c, v) = allowed.take(CaseAction::UploadFile)?;
     let Incoming {
         declared_len,
         name,
@@ -264,6 +264,7 @@ where
     let row = file_row(actor, c, file_id, &sniffed, (&stored, &key), name);
     let saved: Result<case_file::Model, ApiError> = async {
         let txn = dentex_db::begin_write(&state.db).await?;
+        lock_draft(&txn, c.id).await?;
         let f = save_file(&txn, actor, c, v, row, state.limits.org_quota_bytes, stored.size).await?;
         txn.commit().await?;
         Ok(f)
@@ -377,9 +378,10 @@ where
 pub async fn file_of(
     state: &CasesState,
     actor: &Actor,
-    c: &case::Model,
+    allowed: &Allowed,
     raw: &str,
 ) -> Result<case_file::Model, ApiError> {
+    let c = allowed.case();
     let id = Uuid::parse_str(raw).ok();
     let found = match id {
         Some(id) => store::file_in_case(&state.db, c.id, id).await?,
@@ -395,9 +397,9 @@ pub async fn file_of(
 pub async fn list(
     state: &CasesState,
     actor: &Actor,
-    c: &case::Model,
-    v: Viewer,
+    allowed: &Allowed,
 ) -> Result<Vec<case_file::Model>, ApiError> {
+    let (c, v) = allowed.take(CaseAction::ListFiles)?;
     let rows = store::files_of(&state.db, c.id).await?;
     audit_read(state, actor, c, v, "case_file.list", None).await?;
     Ok(rows)
@@ -407,10 +409,10 @@ pub async fn list(
 pub async fn read(
     state: &CasesState,
     actor: &Actor,
-    c: &case::Model,
-    v: Viewer,
+    allowed: &Allowed,
     f: &case_file::Model,
 ) -> Result<(), ApiError> {
+    let (c, v) = allowed.take(CaseAction::ReadFile)?;
     audit_read(state, actor, c, v, "case_file.read", Some(f.id)).await
 }
 
@@ -420,10 +422,10 @@ pub async fn read(
 pub async fn delete(
     state: &CasesState,
     actor: &Actor,
-    c: &case::Model,
-    v: Viewer,
+    allowed: &Allowed,
     f: case_file::Model,
 ) -> Result<(), ApiError> {
+    let (c, v) = allowed.take(CaseAction::DeleteFile)?;
     let txn = dentex_db::begin_write(&state.db).await?;
     lock_draft(&txn, c.id).await?;
     let f = store::file(&txn, f.id).await?.ok_or_else(ApiError::not_found)?;
@@ -468,10 +470,10 @@ async fn hand_out(state: &CasesState, key: &str, content_type: &str, name: Strin
 pub async fn content(
     state: &CasesState,
     actor: &Actor,
-    c: &case::Model,
-    v: Viewer,
+    allowed: &Allowed,
     f: &case_file::Model,
 ) -> Result<Download, ApiError> {
+    let (c, v) = allowed.take(CaseAction::DownloadFile)?;
     audit_read(state, actor, c, v, "case_file.download", Some(f.id)).await?;
     let ext = match f.kind.as_str() {
         "photo" if f.content_type == "image/png" => "png",
@@ -490,10 +492,10 @@ pub async fn content(
 pub async fn thumbnail(
     state: &CasesState,
     actor: &Actor,
-    c: &case::Model,
-    v: Viewer,
+    allowed: &Allowed,
     f: &case_file::Model,
 ) -> Result<Download, ApiError> {
+    let (c, v) = allowed.take(CaseAction::Thumbnail)?;
     let Some(key) = f.thumbnail_key.clone() else {
         return Err(ApiError::new(
             &crate::codes::THUMBNAIL_UNAVAILABLE,

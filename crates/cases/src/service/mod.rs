@@ -7,11 +7,13 @@
 //!
 //! - [`cases`]: drafts, submission, cancellation, lists, the access log, and
 //!   the steps the market takes on a case inside its own transactions.
+//! - [`lists`]: the case list, by the page.
 //! - [`files`]: streamed uploads, reads, downloads, deletion.
 //! - [`uploads`]: presigned multipart uploads.
 
 pub mod cases;
 pub mod files;
+pub mod lists;
 pub mod uploads;
 
 use crate::policy::{self, CaseAction, Refusal, Viewer};
@@ -82,6 +84,39 @@ pub(crate) async fn audit_change(
     dentex_accounts::audit_in(txn, case_event(actor, c, v, action, file)).await
 }
 
+/// A case the actor may do one action to: only [`case_for`] makes one, so a
+/// service that takes it cannot be reached past the policy (by a handler,
+/// a job or another crate alike).
+#[derive(Debug)]
+pub struct Allowed {
+    case: case::Model,
+    viewer: Viewer,
+    action: CaseAction,
+}
+
+impl Allowed {
+    /// The case and how the actor sees it, for the action it was allowed;
+    /// asking for another action is a mistake in the code (500).
+    pub(crate) fn take(&self, action: CaseAction) -> Result<(&case::Model, Viewer), ApiError> {
+        if self.action == action {
+            Ok((&self.case, self.viewer))
+        } else {
+            Err(ApiError::internal(anyhow::anyhow!(
+                "a case allowed for {:?} was used for {action:?}",
+                self.action
+            )))
+        }
+    }
+
+    pub fn case(&self) -> &case::Model {
+        &self.case
+    }
+
+    pub fn viewer(&self) -> Viewer {
+        self.viewer
+    }
+}
+
 /// The case at `raw` if the actor sees it and may do `action` to it. A case
 /// the actor does not see is 404, audited in the actor's own chain (probing
 /// leaves a trace; the other tenant's trail is not written); a lab asking
@@ -91,7 +126,7 @@ pub async fn case_for(
     actor: &Actor,
     raw: &str,
     action: CaseAction,
-) -> Result<(case::Model, Viewer), ApiError> {
+) -> Result<Allowed, ApiError> {
     accounts_policy::require_full_session(actor)?;
     let found = match Uuid::parse_str(raw) {
         Ok(id) => store::find_case(&state.db, id).await?,
@@ -110,7 +145,11 @@ pub async fn case_for(
         return Err(ApiError::not_found());
     };
     match policy::decide(v, &c, action) {
-        Ok(()) => Ok((c, v)),
+        Ok(()) => Ok(Allowed {
+            case: c,
+            viewer: v,
+            action,
+        }),
         Err(Refusal::ClinicOnly) => {
             let mut ev = actor.event("access.refused", "case", Outcome::Denied);
             ev.org_id = Some(OrgId(c.clinic_org_id));

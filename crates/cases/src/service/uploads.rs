@@ -17,7 +17,8 @@ use super::files::{
 };
 use super::{lock_draft, missing_in_case, record, remove_object};
 use crate::content::{self, Kind, Sniffed};
-use crate::policy::Viewer;
+use super::Allowed;
+use crate::policy::{CaseAction, Viewer};
 use crate::state::CasesState;
 use crate::store;
 use chrono::{DateTime, Utc};
@@ -131,9 +132,10 @@ async fn upload_view(state: &CasesState, u: &case_upload::Model, received: Vec<i
 pub async fn upload_of(
     state: &CasesState,
     actor: &Actor,
-    c: &case::Model,
+    allowed: &Allowed,
     raw: &str,
 ) -> Result<case_upload::Model, ApiError> {
+    let c = allowed.case();
     let id = Uuid::parse_str(raw).ok();
     let found = match id {
         Some(id) => store::upload_in_case(&state.db, c.id, id).await?,
@@ -224,9 +226,10 @@ fn upload_event(actor: &Actor, c: &case::Model, u: Uuid, action: &str, outcome: 
 pub async fn start(
     state: &CasesState,
     actor: &Actor,
-    c: &case::Model,
+    allowed: &Allowed,
     input: UploadInput,
 ) -> Result<UploadView, ApiError> {
+    let (c, _) = allowed.take(CaseAction::StartUpload)?;
     let limits = state.limits;
     let (size, sha256, name) = parse_input(input, limits.upload_max_bytes)?;
     let id = Uuid::now_v7();
@@ -279,7 +282,8 @@ pub async fn start(
 }
 
 /// An upload in flight: which parts arrived, and fresh URLs for the rest.
-pub async fn progress(state: &CasesState, u: &case_upload::Model) -> Result<UploadView, ApiError> {
+pub async fn progress(state: &CasesState, allowed: &Allowed, u: &case_upload::Model) -> Result<UploadView, ApiError> {
+    allowed.take(CaseAction::ReadUpload)?;
     require_unexpired(u)?;
     let received = match state.store.list_parts(&u.object_key, &u.store_upload_id).await {
         Ok(parts) => parts.into_iter().map(|p| p.number).collect(),
@@ -291,7 +295,8 @@ pub async fn progress(state: &CasesState, u: &case_upload::Model) -> Result<Uplo
 
 /// Abandons an upload: the parts sent so far are removed and its room in
 /// the quota is freed.
-pub async fn abort(state: &CasesState, actor: &Actor, c: &case::Model, u: case_upload::Model) -> Result<(), ApiError> {
+pub async fn abort(state: &CasesState, actor: &Actor, allowed: &Allowed, u: case_upload::Model) -> Result<(), ApiError> {
+    let (c, _) = allowed.take(CaseAction::AbortUpload)?;
     if !store::claim_upload(&state.db, u.id).await? {
         return Err(ApiError::new(
             &crate::codes::UPLOAD_IN_PROGRESS,
@@ -364,6 +369,13 @@ async fn join_parts(state: &CasesState, u: &case_upload::Model) -> Result<(), Ap
     Ok(())
 }
 
+/// Why a joined object is not taken: refused (the upload and its object
+/// go), or not decided (the upload stays as it was).
+enum Refused {
+    Discard(ApiError),
+    Keep(ApiError),
+}
+
 /// Reads the joined object back: its size and checksum must be the ones
 /// declared (a mismatch is audited), and its bytes decide its type.
 async fn check_object(
@@ -371,44 +383,48 @@ async fn check_object(
     actor: &Actor,
     c: &case::Model,
     u: &case_upload::Model,
-) -> Result<(Digest256, Sniffed), ApiError> {
+) -> Result<(Digest256, Sniffed), Refused> {
     let mut faces = dentex_mesh::ObjFaceScan::default();
     let digest = state
         .store
         .digest_with(&u.object_key, content::SNIFF_BYTES, |piece| faces.feed(piece))
-        .await?;
+        .await
+        .map_err(|e| Refused::Discard(e.into()))?;
     let declared = u64::try_from(u.size_bytes).unwrap_or(0);
     if digest.size != declared || digest.sha256 != u.sha256 {
         let mut ev = upload_event(actor, c, u.id, "case_upload.complete", Outcome::Denied);
         ev.reason = Some("checksum mismatch".into());
-        record(state, ev).await?;
-        return Err(ApiError::new(
-            &crate::codes::CHECKSUM_MISMATCH,
-            "The bytes received do not match the declared size and SHA-256; nothing was kept. Start a new upload.",
-        )
-        .with_errors(vec![FieldError::new(
-            "sha256",
-            "mismatch",
-            "The stored bytes have another SHA-256 or size.",
-        )]));
+        // Not recorded: the upload stays as it is, for a retry.
+        record(state, ev).await.map_err(Refused::Keep)?;
+        return Err(Refused::Discard(
+            ApiError::new(
+                &crate::codes::CHECKSUM_MISMATCH,
+                "The bytes received do not match the declared size and SHA-256; nothing was kept. Start a new upload.",
+            )
+            .with_errors(vec![FieldError::new(
+                "sha256",
+                "mismatch",
+                "The stored bytes have another SHA-256 or size.",
+            )]),
+        ));
     }
     let sniffed = match content::sniff(&digest.head, digest.size <= content::SNIFF_BYTES as u64) {
         Some(s) if s.kind == Kind::Photo => {
-            return Err(ApiError::new(
+            return Err(Refused::Discard(ApiError::new(
                 &crate::codes::PHOTO_NEEDS_DIRECT_UPLOAD,
                 "Photos go through POST /api/v1/cases/{case}/files, which removes their metadata before storing.",
-            ));
+            )));
         }
         Some(s) => s,
-        None => return Err(unsupported()),
+        None => return Err(Refused::Discard(unsupported())),
     };
     if sniffed.format == Some(dentex_mesh::Format::StlBinary) && !content::binary_stl_size_ok(&digest.head, digest.size)
     {
-        return Err(unsupported());
+        return Err(Refused::Discard(unsupported()));
     }
-    scan_preflight(&sniffed, &digest.head, digest.size, &state.limits.mesh)?;
+    scan_preflight(&sniffed, &digest.head, digest.size, &state.limits.mesh).map_err(Refused::Discard)?;
     if sniffed.format == Some(dentex_mesh::Format::Obj) && !faces.found() {
-        return Err(mesh_empty());
+        return Err(Refused::Discard(mesh_empty()));
     }
     Ok((digest, sniffed))
 }
@@ -420,10 +436,10 @@ async fn check_object(
 pub async fn complete(
     state: &CasesState,
     actor: &Actor,
-    c: &case::Model,
-    v: Viewer,
+    allowed: &Allowed,
     u: case_upload::Model,
 ) -> Result<case_file::Model, ApiError> {
+    let (c, v) = allowed.take(CaseAction::CompleteUpload)?;
     require_unexpired(&u)?;
     if !store::claim_upload(&state.db, u.id).await? {
         return Err(ApiError::new(
@@ -438,7 +454,8 @@ pub async fn complete(
     // From here the upload is consumed: on any refusal the object goes too.
     let (digest, sniffed) = match check_object(state, actor, c, &u).await {
         Ok(checked) => checked,
-        Err(e) => return refuse(state, &u, e).await,
+        Err(Refused::Discard(e)) => return refuse(state, &u, e).await,
+        Err(Refused::Keep(e)) => return Err(e),
     };
     let stored = PutOutcome {
         size: u64::try_from(u.size_bytes).unwrap_or(0),
@@ -475,6 +492,7 @@ async fn save_completed(
     row: case_file::ActiveModel,
 ) -> Result<case_file::Model, ApiError> {
     let txn = dentex_db::begin_write(&state.db).await?;
+    // The draft's lock first, then the upload's row (as every path takes them).
     lock_draft(&txn, c.id).await?;
     if !store::delete_upload(&txn, u.id).await? {
         return Err(ApiError::new(
