@@ -2,13 +2,10 @@
 //! these inside its own transaction, through [`dentex_cases::CaseHooks`]
 //! (the gateway hands them in), so cases never writes the market's rows.
 
-use dentex_db::entities::quote;
-use dentex_db::now;
-use dentex_domain::QuoteStatus;
+use crate::store;
 use dentex_http::ApiError;
 use futures_util::future::BoxFuture;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 /// The market's reactions to changes of a case.
@@ -19,13 +16,7 @@ impl dentex_cases::CaseHooks for MarketCaseHooks {
     /// that quoted are told, with those named on the case.
     fn cancelled<'a>(&'a self, txn: &'a DatabaseTransaction, case: Uuid) -> BoxFuture<'a, Result<Vec<Uuid>, ApiError>> {
         Box::pin(async move {
-            let quoted = quote::Entity::update_many()
-                .col_expr(quote::Column::Status, Expr::value(QuoteStatus::Declined.as_str()))
-                .col_expr(quote::Column::UpdatedAt, Expr::value(now()))
-                .filter(quote::Column::CaseId.eq(case))
-                .filter(quote::Column::Status.eq(QuoteStatus::Active.as_str()))
-                .exec_with_returning(txn)
-                .await?;
+            let quoted = store::quotes::decline_all_active(txn, case).await?;
             Ok(quoted.into_iter().map(|q| q.lab_org_id).collect())
         })
     }

@@ -8,15 +8,13 @@
 //! in the same transaction as the effect, so a committed effect always has
 //! its answer for retries.
 
+use crate::store::idempotency as store;
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
-use dentex_db::entities::idempotency_key;
 use dentex_db::now;
 use dentex_domain::FieldError;
 use dentex_http::ApiError;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, SqlErr};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -74,26 +72,12 @@ pub async fn claim(
 ) -> Result<Claim, ApiError> {
     let request_hash = hash(scope, body);
     let claimed_at = now();
-    let row = idempotency_key::ActiveModel {
-        user_id: Set(user),
-        key: Set(key.clone()),
-        scope: Set(scope.to_owned()),
-        request_hash: Set(request_hash.clone()),
-        status_code: Set(None),
-        response_body: Set(None),
-        created_at: Set(claimed_at),
-    };
-    match row.insert(db).await {
-        Ok(_) => return Ok(Claim::Fresh(Key { user, key, claimed_at })),
+    match store::insert_claim(db, user, &key, scope, &request_hash, claimed_at).await {
+        Ok(()) => return Ok(Claim::Fresh(Key { user, key, claimed_at })),
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
         Err(e) => return Err(e.into()),
     }
-    let Some(found) = idempotency_key::Entity::find()
-        .filter(idempotency_key::Column::UserId.eq(user))
-        .filter(idempotency_key::Column::Key.eq(key.as_str()))
-        .one(db)
-        .await?
-    else {
+    let Some(found) = store::find(db, user, &key).await? else {
         // Released between the insert and the read: the client may retry.
         return Err(in_progress());
     };
@@ -114,18 +98,7 @@ pub async fn claim(
         _ if found.created_at < now() - STALE_CLAIM => {
             // Taken over by exactly one retry.
             let claimed_at = now();
-            let r = idempotency_key::Entity::update_many()
-                .col_expr(
-                    idempotency_key::Column::CreatedAt,
-                    sea_orm::sea_query::Expr::value(claimed_at),
-                )
-                .filter(idempotency_key::Column::UserId.eq(user))
-                .filter(idempotency_key::Column::Key.eq(key.as_str()))
-                .filter(idempotency_key::Column::StatusCode.is_null())
-                .filter(idempotency_key::Column::CreatedAt.eq(found.created_at))
-                .exec(db)
-                .await?;
-            if r.rows_affected == 1 {
+            if store::take_over(db, user, &key, found.created_at, claimed_at).await? {
                 Ok(Claim::Fresh(Key { user, key, claimed_at }))
             } else {
                 Err(in_progress())
@@ -146,22 +119,7 @@ fn in_progress() -> ApiError {
 /// the effect, so both commit together. Fails (and so rolls the effect back)
 /// when this claim was taken over meanwhile.
 pub async fn finish<C: ConnectionTrait>(db: &C, k: &Key, status: StatusCode, body: &str) -> Result<(), ApiError> {
-    let r = idempotency_key::Entity::update_many()
-        .col_expr(
-            idempotency_key::Column::StatusCode,
-            sea_orm::sea_query::Expr::value(i32::from(status.as_u16())),
-        )
-        .col_expr(
-            idempotency_key::Column::ResponseBody,
-            sea_orm::sea_query::Expr::value(body.to_owned()),
-        )
-        .filter(idempotency_key::Column::UserId.eq(k.user))
-        .filter(idempotency_key::Column::Key.eq(k.key.as_str()))
-        .filter(idempotency_key::Column::CreatedAt.eq(k.claimed_at))
-        .filter(idempotency_key::Column::StatusCode.is_null())
-        .exec(db)
-        .await?;
-    if r.rows_affected == 1 {
+    if store::store_answer(db, k.user, &k.key, k.claimed_at, i32::from(status.as_u16()), body).await? {
         Ok(())
     } else {
         Err(in_progress())
@@ -172,14 +130,7 @@ pub async fn finish<C: ConnectionTrait>(db: &C, k: &Key, status: StatusCode, bod
 /// the commit), so the client may try again; a claim taken over meanwhile
 /// is left to its new owner.
 pub async fn release(db: &DatabaseConnection, k: Key) {
-    if let Err(e) = idempotency_key::Entity::delete_many()
-        .filter(idempotency_key::Column::UserId.eq(k.user))
-        .filter(idempotency_key::Column::Key.eq(k.key))
-        .filter(idempotency_key::Column::CreatedAt.eq(k.claimed_at))
-        .filter(idempotency_key::Column::StatusCode.is_null())
-        .exec(db)
-        .await
-    {
+    if let Err(e) = store::delete_claim(db, k.user, &k.key, k.claimed_at).await {
         tracing::warn!(error = %e, "releasing an idempotency key failed");
     }
 }

@@ -34,7 +34,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(mfa::enrol)
         .service(mfa::confirm)
         .service(mfa::disable)
-        .service(organizations::list_labs)
         .service(organizations::get_organization)
         .service(organizations::update_organization)
         .service(credentials::list)

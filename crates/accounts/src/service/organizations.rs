@@ -1,7 +1,8 @@
-//! Organisations: one as its members see it, its profile, and the labs list.
+//! Organisations: one as its members see it, and its profile. (The labs
+//! list is the market's: it reads the labs' quotes.)
 
 use super::{audit_in, authorized_org};
-use crate::policy::{self, Action};
+use crate::policy::Action;
 use crate::store::{self, Organization, organizations::Changes};
 use crate::verification::{self, Verification};
 use crate::{AccountsState, Actor, validate};
@@ -122,57 +123,4 @@ fn country_codes(errs: &mut Vec<FieldError>, countries: &[String]) -> Vec<String
         }
     }
     clean
-}
-
-/// A lab in the list: verified, with the services and countries it declares.
-pub struct ListedLab {
-    pub organization: Organization,
-    pub services: Vec<String>,
-    pub service_countries: Vec<String>,
-    pub verified_until: Option<chrono::NaiveDate>,
-    pub typical_turnaround_days: Option<i32>,
-}
-
-/// Verified labs that take new work, serving `country` (or based there) and
-/// offering `service` when given.
-pub async fn labs(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    country: Option<&str>,
-    service: Option<&str>,
-) -> Result<Vec<ListedLab>, ApiError> {
-    policy::require_full_session(actor)?;
-    let country = match country {
-        Some(c) => Some(
-            CountryCode::parse(c)
-                .map_err(|e| ApiError::new(&dentex_http::codes::INVALID_QUERY, format!("country: {e}")))?
-                .to_string(),
-        ),
-        None => None,
-    };
-    let today = Utc::now().date_naive();
-    let mut items = Vec::new();
-    for o in store::organizations::open_labs(db).await? {
-        let v = verification::status(db, &o, today).await?;
-        if !v.verified {
-            continue;
-        }
-        let services: Vec<String> = serde_json::from_str(&o.services).unwrap_or_default();
-        let countries: Vec<String> = serde_json::from_str(&o.service_countries).unwrap_or_default();
-        if country
-            .as_ref()
-            .is_some_and(|c| !countries.contains(c) && &o.country != c)
-            || service.is_some_and(|s| !services.iter().any(|x| x == s))
-        {
-            continue;
-        }
-        items.push(ListedLab {
-            typical_turnaround_days: store::typical_turnaround(db, o.id).await?,
-            organization: o,
-            services,
-            service_countries: countries,
-            verified_until: v.verified_until,
-        });
-    }
-    Ok(items)
 }

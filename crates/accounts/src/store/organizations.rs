@@ -4,7 +4,7 @@ use super::Organization;
 use dentex_db::entities::organization;
 use dentex_db::now;
 use dentex_domain::{CountryCode, DataRegion, OrgId, OrgKind};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
 
 pub async fn find<C: ConnectionTrait>(db: &C, id: OrgId) -> Result<Option<Organization>, DbErr> {
     organization::Entity::find_by_id(id.0).one(db).await
@@ -67,16 +67,4 @@ pub async fn update<C: ConnectionTrait>(db: &C, o: Organization, c: Changes) -> 
     }
     am.updated_at = Set(now());
     am.update(db).await
-}
-
-/// Labs that take new work and are not suspended, by name.
-pub async fn open_labs<C: ConnectionTrait>(db: &C) -> Result<Vec<Organization>, DbErr> {
-    organization::Entity::find()
-        .filter(organization::Column::Kind.is_in(["dental_lab", "manufacturing_lab"]))
-        .filter(organization::Column::AcceptsNewWork.eq(true))
-        .filter(organization::Column::SuspendedAt.is_null())
-        .order_by_asc(organization::Column::Name)
-        .order_by_asc(organization::Column::Id)
-        .all(db)
-        .await
 }

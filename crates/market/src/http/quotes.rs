@@ -1,0 +1,121 @@
+//! Quotes: `POST/GET /api/v1/cases/{case}/quotes`, `PUT /api/v1/quotes/{quote}`,
+//! `POST …/withdraw`, `POST …/accept`.
+
+use crate::http::views::{self, OrderView, QuoteList, QuoteView};
+use crate::idempotency;
+use crate::policy::QuoteAction;
+use crate::service::award::{self, AcceptInput, Accepted};
+use crate::service::quotes::{self as service, QuoteInput};
+use crate::state::MarketState;
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use dentex_accounts::Actor;
+use dentex_http::{ApiError, Json};
+
+/// The request carries no body (no length, or a length of 0, and not chunked).
+fn body_absent(req: &HttpRequest) -> bool {
+    use actix_web::http::header;
+    let h = req.headers();
+    !h.contains_key(header::TRANSFER_ENCODING)
+        && h.get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| v.trim() == "0")
+}
+
+/// A lab quotes on a case open to it (owners and admins of a verified lab).
+#[utoipa::path(post, path = "/api/v1/cases/{case}/quotes", tag = "market", security(("bearer" = [])),
+    params(("case" = Uuid, Path)), request_body = QuoteInput,
+    responses((status = 201, body = QuoteView), (status = 403, body = dentex_http::Problem), (status = 404, body = dentex_http::Problem),
+        (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+#[post("/api/v1/cases/{case}/quotes")]
+pub async fn create_quote(
+    actor: Actor,
+    state: web::Data<MarketState>,
+    path: web::Path<String>,
+    input: Json<QuoteInput>,
+) -> Result<HttpResponse, ApiError> {
+    let shown = service::create(&state, &actor, &path, input.into_inner()).await?;
+    Ok(HttpResponse::Created().json(views::quote_view(shown)))
+}
+
+/// The quotes on a case: the clinic sees every lab's side by side; a lab
+/// sees only its own.
+#[utoipa::path(get, path = "/api/v1/cases/{case}/quotes", tag = "market", security(("bearer" = [])),
+    params(("case" = Uuid, Path)), responses((status = 200, body = QuoteList), (status = 404, body = dentex_http::Problem)))]
+#[get("/api/v1/cases/{case}/quotes")]
+pub async fn list_quotes(
+    actor: Actor,
+    state: web::Data<MarketState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let items = service::list(&state, &actor, &path).await?;
+    Ok(HttpResponse::Ok().json(views::quote_list(items)))
+}
+
+/// The lab revises its quote: the new terms become the next version; the
+/// clinic keeps seeing every version.
+#[utoipa::path(put, path = "/api/v1/quotes/{quote}", tag = "market", security(("bearer" = [])),
+    params(("quote" = Uuid, Path)), request_body = QuoteInput,
+    responses((status = 200, body = QuoteView), (status = 404, body = dentex_http::Problem), (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+#[put("/api/v1/quotes/{quote}")]
+pub async fn revise_quote(
+    actor: Actor,
+    state: web::Data<MarketState>,
+    path: web::Path<String>,
+    input: Json<QuoteInput>,
+) -> Result<HttpResponse, ApiError> {
+    let found = service::quote_for(&state, &actor, &path, QuoteAction::Revise).await?;
+    let shown = service::revise(&state, &actor, found, input.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(views::quote_view(shown)))
+}
+
+/// The lab withdraws its quote before the award.
+#[utoipa::path(post, path = "/api/v1/quotes/{quote}/withdraw", tag = "market", security(("bearer" = [])),
+    params(("quote" = Uuid, Path)),
+    responses((status = 200, body = QuoteView), (status = 404, body = dentex_http::Problem), (status = 409, body = dentex_http::Problem)))]
+#[post("/api/v1/quotes/{quote}/withdraw")]
+pub async fn withdraw_quote(
+    actor: Actor,
+    state: web::Data<MarketState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let found = service::quote_for(&state, &actor, &path, QuoteAction::Withdraw).await?;
+    let shown = service::withdraw(&state, &actor, found).await?;
+    Ok(HttpResponse::Ok().json(views::quote_view(shown)))
+}
+
+/// The clinic accepts a quote (owners and admins, with an
+/// `Idempotency-Key`): exactly one order is made, every other quote is
+/// declined and their labs lose the case at once. A retry with the same key
+/// gets the same order.
+#[utoipa::path(post, path = "/api/v1/quotes/{quote}/accept", tag = "market", security(("bearer" = [])),
+    params(("quote" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "A unique key for this acceptance")),
+    request_body = AcceptInput,
+    responses((status = 201, body = OrderView), (status = 400, body = dentex_http::Problem), (status = 404, body = dentex_http::Problem),
+        (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+#[post("/api/v1/quotes/{quote}/accept")]
+pub async fn accept_quote(
+    req: HttpRequest,
+    actor: Actor,
+    state: web::Data<MarketState>,
+    path: web::Path<String>,
+    input: Result<Json<AcceptInput>, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let found = service::quote_for(&state, &actor, &path, QuoteAction::Accept).await?;
+    let key = idempotency::header(&req)?;
+    // Checked after tenancy: a body that is missing or unreadable is told
+    // what to send, once the quote is known to be the caller's to accept.
+    let version = match input {
+        Ok(i) => Some(i.into_inner().version),
+        // No body at all: told what to send. A body that is there but
+        // unreadable (wrong type, repeated key, bad JSON) says what is wrong.
+        Err(_) if body_absent(&req) => None,
+        Err(e) => return Err(e),
+    };
+    Ok(match award::accept(&state, &actor, found, key, version).await? {
+        Accepted::Created { body } => HttpResponse::Created().content_type("application/json").body(body),
+        Accepted::Replayed { status, body } => HttpResponse::build(status)
+            .content_type("application/json")
+            .insert_header(("Idempotent-Replayed", "true"))
+            .body(body),
+    })
+}
