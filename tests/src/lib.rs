@@ -225,7 +225,7 @@ impl Drop for TestApp {
 }
 
 /// The tags whose routes list their problem codes in the OpenAPI document.
-const ANNOTATED_TAGS: [&str; 5] = ["cases", "auth", "organizations", "credentials", "support"];
+const ANNOTATED_TAGS: [&str; 6] = ["cases", "auth", "organizations", "credentials", "support", "market"];
 
 /// Every problem a route of an annotated tag answered in this test process
 /// (from the "request finished" log lines) with a code of a feature's

@@ -103,15 +103,21 @@ fn name_shared_codes(doc: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-static SPEC: OnceLock<String> = OnceLock::new();
+static ROUTES_OF_DOC: OnceLock<Routes> = OnceLock::new();
 
-/// Collects the document once, for the handlers below.
+/// Hands the routes to this module; the document is collected from them on
+/// first use (not at start-up, which stays as quick as before).
 pub fn publish(routes: Routes) {
-    SPEC.get_or_init(|| document(routes).to_pretty_json().unwrap_or_else(|_| "{}".into()));
+    let _ = ROUTES_OF_DOC.set(routes);
 }
 
+static SPEC: LazyLock<String> = LazyLock::new(|| match ROUTES_OF_DOC.get() {
+    Some(routes) => document(*routes).to_pretty_json().unwrap_or_else(|_| "{}".into()),
+    None => "{}".into(),
+});
+
 fn spec() -> &'static str {
-    SPEC.get().map_or("{}", String::as_str)
+    &SPEC
 }
 
 static PAGE: LazyLock<String> = LazyLock::new(|| {

@@ -145,7 +145,11 @@ pub async fn edge(
             problem = code,
             "request finished"
         ),
-        None => tracing::info!(ms = elapsed.as_secs_f64() * 1000.0, db_queries = queries, "request finished"),
+        None => tracing::info!(
+            ms = elapsed.as_secs_f64() * 1000.0,
+            db_queries = queries,
+            "request finished"
+        ),
     });
     Ok(res)
 }

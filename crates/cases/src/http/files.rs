@@ -76,7 +76,10 @@ pub async fn list_files(
     let allowed = service::case_for(&state, &actor, &path, CaseAction::ListFiles).await?;
     let rows = service::files::list(&state, &actor, &allowed).await?;
     Ok(HttpResponse::Ok().json(FileList {
-        items: rows.into_iter().map(|f| views::file_view(f, allowed.viewer(), false)).collect(),
+        items: rows
+            .into_iter()
+            .map(|f| views::file_view(f, allowed.viewer(), false))
+            .collect(),
     }))
 }
 

@@ -242,12 +242,7 @@ pub async fn read(state: &CasesState, actor: &Actor, allowed: &Allowed) -> Resul
 }
 
 /// Changes a draft (`rx` replaces the whole Rx).
-pub async fn update(
-    state: &CasesState,
-    actor: &Actor,
-    allowed: &Allowed,
-    input: CaseInput,
-) -> Result<Shown, ApiError> {
+pub async fn update(state: &CasesState, actor: &Actor, allowed: &Allowed, input: CaseInput) -> Result<Shown, ApiError> {
     let (c, v) = allowed.take(CaseAction::Update)?;
     let c = c.clone();
     if input.organization.is_some_and(|o| o != c.clinic_org_id) {

@@ -2,9 +2,9 @@
 //! bytes, photos without their metadata, the size limit and quota held
 //! while streaming), reads, downloads and deletion.
 
+use super::Allowed;
 use super::{audit_change, audit_read, lock_draft, missing_in_case, record, remove_object};
 use crate::content::{self, Kind, Sniffed};
-use super::Allowed;
 use crate::policy::{CaseAction, Viewer};
 use crate::state::CasesState;
 use crate::store;
@@ -394,11 +394,7 @@ pub async fn file_of(
 }
 
 /// The files of a case, audited as listed.
-pub async fn list(
-    state: &CasesState,
-    actor: &Actor,
-    allowed: &Allowed,
-) -> Result<Vec<case_file::Model>, ApiError> {
+pub async fn list(state: &CasesState, actor: &Actor, allowed: &Allowed) -> Result<Vec<case_file::Model>, ApiError> {
     let (c, v) = allowed.take(CaseAction::ListFiles)?;
     let rows = store::files_of(&state.db, c.id).await?;
     audit_read(state, actor, c, v, "case_file.list", None).await?;
@@ -406,12 +402,7 @@ pub async fn list(
 }
 
 /// One file, audited as read.
-pub async fn read(
-    state: &CasesState,
-    actor: &Actor,
-    allowed: &Allowed,
-    f: &case_file::Model,
-) -> Result<(), ApiError> {
+pub async fn read(state: &CasesState, actor: &Actor, allowed: &Allowed, f: &case_file::Model) -> Result<(), ApiError> {
     let (c, v) = allowed.take(CaseAction::ReadFile)?;
     audit_read(state, actor, c, v, "case_file.read", Some(f.id)).await
 }
@@ -419,12 +410,7 @@ pub async fn read(
 /// Removes a file from a draft, and its object. The row first (a row must
 /// never point at a missing object), while the case is still a draft,
 /// re-read so that a preview drawn meanwhile goes too.
-pub async fn delete(
-    state: &CasesState,
-    actor: &Actor,
-    allowed: &Allowed,
-    f: case_file::Model,
-) -> Result<(), ApiError> {
+pub async fn delete(state: &CasesState, actor: &Actor, allowed: &Allowed, f: case_file::Model) -> Result<(), ApiError> {
     let (c, v) = allowed.take(CaseAction::DeleteFile)?;
     let txn = dentex_db::begin_write(&state.db).await?;
     lock_draft(&txn, c.id).await?;

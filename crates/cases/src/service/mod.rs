@@ -121,12 +121,7 @@ impl Allowed {
 /// the actor does not see is 404, audited in the actor's own chain (probing
 /// leaves a trace; the other tenant's trail is not written); a lab asking
 /// for what only the clinic does is 403, audited in the clinic's chain.
-pub async fn case_for(
-    state: &CasesState,
-    actor: &Actor,
-    raw: &str,
-    action: CaseAction,
-) -> Result<Allowed, ApiError> {
+pub async fn case_for(state: &CasesState, actor: &Actor, raw: &str, action: CaseAction) -> Result<Allowed, ApiError> {
     accounts_policy::require_full_session(actor)?;
     let found = match Uuid::parse_str(raw) {
         Ok(id) => store::find_case(&state.db, id).await?,

@@ -12,12 +12,12 @@
 //! through `POST …/files`. Uploads never completed are aborted by
 //! [`crate::sweep::abandoned_uploads`].
 
+use super::Allowed;
 use super::files::{
     clean_file_name, file_row, mesh_empty, object_key, save_file, scan_preflight, too_large, unsupported,
 };
 use super::{lock_draft, missing_in_case, record, remove_object};
 use crate::content::{self, Kind, Sniffed};
-use super::Allowed;
 use crate::policy::{CaseAction, Viewer};
 use crate::state::CasesState;
 use crate::store;
@@ -295,7 +295,12 @@ pub async fn progress(state: &CasesState, allowed: &Allowed, u: &case_upload::Mo
 
 /// Abandons an upload: the parts sent so far are removed and its room in
 /// the quota is freed.
-pub async fn abort(state: &CasesState, actor: &Actor, allowed: &Allowed, u: case_upload::Model) -> Result<(), ApiError> {
+pub async fn abort(
+    state: &CasesState,
+    actor: &Actor,
+    allowed: &Allowed,
+    u: case_upload::Model,
+) -> Result<(), ApiError> {
     let (c, _) = allowed.take(CaseAction::AbortUpload)?;
     if !store::claim_upload(&state.db, u.id).await? {
         return Err(ApiError::new(

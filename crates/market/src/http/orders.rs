@@ -11,7 +11,7 @@ use dentex_http::{ApiError, Json};
 /// The orders of the caller's organisations, newest first, keyset paging;
 /// `overdue` marks open orders past their due date.
 #[utoipa::path(get, path = "/api/v1/orders", tag = "market", security(("bearer" = [])), params(OrderQuery),
-    responses((status = 200, body = OrderList), (status = 400, body = dentex_http::Problem)))]
+    responses((status = 200, body = OrderList), (status = 400, description = "`invalid_query`", body = dentex_http::Problem)))]
 #[get("/api/v1/orders")]
 pub async fn list_orders(
     actor: Actor,
@@ -27,7 +27,7 @@ pub async fn list_orders(
 
 /// One order with every move it made.
 #[utoipa::path(get, path = "/api/v1/orders/{order}", tag = "market", security(("bearer" = [])),
-    params(("order" = Uuid, Path)), responses((status = 200, body = OrderView), (status = 404, body = dentex_http::Problem)))]
+    params(("order" = Uuid, Path)), responses((status = 200, body = OrderView), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
 #[get("/api/v1/orders/{order}")]
 pub async fn get_order(
     actor: Actor,
@@ -45,8 +45,7 @@ pub async fn get_order(
 /// the moves that are possible.
 #[utoipa::path(post, path = "/api/v1/orders/{order}/transitions", tag = "market", security(("bearer" = [])),
     params(("order" = Uuid, Path)), request_body = TransitionInput,
-    responses((status = 200, body = OrderView), (status = 403, body = dentex_http::Problem), (status = 404, body = dentex_http::Problem),
-        (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+    responses((status = 200, body = OrderView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`transition_not_allowed`, `order_changed`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[post("/api/v1/orders/{order}/transitions")]
 pub async fn transition(
     actor: Actor,
@@ -64,8 +63,7 @@ pub async fn transition(
 /// lab, in production at once.
 #[utoipa::path(post, path = "/api/v1/orders/{order}/remakes", tag = "market", security(("bearer" = [])),
     params(("order" = Uuid, Path)), request_body = RemakeInput,
-    responses((status = 201, body = OrderView), (status = 403, body = dentex_http::Problem), (status = 404, body = dentex_http::Problem),
-        (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+    responses((status = 201, body = OrderView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`remake_not_allowed`, `lab_unavailable`, `order_changed`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[post("/api/v1/orders/{order}/remakes")]
 pub async fn remake(
     actor: Actor,

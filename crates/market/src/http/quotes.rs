@@ -24,8 +24,7 @@ fn body_absent(req: &HttpRequest) -> bool {
 /// A lab quotes on a case open to it (owners and admins of a verified lab).
 #[utoipa::path(post, path = "/api/v1/cases/{case}/quotes", tag = "market", security(("bearer" = [])),
     params(("case" = Uuid, Path)), request_body = QuoteInput,
-    responses((status = 201, body = QuoteView), (status = 403, body = dentex_http::Problem), (status = 404, body = dentex_http::Problem),
-        (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+    responses((status = 201, body = QuoteView), (status = 403, description = "`forbidden`, `organization_not_verified`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_open`, `quote_exists`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[post("/api/v1/cases/{case}/quotes")]
 pub async fn create_quote(
     actor: Actor,
@@ -40,7 +39,7 @@ pub async fn create_quote(
 /// The quotes on a case: the clinic sees every lab's side by side; a lab
 /// sees only its own.
 #[utoipa::path(get, path = "/api/v1/cases/{case}/quotes", tag = "market", security(("bearer" = [])),
-    params(("case" = Uuid, Path)), responses((status = 200, body = QuoteList), (status = 404, body = dentex_http::Problem)))]
+    params(("case" = Uuid, Path)), responses((status = 200, body = QuoteList), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
 #[get("/api/v1/cases/{case}/quotes")]
 pub async fn list_quotes(
     actor: Actor,
@@ -55,7 +54,7 @@ pub async fn list_quotes(
 /// clinic keeps seeing every version.
 #[utoipa::path(put, path = "/api/v1/quotes/{quote}", tag = "market", security(("bearer" = [])),
     params(("quote" = Uuid, Path)), request_body = QuoteInput,
-    responses((status = 200, body = QuoteView), (status = 404, body = dentex_http::Problem), (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+    responses((status = 200, body = QuoteView), (status = 403, description = "`forbidden`, `organization_not_verified`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_open`, `quote_not_active`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[put("/api/v1/quotes/{quote}")]
 pub async fn revise_quote(
     actor: Actor,
@@ -71,7 +70,7 @@ pub async fn revise_quote(
 /// The lab withdraws its quote before the award.
 #[utoipa::path(post, path = "/api/v1/quotes/{quote}/withdraw", tag = "market", security(("bearer" = [])),
     params(("quote" = Uuid, Path)),
-    responses((status = 200, body = QuoteView), (status = 404, body = dentex_http::Problem), (status = 409, body = dentex_http::Problem)))]
+    responses((status = 200, body = QuoteView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_open`, `quote_not_active`", body = dentex_http::Problem)))]
 #[post("/api/v1/quotes/{quote}/withdraw")]
 pub async fn withdraw_quote(
     actor: Actor,
@@ -83,6 +82,11 @@ pub async fn withdraw_quote(
     Ok(HttpResponse::Ok().json(views::quote_view(shown)))
 }
 
+/// The new order as the accept answers it (stored for retries).
+fn render_order(shown: crate::service::orders::ShownOrder) -> Result<String, ApiError> {
+    serde_json::to_string(&views::order_view(shown)).map_err(ApiError::internal)
+}
+
 /// The clinic accepts a quote (owners and admins, with an
 /// `Idempotency-Key`): exactly one order is made, every other quote is
 /// declined and their labs lose the case at once. A retry with the same key
@@ -90,8 +94,7 @@ pub async fn withdraw_quote(
 #[utoipa::path(post, path = "/api/v1/quotes/{quote}/accept", tag = "market", security(("bearer" = [])),
     params(("quote" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "A unique key for this acceptance")),
     request_body = AcceptInput,
-    responses((status = 201, body = OrderView), (status = 400, body = dentex_http::Problem), (status = 404, body = dentex_http::Problem),
-        (status = 409, body = dentex_http::Problem), (status = 422, body = dentex_http::Problem)))]
+    responses((status = 201, body = OrderView), (status = 400, description = "`idempotency_key_required`", body = dentex_http::Problem), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_open`, `quote_not_active`, `quote_revised`, `quote_expired`, `idempotency_in_progress`, `lab_unavailable`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`, `idempotency_key_reused`", body = dentex_http::Problem)))]
 #[post("/api/v1/quotes/{quote}/accept")]
 pub async fn accept_quote(
     req: HttpRequest,
@@ -111,11 +114,13 @@ pub async fn accept_quote(
         Err(_) if body_absent(&req) => None,
         Err(e) => return Err(e),
     };
-    Ok(match award::accept(&state, &actor, found, key, version).await? {
-        Accepted::Created { body } => HttpResponse::Created().content_type("application/json").body(body),
-        Accepted::Replayed { status, body } => HttpResponse::build(status)
-            .content_type("application/json")
-            .insert_header(("Idempotent-Replayed", "true"))
-            .body(body),
-    })
+    Ok(
+        match award::accept(&state, &actor, found, key, version, render_order).await? {
+            Accepted::Created { body } => HttpResponse::Created().content_type("application/json").body(body),
+            Accepted::Replayed { status, body } => HttpResponse::build(status)
+                .content_type("application/json")
+                .insert_header(("Idempotent-Replayed", "true"))
+                .body(body),
+        },
+    )
 }

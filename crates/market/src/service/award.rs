@@ -3,10 +3,9 @@
 //! `orders.award_case_id` is unique); a retry with the same
 //! `Idempotency-Key` gets the same answer.
 
-use super::orders::shown_order;
+use super::orders::{ShownOrder, shown_order};
 use super::quotes::{not_active, quote_trail};
 use super::{today, trail_event};
-use crate::http::views;
 use crate::idempotency::{self, Claim};
 use crate::notify;
 use crate::policy::{Side, side_name};
@@ -45,12 +44,17 @@ pub enum Accepted {
 /// at `version`, under idempotency `key`. The answer is stored in the
 /// award's own transaction: once the order exists, a retry finds it,
 /// whatever happens after the commit.
+/// How the caller answers with the new order (the HTTP layer's view): the
+/// answer is stored in the award's transaction, for retries.
+pub type Render = fn(ShownOrder) -> Result<String, ApiError>;
+
 pub async fn accept(
     state: &MarketState,
     actor: &Actor,
     (q, c, v): (Quote, Case, Viewer),
     key: String,
     version: Option<i32>,
+    render: Render,
 ) -> Result<Accepted, ApiError> {
     let Some(version) = version else {
         return Err(ApiError::validation(vec![FieldError::new(
@@ -68,7 +72,7 @@ pub async fn accept(
         Claim::Fresh(k) => k,
     };
     let accepted = trail_event(actor, quote_trail(&c, &q, v, "quote.accept", Outcome::Success));
-    match award(state, actor, &q, &c, version, &k, accepted).await {
+    match award(state, actor, (&q, &c), version, &k, accepted, render).await {
         Ok(body) => {
             state.queue.wake();
             Ok(Accepted::Created { body })
@@ -88,11 +92,11 @@ pub async fn accept(
 async fn award(
     state: &MarketState,
     actor: &Actor,
-    q: &Quote,
-    c: &Case,
+    (q, c): (&Quote, &Case),
     version: i32,
     k: &idempotency::Key,
     accepted: AuditEvent,
+    render: Render,
 ) -> Result<String, ApiError> {
     let txn = dentex_db::begin_write(&state.db).await?;
     if !dentex_cases::service::cases::award(&txn, c.id, q.lab_org_id).await? {
@@ -122,7 +126,7 @@ async fn award(
         .await?;
     }
     let shown = shown_order(&txn, o, true).await?;
-    let body = serde_json::to_string(&views::order_view(shown)).map_err(ApiError::internal)?;
+    let body = render(shown)?;
     idempotency::finish(&txn, k, StatusCode::CREATED, &body).await?;
     dentex_accounts::audit_in(&txn, accepted).await?;
     txn.commit().await?;
