@@ -51,15 +51,38 @@ pub type Routes = fn(&mut utoipa_actix_web::service_config::ServiceConfig);
 
 /// The document: the header above, and every route as `routes` registers it.
 pub fn document(routes: Routes) -> utoipa::openapi::OpenApi {
+    let mut doc = document_as_annotated(routes);
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    name_shared_codes(&mut doc);
+    doc
+}
+
+/// The document as the annotations make it, before the shared codes are
+/// filled in (for the check that every route names its own).
+pub fn document_as_annotated(routes: Routes) -> utoipa::openapi::OpenApi {
     use utoipa_actix_web::AppExt;
-    let (_, mut doc) = actix_web::App::new()
+    let (_, doc) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(routes)
         .split_for_parts();
-    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    name_shared_codes(&mut doc);
     doc
+}
+
+/// The shared code a problem status that names none answers with; only
+/// statuses whose meaning is the same on every route have one (a 409 or a
+/// 429 always names its code).
+pub fn shared_code_for(status: u16) -> Option<&'static str> {
+    use dentex_http::codes;
+    Some(match status {
+        401 => codes::UNAUTHENTICATED.code,
+        403 => codes::FORBIDDEN.code,
+        404 => codes::NOT_FOUND.code,
+        413 => codes::PAYLOAD_TOO_LARGE.code,
+        415 => codes::UNSUPPORTED_MEDIA_TYPE.code,
+        422 => codes::VALIDATION_FAILED.code,
+        _ => return None,
+    })
 }
 
 /// A problem response that names no code answers with the shared code of
@@ -84,14 +107,7 @@ fn name_shared_codes(doc: &mut utoipa::openapi::OpenApi) {
                     .skip(1)
                     .step_by(2)
                     .any(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
-                if code >= 400 && !names_one {
-                    let shared = match code {
-                        409 => dentex_http::codes::CONFLICT.code,
-                        422 => dentex_http::codes::VALIDATION_FAILED.code,
-                        _ => actix_web::http::StatusCode::from_u16(code)
-                            .map(dentex_http::code_for_status)
-                            .map_or("request_failed", |c| c.code),
-                    };
+                if !names_one && let Some(shared) = shared_code_for(code) {
                     r.description = if r.description.is_empty() {
                         format!("`{shared}`")
                     } else {

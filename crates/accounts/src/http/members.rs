@@ -111,7 +111,9 @@ pub async fn invite(
 #[utoipa::path(post, path = "/api/v1/organizations/{org}/members", tag = "organizations", security(("bearer" = [])),
     params(("org" = Uuid, Path, description = "Organisation id")), request_body = InvitationRequest,
     responses((status = 201, body = Invitation), (status = 403, body = dentex_http::Problem, content_type = "application/problem+json"),
-        (status = 404, body = dentex_http::Problem, content_type = "application/problem+json")))]
+        (status = 404, body = dentex_http::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_member`", body = dentex_http::Problem, content_type = "application/problem+json"),
+        (status = 422, body = dentex_http::Problem, content_type = "application/problem+json")))]
 #[post("/api/v1/organizations/{org}/members")]
 pub async fn add_member(
     actor: Actor,

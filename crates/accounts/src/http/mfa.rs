@@ -72,6 +72,7 @@ pub async fn confirm(
     (status = 400, description = "`invalid_mfa_code`", body = dentex_http::Problem, content_type = "application/problem+json"),
     (status = 403, description = "`mfa_required_for_staff`", body = dentex_http::Problem, content_type = "application/problem+json"),
     (status = 409, description = "`mfa_not_enabled`", body = dentex_http::Problem, content_type = "application/problem+json"),
+    (status = 429, description = "`too_many_attempts`: retry after `Retry-After` seconds", body = dentex_http::Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/api/v1/auth/mfa/totp")]
 pub async fn disable(

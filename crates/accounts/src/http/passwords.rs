@@ -75,6 +75,7 @@ pub struct PasswordChange {
     (status = 204, description = "Changed; other sessions are signed out"),
     (status = 401, description = "`invalid_credentials`: the current password is wrong", body = dentex_http::Problem, content_type = "application/problem+json"),
     (status = 422, body = dentex_http::Problem, content_type = "application/problem+json"),
+    (status = 429, description = "`too_many_attempts`: retry after `Retry-After` seconds", body = dentex_http::Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/auth/password")]
 #[tracing::instrument(skip_all)]

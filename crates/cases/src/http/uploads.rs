@@ -41,7 +41,7 @@ pub async fn get_upload(
     let (raw_case, raw_upload) = path.into_inner();
     let allowed = service::case_for(&state, &actor, &raw_case, CaseAction::ReadUpload).await?;
     let u = service::uploads::upload_of(&state, &actor, &allowed, &raw_upload).await?;
-    Ok(HttpResponse::Ok().json(service::uploads::progress(&state, &allowed, &u).await?))
+    Ok(HttpResponse::Ok().json(service::uploads::progress(&state, &actor, &allowed, &u).await?))
 }
 
 /// Abandons an upload: the parts sent so far are removed and its room in

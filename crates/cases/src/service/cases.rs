@@ -235,7 +235,7 @@ pub async fn create(state: &CasesState, actor: &Actor, input: CaseInput) -> Resu
 
 /// A case the actor sees, audited as read.
 pub async fn read(state: &CasesState, actor: &Actor, allowed: &Allowed) -> Result<Shown, ApiError> {
-    let (c, v) = allowed.take(CaseAction::Read)?;
+    let (c, v) = allowed.take(actor, CaseAction::Read)?;
     let c = c.clone();
     audit_read(state, actor, &c, v, "case.read", None).await?;
     shown(state, c, v).await
@@ -243,7 +243,7 @@ pub async fn read(state: &CasesState, actor: &Actor, allowed: &Allowed) -> Resul
 
 /// Changes a draft (`rx` replaces the whole Rx).
 pub async fn update(state: &CasesState, actor: &Actor, allowed: &Allowed, input: CaseInput) -> Result<Shown, ApiError> {
-    let (c, v) = allowed.take(CaseAction::Update)?;
+    let (c, v) = allowed.take(actor, CaseAction::Update)?;
     let c = c.clone();
     if input.organization.is_some_and(|o| o != c.clinic_org_id) {
         return Err(ApiError::validation(vec![FieldError::new(
@@ -349,7 +349,7 @@ pub async fn submit(
     allowed: &Allowed,
     input: SubmitInput,
 ) -> Result<Shown, ApiError> {
-    let (c, v) = allowed.take(CaseAction::Submit)?;
+    let (c, v) = allowed.take(actor, CaseAction::Submit)?;
     let c = c.clone();
     let clinic = store::organization(&state.db, c.clinic_org_id)
         .await?
@@ -389,7 +389,7 @@ pub async fn cancel(
     allowed: &Allowed,
     input: CancelInput,
 ) -> Result<Shown, ApiError> {
-    let (c, v) = allowed.take(CaseAction::Cancel)?;
+    let (c, v) = allowed.take(actor, CaseAction::Cancel)?;
     let c = c.clone();
     let reason = input.reason.trim().to_owned();
     let problems = dentex_accounts::validate::field_errors(&Reason { reason: &reason });
@@ -450,7 +450,7 @@ pub async fn access_log(
     actor: &Actor,
     allowed: &Allowed,
 ) -> Result<Vec<audit_event::Model>, ApiError> {
-    let (c, v) = allowed.take(CaseAction::AccessLog)?;
+    let (c, v) = allowed.take(actor, CaseAction::AccessLog)?;
     let rows = store::access_log(&state.db, c).await?;
     audit_read(state, actor, c, v, "case.access_log", None).await?;
     Ok(rows)

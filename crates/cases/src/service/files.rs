@@ -229,7 +229,7 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin + 'static,
     E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
 {
-    let (c, v) = allowed.take(CaseAction::UploadFile)?;
+    let (c, v) = allowed.take(actor, CaseAction::UploadFile)?;
     let Incoming {
         declared_len,
         name,
@@ -395,7 +395,7 @@ pub async fn file_of(
 
 /// The files of a case, audited as listed.
 pub async fn list(state: &CasesState, actor: &Actor, allowed: &Allowed) -> Result<Vec<case_file::Model>, ApiError> {
-    let (c, v) = allowed.take(CaseAction::ListFiles)?;
+    let (c, v) = allowed.take(actor, CaseAction::ListFiles)?;
     let rows = store::files_of(&state.db, c.id).await?;
     audit_read(state, actor, c, v, "case_file.list", None).await?;
     Ok(rows)
@@ -403,7 +403,8 @@ pub async fn list(state: &CasesState, actor: &Actor, allowed: &Allowed) -> Resul
 
 /// One file, audited as read.
 pub async fn read(state: &CasesState, actor: &Actor, allowed: &Allowed, f: &case_file::Model) -> Result<(), ApiError> {
-    let (c, v) = allowed.take(CaseAction::ReadFile)?;
+    let (c, v) = allowed.take(actor, CaseAction::ReadFile)?;
+    super::of_case(f.case_id, c)?;
     audit_read(state, actor, c, v, "case_file.read", Some(f.id)).await
 }
 
@@ -411,7 +412,8 @@ pub async fn read(state: &CasesState, actor: &Actor, allowed: &Allowed, f: &case
 /// never point at a missing object), while the case is still a draft,
 /// re-read so that a preview drawn meanwhile goes too.
 pub async fn delete(state: &CasesState, actor: &Actor, allowed: &Allowed, f: case_file::Model) -> Result<(), ApiError> {
-    let (c, v) = allowed.take(CaseAction::DeleteFile)?;
+    let (c, v) = allowed.take(actor, CaseAction::DeleteFile)?;
+    super::of_case(f.case_id, c)?;
     let txn = dentex_db::begin_write(&state.db).await?;
     lock_draft(&txn, c.id).await?;
     let f = store::file(&txn, f.id).await?.ok_or_else(ApiError::not_found)?;
@@ -459,7 +461,8 @@ pub async fn content(
     allowed: &Allowed,
     f: &case_file::Model,
 ) -> Result<Download, ApiError> {
-    let (c, v) = allowed.take(CaseAction::DownloadFile)?;
+    let (c, v) = allowed.take(actor, CaseAction::DownloadFile)?;
+    super::of_case(f.case_id, c)?;
     audit_read(state, actor, c, v, "case_file.download", Some(f.id)).await?;
     let ext = match f.kind.as_str() {
         "photo" if f.content_type == "image/png" => "png",
@@ -481,7 +484,8 @@ pub async fn thumbnail(
     allowed: &Allowed,
     f: &case_file::Model,
 ) -> Result<Download, ApiError> {
-    let (c, v) = allowed.take(CaseAction::Thumbnail)?;
+    let (c, v) = allowed.take(actor, CaseAction::Thumbnail)?;
+    super::of_case(f.case_id, c)?;
     let Some(key) = f.thumbnail_key.clone() else {
         return Err(ApiError::new(
             &crate::codes::THUMBNAIL_UNAVAILABLE,

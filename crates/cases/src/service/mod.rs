@@ -86,23 +86,29 @@ pub(crate) async fn audit_change(
 
 /// A case the actor may do one action to: only [`case_for`] makes one, so a
 /// service that takes it cannot be reached past the policy (by a handler,
-/// a job or another crate alike).
+/// a job or another crate alike); it serves the actor and the action it was
+/// made for, and the file or upload a service is handed must be of its case.
+/// (The steps the market takes inside its own transactions,
+/// `service::cases::{lock_open_to_quotes, award, reopen}`, take a case id:
+/// the market decides who may award.)
 #[derive(Debug)]
 pub struct Allowed {
     case: case::Model,
     viewer: Viewer,
     action: CaseAction,
+    /// Who it was decided for: another actor may not use it.
+    user: dentex_domain::UserId,
 }
 
 impl Allowed {
     /// The case and how the actor sees it, for the action it was allowed;
     /// asking for another action is a mistake in the code (500).
-    pub(crate) fn take(&self, action: CaseAction) -> Result<(&case::Model, Viewer), ApiError> {
-        if self.action == action {
+    pub(crate) fn take(&self, actor: &Actor, action: CaseAction) -> Result<(&case::Model, Viewer), ApiError> {
+        if self.action == action && self.user == actor.user_id {
             Ok((&self.case, self.viewer))
         } else {
             Err(ApiError::internal(anyhow::anyhow!(
-                "a case allowed for {:?} was used for {action:?}",
+                "a case allowed for {:?} by one actor was used for {action:?} by another or for another action",
                 self.action
             )))
         }
@@ -144,6 +150,7 @@ pub async fn case_for(state: &CasesState, actor: &Actor, raw: &str, action: Case
             case: c,
             viewer: v,
             action,
+            user: actor.user_id,
         }),
         Err(Refusal::ClinicOnly) => {
             let mut ev = actor.event("access.refused", "case", Outcome::Denied);
@@ -196,6 +203,16 @@ pub(crate) async fn missing_in_case(
     match record(state, ev).await {
         Ok(()) => ApiError::not_found(),
         Err(e) => e,
+    }
+}
+
+/// A file's or upload's row handed to a service must belong to the allowed
+/// case (another case's id under this one is 404, as `file_of` answers).
+pub(crate) fn of_case(row_case: Uuid, c: &case::Model) -> Result<(), ApiError> {
+    if row_case == c.id {
+        Ok(())
+    } else {
+        Err(ApiError::not_found())
     }
 }
 

@@ -229,7 +229,7 @@ pub async fn start(
     allowed: &Allowed,
     input: UploadInput,
 ) -> Result<UploadView, ApiError> {
-    let (c, _) = allowed.take(CaseAction::StartUpload)?;
+    let (c, _) = allowed.take(actor, CaseAction::StartUpload)?;
     let limits = state.limits;
     let (size, sha256, name) = parse_input(input, limits.upload_max_bytes)?;
     let id = Uuid::now_v7();
@@ -282,8 +282,14 @@ pub async fn start(
 }
 
 /// An upload in flight: which parts arrived, and fresh URLs for the rest.
-pub async fn progress(state: &CasesState, allowed: &Allowed, u: &case_upload::Model) -> Result<UploadView, ApiError> {
-    allowed.take(CaseAction::ReadUpload)?;
+pub async fn progress(
+    state: &CasesState,
+    actor: &Actor,
+    allowed: &Allowed,
+    u: &case_upload::Model,
+) -> Result<UploadView, ApiError> {
+    let (c, _) = allowed.take(actor, CaseAction::ReadUpload)?;
+    super::of_case(u.case_id, c)?;
     require_unexpired(u)?;
     let received = match state.store.list_parts(&u.object_key, &u.store_upload_id).await {
         Ok(parts) => parts.into_iter().map(|p| p.number).collect(),
@@ -301,7 +307,8 @@ pub async fn abort(
     allowed: &Allowed,
     u: case_upload::Model,
 ) -> Result<(), ApiError> {
-    let (c, _) = allowed.take(CaseAction::AbortUpload)?;
+    let (c, _) = allowed.take(actor, CaseAction::AbortUpload)?;
+    super::of_case(u.case_id, c)?;
     if !store::claim_upload(&state.db, u.id).await? {
         return Err(ApiError::new(
             &crate::codes::UPLOAD_IN_PROGRESS,
@@ -444,7 +451,8 @@ pub async fn complete(
     allowed: &Allowed,
     u: case_upload::Model,
 ) -> Result<case_file::Model, ApiError> {
-    let (c, v) = allowed.take(CaseAction::CompleteUpload)?;
+    let (c, v) = allowed.take(actor, CaseAction::CompleteUpload)?;
+    super::of_case(u.case_id, c)?;
     require_unexpired(&u)?;
     if !store::claim_upload(&state.db, u.id).await? {
         return Err(ApiError::new(

@@ -54,7 +54,7 @@ pub async fn list_quotes(
 /// clinic keeps seeing every version.
 #[utoipa::path(put, path = "/api/v1/quotes/{quote}", tag = "market", security(("bearer" = [])),
     params(("quote" = Uuid, Path)), request_body = QuoteInput,
-    responses((status = 200, body = QuoteView), (status = 403, description = "`forbidden`, `organization_not_verified`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_open`, `quote_not_active`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
+    responses((status = 200, body = QuoteView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_open`, `quote_not_active`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[put("/api/v1/quotes/{quote}")]
 pub async fn revise_quote(
     actor: Actor,
@@ -70,7 +70,7 @@ pub async fn revise_quote(
 /// The lab withdraws its quote before the award.
 #[utoipa::path(post, path = "/api/v1/quotes/{quote}/withdraw", tag = "market", security(("bearer" = [])),
     params(("quote" = Uuid, Path)),
-    responses((status = 200, body = QuoteView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_open`, `quote_not_active`", body = dentex_http::Problem)))]
+    responses((status = 200, body = QuoteView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`quote_not_active`", body = dentex_http::Problem)))]
 #[post("/api/v1/quotes/{quote}/withdraw")]
 pub async fn withdraw_quote(
     actor: Actor,
