@@ -311,11 +311,11 @@ async fn without_smtp_mail_is_written_as_eml_files_in_the_data_dir() {
 
 fn corpus(file: &str) -> String {
     let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/meshes")
+        .join("../../tests/fixtures/meshes")
         .join(file);
     assert!(
         p.is_file(),
-        "the shared mesh corpus must sit beside the repository: {}",
+        "the mesh corpus is in the repository at tests/fixtures/meshes: {}",
         p.display()
     );
     p.display().to_string()

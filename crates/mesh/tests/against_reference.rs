@@ -198,7 +198,7 @@ fn an_intact_generated_surface_is_what_it_should_be() {
 
 #[test]
 fn every_corpus_file_agrees_with_the_reference() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/meshes");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/meshes");
     let mut checked = 0;
     for entry in walk(&dir) {
         let data = std::fs::read(&entry).unwrap();

@@ -1,5 +1,5 @@
 //! Every file of the shared corpus, against the figures trimesh reports for it
-//! (`../shared/data/meshes/expected.jsonl`): counts, bounds, area and volume
+//! (`tests/fixtures/meshes/expected.jsonl`): counts, bounds, area and volume
 //! within 1e-4 relative, watertightness, winding, bodies.
 
 #![allow(
@@ -13,10 +13,10 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 fn corpus() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/meshes");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/meshes");
     assert!(
         p.join("expected.jsonl").is_file(),
-        "the shared mesh corpus must sit beside the repository at {}",
+        "the mesh corpus is in the repository at tests/fixtures/meshes at {}",
         p.display()
     );
     p
