@@ -78,7 +78,10 @@ fn mutate(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
 #[test]
 fn corrupted_corpus_files_never_panic() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/meshes");
-    assert!(dir.is_dir(), "the mesh corpus is in the repository at tests/fixtures/meshes");
+    assert!(
+        dir.is_dir(),
+        "the mesh corpus is in the repository at tests/fixtures/meshes"
+    );
     let mut files: Vec<PathBuf> = ["trimesh", "numpy-stl"]
         .iter()
         .flat_map(|d| std::fs::read_dir(dir.join(d)).unwrap().flatten().map(|e| e.path()))
