@@ -20,6 +20,7 @@ mod m20261130_000012_create_market;
 mod m20261202_000013_add_case_list_index;
 mod m20261202_000014_add_session_second_step;
 mod m20261202_000015_add_audit_acting_org;
+mod m20261203_000016_use_us_spelling;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_add_case_list_index::Migration),
             Box::new(m20261202_000014_add_session_second_step::Migration),
             Box::new(m20261202_000015_add_audit_acting_org::Migration),
+            Box::new(m20261203_000016_use_us_spelling::Migration),
         ]
     }
 }

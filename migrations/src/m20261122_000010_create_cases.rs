@@ -9,7 +9,7 @@ enum Cases {
     Id,
     ClinicOrgId,
     Region,
-    /// draft | submitted | cancelled (awarded comes with quotes)
+    /// draft | submitted | canceled (awarded comes with quotes)
     Status,
     /// Personal data: never logged, never in a mail or a URL.
     PatientRef,

@@ -329,6 +329,13 @@ fn rows(w: &World) -> Vec<Row> {
         // The clinic sees the quotes on its case but only the lab changes
         // one; a declined lab lost the case, and its quote, at the award.
         row(
+            M::GET,
+            "/api/v1/quotes/{quote}",
+            format!("/api/v1/quotes/{qb}"),
+            Body::None,
+            [200, 200, 404, 404, 404, 404, 401, 404],
+        ),
+        row(
             M::PUT,
             "/api/v1/quotes/{quote}",
             format!("/api/v1/quotes/{qb}"),
@@ -369,7 +376,7 @@ fn rows(w: &World) -> Vec<Row> {
             "/api/v1/orders/{order}/transitions",
             format!("/api/v1/orders/{o}/transitions"),
             Body::Json(json!({"to": "completed"})),
-            [409, 409, 404, 409, 404, 404, 401, 404],
+            [409, 409, 404, 403, 404, 404, 401, 404],
         ),
         row(
             M::POST,

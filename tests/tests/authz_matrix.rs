@@ -56,7 +56,7 @@ async fn every_route_every_role_own_and_foreign() {
     let expires = (chrono::Utc::now().date_naive() + chrono::Duration::days(365))
         .format("%Y-%m-%d")
         .to_string();
-    let cred_body = json!({"kind": "dental_licence", "number": "1", "issuing_authority": "Chamber", "country": "DE", "expires_on": expires});
+    let cred_body = json!({"kind": "dental_license", "number": "1", "issuing_authority": "Chamber", "country": "DE", "expires_on": expires});
     let r = app
         .send(
             Method::POST,

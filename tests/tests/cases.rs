@@ -285,12 +285,27 @@ async fn the_clinic_sees_who_read_what_and_labs_may_not_read_the_access_log() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["on_behalf_of"] == format!("lab {}", w.named.org_id))
+        .filter(|e| e["on_behalf_of"]["id"] == w.named.org_id.as_str())
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     for action in ["case.read", "case_file.list", "case_file.download"] {
         assert!(lab_reads.contains(&action), "{action} missing from {lab_reads:?}");
     }
+    // The clinic sees names, not only ids: the lab's and the reader's.
+    let by_lab = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["on_behalf_of"]["id"] == w.named.org_id.as_str())
+        .unwrap();
+    assert!(
+        by_lab["on_behalf_of"]["name"].as_str().is_some_and(|n| !n.is_empty()),
+        "{by_lab}"
+    );
+    assert!(
+        by_lab["actor"]["display_name"].as_str().is_some_and(|n| !n.is_empty()),
+        "{by_lab}"
+    );
     assert_eq!(w.app.get_authed(&access_log, &w.named.token).await.status(), 403);
     w.app.stop().await;
 }
@@ -792,7 +807,7 @@ async fn start_upload(app: &TestApp, who: &Actor, case: &str, data: &[u8], sha: 
 
 /// PUTs the listed parts of `data` to their presigned URLs, straight to the store.
 async fn put_parts(app: &TestApp, upload: &Value, data: &[u8], only: Option<&[i64]>) {
-    let part_size = upload["part_size"].as_u64().unwrap() as usize;
+    let part_size = upload["part_size_bytes"].as_u64().unwrap() as usize;
     for part in upload["parts"].as_array().unwrap() {
         let n = part["number"].as_i64().unwrap();
         if only.is_some_and(|o| !o.contains(&n)) {
@@ -872,7 +887,7 @@ async fn large_files_go_straight_to_the_store_and_are_checked_at_complete() {
     let upload: Value = r.json().await.unwrap();
     let id = upload["id"].as_str().unwrap().to_owned();
     assert_eq!(upload["parts"].as_array().unwrap().len(), 3);
-    assert_eq!(upload["part_size"], 5 * 1024 * 1024);
+    assert_eq!(upload["part_size_bytes"], 5 * 1024 * 1024);
 
     // The declared size holds its room: a second upload that would not fit
     // beside it is refused before a byte is sent.

@@ -74,7 +74,7 @@ async fn decide(app: &TestApp, staff: &Actor, cred: &str, decision: &str, reason
 /// A clinic with an approved licence.
 async fn approved_clinic(app: &TestApp, staff: &Actor, email: &str, days: i64) -> (Actor, String) {
     let owner = app.register(email, "clinic").await;
-    let c: Value = submit(app, &owner, "dental_licence", days).await.json().await.unwrap();
+    let c: Value = submit(app, &owner, "dental_license", days).await.json().await.unwrap();
     let id = c["id"].as_str().unwrap().to_owned();
     assert_eq!(upload(app, &owner, &id, pdf(), "application/pdf").await.status(), 200);
     assert_eq!(
@@ -93,7 +93,7 @@ async fn a_clinic_is_verified_once_support_approves_its_licence() {
     let owner = app.register("ada@clinic.example", "clinic").await;
     assert!(!verified(&app, &owner).await);
 
-    let r = submit(&app, &owner, "dental_licence", 700).await;
+    let r = submit(&app, &owner, "dental_license", 700).await;
     assert_eq!(r.status(), 201);
     let c: Value = r.json().await.unwrap();
     assert_eq!(c["status"], "pending");
@@ -180,7 +180,7 @@ async fn documents_are_checked_by_content_and_size_and_nothing_is_kept_on_refusa
         .start()
         .await;
     let owner = app.register("ada@clinic.example", "clinic").await;
-    let c: Value = submit(&app, &owner, "dental_licence", 365).await.json().await.unwrap();
+    let c: Value = submit(&app, &owner, "dental_license", 365).await.json().await.unwrap();
     let id = c["id"].as_str().unwrap();
 
     let r = upload(&app, &owner, id, Vec::new(), "application/pdf").await;
@@ -257,14 +257,14 @@ async fn who_may_touch_credentials() {
     let owner = app.register("owner@clinic.example", "clinic").await;
     let member = app.invite_and_join(&owner, "assistant@clinic.example", "member").await;
     let foreign = app.register("owner@lab.example", "dental_lab").await;
-    let c: Value = submit(&app, &owner, "dental_licence", 365).await.json().await.unwrap();
+    let c: Value = submit(&app, &owner, "dental_license", 365).await.json().await.unwrap();
     let id = c["id"].as_str().unwrap().to_owned();
     assert_eq!(upload(&app, &owner, &id, pdf(), "application/pdf").await.status(), 200);
     let list = format!("/api/v1/organizations/{}/credentials", owner.org_id);
     let doc = format!("{list}/{id}/document");
 
     assert_eq!(app.get_authed(&list, &member.token).await.status(), 200);
-    assert_eq!(submit(&app, &member, "dental_licence", 365).await.status(), 403);
+    assert_eq!(submit(&app, &member, "dental_license", 365).await.status(), 403);
     assert_eq!(app.get_authed(&doc, &member.token).await.status(), 403);
     assert_eq!(app.get_authed(&list, &foreign.token).await.status(), 404);
     assert_eq!(app.get_authed(&doc, &foreign.token).await.status(), 404);
@@ -289,7 +289,7 @@ async fn who_may_touch_credentials() {
     // Support does not submit on anyone's behalf.
     let mut as_staff = staff.clone();
     as_staff.org_id = owner.org_id.clone();
-    assert_eq!(submit(&app, &as_staff, "dental_licence", 365).await.status(), 403);
+    assert_eq!(submit(&app, &as_staff, "dental_license", 365).await.status(), 403);
     // Refused document reads are audited too.
     let rows = app
         .state
@@ -331,7 +331,7 @@ async fn decisions_need_a_reason_and_approval_needs_the_document() {
     let app = TestApp::new().await;
     let staff = app.support_agent("support@dentex.example").await;
     let owner = app.register("ada@clinic.example", "clinic").await;
-    let c: Value = submit(&app, &owner, "dental_licence", 365).await.json().await.unwrap();
+    let c: Value = submit(&app, &owner, "dental_license", 365).await.json().await.unwrap();
     let id = c["id"].as_str().unwrap().to_owned();
     let r = decide(&app, &staff, &id, "approve", "").await;
     assert_eq!(r.status(), 422);
@@ -383,7 +383,7 @@ async fn only_fitting_credentials_verify_and_only_verified_labs_are_listed() {
     let good = app.register("good@lab.example", "dental_lab").await;
     let odd = app.register("odd@lab.example", "dental_lab").await;
     let unverified = app.register("new@lab.example", "manufacturing_lab").await;
-    for (lab, kind) in [(&good, "lab_registration"), (&odd, "dental_licence")] {
+    for (lab, kind) in [(&good, "lab_registration"), (&odd, "dental_license")] {
         let c: Value = submit(&app, lab, kind, 365).await.json().await.unwrap();
         let id = c["id"].as_str().unwrap();
         upload(&app, lab, id, pdf(), "application/pdf").await;

@@ -348,18 +348,26 @@ async fn the_orders_moves_follow_the_state_machine_and_each_side_makes_only_its_
     let (app, clinic, b) = (&m.app, &m.clinic, &m.b);
     let technician = m.technician().await;
     let (_q, order_id) = m.awarded().await;
+    // The refusal rule: a move this side never makes is 403 and says who
+    // makes it; a move of this side that the state does not allow now is
+    // 409 and lists what is possible.
     let r = move_order(app, clinic, &order_id, json!({"to": "shipped"})).await;
+    assert_eq!(r.status(), 403);
+    let p = problem(r).await;
+    assert_eq!(p["code"], "forbidden");
+    assert!(p["detail"].as_str().unwrap().contains("the lab does"), "{p}");
+    let r = move_order(app, clinic, &order_id, json!({"to": "completed"})).await;
     assert_eq!(r.status(), 409);
     let p = problem(r).await;
     assert_eq!(p["code"], "transition_not_allowed");
-    assert_eq!(p["errors"][0]["message"], "cancelled");
+    assert_eq!(p["errors"][0]["message"], "canceled");
     let r = move_order(app, b, &order_id, json!({"to": "shipped"})).await;
     assert_eq!(r.status(), 422);
     let r = move_order(
         app,
         &technician,
         &order_id,
-        json!({"to": "cancelled", "reason": "cannot make it"}),
+        json!({"to": "canceled", "reason": "cannot make it"}),
     )
     .await;
     assert_eq!(r.status(), 403);
@@ -377,14 +385,16 @@ async fn the_orders_moves_follow_the_state_machine_and_each_side_makes_only_its_
     let mail = app.mail_to(&clinic.email, "is now shipped").await;
     assert!(mail.text().contains(&order_id) && !mail.text().contains("Planted"));
     let r = move_order(app, b, &order_id, json!({"to": "delivered"})).await;
-    assert_eq!(r.status(), 409);
-    let r = move_order(app, clinic, &order_id, json!({"to": "cancelled", "reason": "late"})).await;
+    assert_eq!(r.status(), 403);
+    let r = move_order(app, clinic, &order_id, json!({"to": "canceled", "reason": "late"})).await;
     assert_eq!(problem(r).await["code"], "transition_not_allowed");
     let r = move_order(app, clinic, &order_id, json!({"to": "delivered"})).await;
     assert_eq!(r.status(), 200);
     let r = move_order(app, clinic, &order_id, json!({"to": "completed"})).await;
     assert_eq!(r.status(), 200);
     let r = move_order(app, clinic, &order_id, json!({"to": "in_production"})).await;
+    assert_eq!(problem(r).await["code"], "forbidden");
+    let r = move_order(app, clinic, &order_id, json!({"to": "canceled", "reason": "late"})).await;
     let p = problem(r).await;
     assert_eq!(p["code"], "transition_not_allowed");
     assert!(p["detail"].as_str().unwrap().contains("nothing"), "{p}");
@@ -711,12 +721,12 @@ async fn cancelling_undoes_what_it_should_and_tells_who_it_should() {
     let qc = quote(&app, &c, &case, 9_500, 4).await;
     let r = accept(&app, &clinic, &qa, "first").await;
     let order = json_of(r).await["id"].as_str().unwrap().to_owned();
-    let r = move_order(&app, &a, &order, json!({"to": "cancelled", "reason": "mill is down"})).await;
+    let r = move_order(&app, &a, &order, json!({"to": "canceled", "reason": "mill is down"})).await;
     assert_eq!(r.status(), 200);
     let v = json_of(r).await;
-    assert_eq!(v["cancelled_by"], "lab");
+    assert_eq!(v["canceled_by"], "lab");
     assert_eq!(v["cancel_reason"], "mill is down");
-    app.mail_to(&clinic.email, "is now cancelled").await;
+    app.mail_to(&clinic.email, "is now canceled").await;
     let seen = json_of(app.get_authed(&format!("/api/v1/cases/{case}"), &clinic.token).await).await;
     assert_eq!(seen["status"], "submitted");
     let seen = json_of(app.get_authed(&format!("/api/v1/cases/{case}"), &a.token).await).await;
@@ -726,7 +736,7 @@ async fn cancelling_undoes_what_it_should_and_tells_who_it_should() {
     let mail = app.mail_to(&c.email, "open again").await;
     assert!(mail.text().contains(&case) && !mail.text().contains("Planted"));
     let status_of = quote_statuses(&app, &clinic, &case).await;
-    assert_eq!(status_of[&qa], "cancelled");
+    assert_eq!(status_of[&qa], "canceled");
     assert_eq!(status_of[&qc], "active");
     let r = accept(&app, &clinic, &qc, "second").await;
     assert_eq!(r.status(), 201);

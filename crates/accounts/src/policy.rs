@@ -19,6 +19,10 @@ pub enum Action {
     ViewMembers,
     /// Invite someone with the given role.
     Invite(OrgRole),
+    /// List the open invitations.
+    ViewInvitations,
+    /// Revoke an open invitation made with the given role.
+    RevokeInvitation(OrgRole),
     /// Change a member whose current role is `from` to `to`.
     ChangeRole {
         from: OrgRole,
@@ -89,6 +93,7 @@ pub fn authorize(p: &Principal, action: Action, org: OrgId) -> Result<(), ApiErr
         return match action {
             Action::ViewOrganization
             | Action::ViewMembers
+            | Action::ViewInvitations
             | Action::ViewCredentials
             | Action::ReadCredentialDocument => Ok(()),
             _ => Err(forbidden(
@@ -115,6 +120,22 @@ pub fn authorize(p: &Principal, action: Action, org: OrgId) -> Result<(), ApiErr
                 Err(forbidden("Only owners and admins invite members."))
             } else if new_role == OrgRole::Owner && role != OrgRole::Owner {
                 Err(forbidden("Only owners invite owners."))
+            } else {
+                Ok(())
+            }
+        }
+        Action::ViewInvitations => {
+            if role.manages() {
+                Ok(())
+            } else {
+                Err(forbidden("Only owners and admins see the open invitations."))
+            }
+        }
+        Action::RevokeInvitation(invited) => {
+            if !role.manages() {
+                Err(forbidden("Only owners and admins revoke invitations."))
+            } else if invited == OrgRole::Owner && role != OrgRole::Owner {
+                Err(forbidden("Only owners revoke an invitation to become owner."))
             } else {
                 Ok(())
             }

@@ -107,3 +107,39 @@ pub async fn issued_since<C: ConnectionTrait>(
         .count(db)
         .await
 }
+
+/// A page of an organization's open invitations (unused, unexpired), in id
+/// order after `after`.
+pub async fn open_invitations<C: ConnectionTrait>(
+    db: &C,
+    org: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<ott::Model>, DbErr> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let mut q = ott::Entity::find()
+        .filter(ott::Column::Purpose.eq(INVITATION))
+        .filter(ott::Column::OrgId.eq(org))
+        .filter(ott::Column::UsedAt.is_null())
+        .filter(ott::Column::ExpiresAt.gt(now()));
+    if let Some(a) = after {
+        q = q.filter(ott::Column::Id.gt(a));
+    }
+    q.order_by_asc(ott::Column::Id).limit(limit).all(db).await
+}
+
+/// Revokes an open invitation of `org`: its link stops working. `false`
+/// when there is no such open invitation.
+pub async fn revoke_invitation<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid) -> Result<bool, DbErr> {
+    let t = now();
+    let r = ott::Entity::update_many()
+        .col_expr(ott::Column::UsedAt, sea_orm::sea_query::Expr::value(t))
+        .filter(ott::Column::Id.eq(id))
+        .filter(ott::Column::Purpose.eq(INVITATION))
+        .filter(ott::Column::OrgId.eq(org))
+        .filter(ott::Column::UsedAt.is_null())
+        .filter(ott::Column::ExpiresAt.gt(t))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}

@@ -4,7 +4,7 @@
 dentex_http::codes!(ALL {
     THUMBNAIL_UNAVAILABLE = (404, "thumbnail_unavailable", "The scan has no preview (yet): the detail gives the analysis status."),
     CASE_NOT_DRAFT = (409, "case_not_draft", "Only a draft changes; after submission use the case's chat."),
-    CASE_NOT_CANCELLABLE = (409, "case_not_cancellable", "The case is already cancelled, or awarded (an awarded case's order is cancelled instead)."),
+    CASE_NOT_CANCELABLE = (409, "case_not_cancelable", "The case is already cancelled, or awarded (an awarded case's order is cancelled instead)."),
     UPLOAD_EXPIRED = (409, "upload_expired", "The presigned upload expired unfinished and is being removed: start a new one."),
     UPLOAD_IN_PROGRESS = (409, "upload_in_progress", "The upload is being completed by another request right now."),
     UPLOAD_INCOMPLETE = (409, "upload_incomplete", "Some parts are missing or have the wrong size (`errors[]`): send them and complete again."),

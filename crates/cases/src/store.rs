@@ -106,7 +106,7 @@ pub async fn mark_submitted<C: ConnectionTrait>(txn: &C, id: Uuid, open: bool, l
 pub async fn mark_cancelled<C: ConnectionTrait>(txn: &C, id: Uuid, reason: String) -> Result<(), DbErr> {
     let t = now();
     case::Entity::update_many()
-        .col_expr(case::Column::Status, Expr::value(CaseStatus::Cancelled.as_str()))
+        .col_expr(case::Column::Status, Expr::value(CaseStatus::Canceled.as_str()))
         .col_expr(case::Column::CancelReason, Expr::value(reason))
         .col_expr(case::Column::CancelledAt, Expr::value(t))
         .col_expr(case::Column::UpdatedAt, Expr::value(t))
@@ -253,11 +253,20 @@ pub async fn case_page<C: ConnectionTrait>(
     query.order_by_desc(case::Column::Id).limit(limit).all(db).await
 }
 
-/// The clinic's chain's rows about a case and its files, newest first
-/// (a read of the audit trail's table, allowed to cases).
-pub async fn access_log<C: ConnectionTrait>(db: &C, c: &case::Model) -> Result<Vec<audit_event::Model>, DbErr> {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::Chain.eq(c.clinic_org_id.to_string()))
+/// A page of the clinic's chain's rows about a case and its files, newest
+/// first, before sequence number `before` (a read of the audit trail's
+/// table, allowed to cases).
+pub async fn access_log<C: ConnectionTrait>(
+    db: &C,
+    c: &case::Model,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<audit_event::Model>, DbErr> {
+    let mut q = audit_event::Entity::find();
+    if let Some(b) = before {
+        q = q.filter(audit_event::Column::Seq.lt(b));
+    }
+    q.filter(audit_event::Column::Chain.eq(c.clinic_org_id.to_string()))
         .filter(
             Condition::any()
                 .add(
@@ -272,7 +281,7 @@ pub async fn access_log<C: ConnectionTrait>(db: &C, c: &case::Model) -> Result<V
                 ),
         )
         .order_by_desc(audit_event::Column::Seq)
-        .limit(500)
+        .limit(limit)
         .all(db)
         .await
 }
@@ -290,12 +299,18 @@ pub async fn file<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<case_fi
     case_file::Entity::find_by_id(id).one(db).await
 }
 
-pub async fn files_of<C: ConnectionTrait>(db: &C, case: Uuid) -> Result<Vec<case_file::Model>, DbErr> {
-    case_file::Entity::find()
-        .filter(case_file::Column::CaseId.eq(case))
-        .order_by_asc(case_file::Column::Id)
-        .all(db)
-        .await
+/// A page of a case's files, oldest first, after `after`.
+pub async fn files_of<C: ConnectionTrait>(
+    db: &C,
+    case: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<case_file::Model>, DbErr> {
+    let mut q = case_file::Entity::find().filter(case_file::Column::CaseId.eq(case));
+    if let Some(a) = after {
+        q = q.filter(case_file::Column::Id.gt(a));
+    }
+    q.order_by_asc(case_file::Column::Id).limit(limit).all(db).await
 }
 
 pub async fn count_scans<C: ConnectionTrait>(db: &C, case: Uuid) -> Result<u64, DbErr> {

@@ -8,7 +8,7 @@ use std::str::FromStr;
 #[serde(rename_all = "snake_case")]
 pub enum CredentialKind {
     /// A dentist's licence to practise.
-    DentalLicence,
+    DentalLicense,
     /// US National Provider Identifier.
     Npi,
     /// A dental laboratory's registration.
@@ -22,7 +22,7 @@ pub enum CredentialKind {
 
 impl CredentialKind {
     pub const ALL: [Self; 6] = [
-        Self::DentalLicence,
+        Self::DentalLicense,
         Self::Npi,
         Self::LabRegistration,
         Self::MedicalDeviceManufacturerRegistration,
@@ -32,7 +32,7 @@ impl CredentialKind {
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::DentalLicence => "dental_licence",
+            Self::DentalLicense => "dental_license",
             Self::Npi => "npi",
             Self::LabRegistration => "lab_registration",
             Self::MedicalDeviceManufacturerRegistration => "medical_device_manufacturer_registration",
@@ -47,7 +47,7 @@ impl CredentialKind {
     /// verifies no one.
     pub fn fits(self, org: OrgKind) -> bool {
         match org {
-            OrgKind::Clinic => matches!(self, Self::DentalLicence | Self::Npi),
+            OrgKind::Clinic => matches!(self, Self::DentalLicense | Self::Npi),
             OrgKind::DentalLab | OrgKind::ManufacturingLab => matches!(
                 self,
                 Self::LabRegistration | Self::MedicalDeviceManufacturerRegistration | Self::Iso13485
@@ -91,9 +91,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_lab_offers_exactly_what_a_prescription_can_ask_for() {
+        let restorations: Vec<&str> = crate::rx::Restoration::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(SERVICES.as_slice(), restorations.as_slice());
+    }
+
+    #[test]
     fn which_credentials_verify_whom() {
-        assert!(CredentialKind::DentalLicence.fits(OrgKind::Clinic));
-        assert!(!CredentialKind::DentalLicence.fits(OrgKind::DentalLab));
+        assert!(CredentialKind::DentalLicense.fits(OrgKind::Clinic));
+        assert!(!CredentialKind::DentalLicense.fits(OrgKind::DentalLab));
         assert!(CredentialKind::Iso13485.fits(OrgKind::ManufacturingLab));
         assert!(!CredentialKind::LabRegistration.fits(OrgKind::Clinic));
         for org in OrgKind::ALL {

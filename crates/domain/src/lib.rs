@@ -2,7 +2,8 @@
 //! types (an [`Email`] can only exist valid), roles, and the error vocabulary
 //! ([`FieldError`]) that every layer above reports invalid input with. It has no
 //! I/O and no framework dependency, so its rules can be tested and reused anywhere
-//! (`cargo tree -p dentex-domain -e normal` shows neither actix-web nor sea-orm).
+//! (`cargo tree -p dentex-domain -e normal` shows neither actix-web nor sea-orm);
+//! [`schema`] describes its word lists for the OpenAPI document (utoipa).
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 mod country;
@@ -12,6 +13,7 @@ mod ids;
 pub mod market;
 mod roles;
 pub mod rx;
+pub mod schema;
 pub mod status;
 
 pub use country::CountryCode;

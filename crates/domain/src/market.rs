@@ -75,7 +75,7 @@ pub enum OrderStatus {
     Shipped,
     Delivered,
     Completed,
-    Cancelled,
+    Canceled,
 }
 
 impl OrderStatus {
@@ -85,7 +85,7 @@ impl OrderStatus {
         OrderStatus::Shipped,
         OrderStatus::Delivered,
         OrderStatus::Completed,
-        OrderStatus::Cancelled,
+        OrderStatus::Canceled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,7 +95,7 @@ impl OrderStatus {
             OrderStatus::Shipped => "shipped",
             OrderStatus::Delivered => "delivered",
             OrderStatus::Completed => "completed",
-            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Canceled => "canceled",
         }
     }
 
@@ -132,9 +132,9 @@ pub fn allowed_moves(from: OrderStatus, actor: Actor) -> Vec<OrderStatus> {
     let table: &[(OrderStatus, OrderStatus, &[Actor])] = &[
         // Payment (a later issue) or support's manual status starts production.
         (AwaitingPayment, InProduction, &[Support]),
-        (AwaitingPayment, Cancelled, &[Clinic, Lab, Support]),
+        (AwaitingPayment, Canceled, &[Clinic, Lab, Support]),
         (InProduction, Shipped, &[Lab]),
-        (InProduction, Cancelled, &[Clinic, Lab, Support]),
+        (InProduction, Canceled, &[Clinic, Lab, Support]),
         // The clinic confirms delivery and then accepts the work.
         (Shipped, Delivered, &[Clinic, Support]),
         (Delivered, Completed, &[Clinic, Support]),
@@ -183,6 +183,16 @@ pub enum RemakeReason {
 }
 
 impl RemakeReason {
+    pub const ALL: [Self; 7] = [
+        Self::Fit,
+        Self::Margin,
+        Self::Contact,
+        Self::Occlusion,
+        Self::Shade,
+        Self::Damage,
+        Self::Other,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RemakeReason::Fit => "fit",
@@ -205,6 +215,8 @@ pub enum CostBearer {
 }
 
 impl CostBearer {
+    pub const ALL: [Self; 3] = [Self::Lab, Self::Clinic, Self::Shared];
+
     pub fn as_str(self) -> &'static str {
         match self {
             CostBearer::Lab => "lab",
@@ -262,14 +274,14 @@ mod tests {
         use OrderStatus::*;
         assert!(check_move(InProduction, Shipped, Actor::Lab).is_ok());
         let e = check_move(InProduction, Shipped, Actor::Clinic).err();
-        assert_eq!(e.map(|e| e.allowed), Some(vec![Cancelled]));
+        assert_eq!(e.map(|e| e.allowed), Some(vec![Canceled]));
         assert!(check_move(Shipped, Delivered, Actor::Clinic).is_ok());
         assert!(check_move(Shipped, Delivered, Actor::Lab).is_err());
         assert!(check_move(Delivered, Completed, Actor::Clinic).is_ok());
-        assert!(check_move(Shipped, Cancelled, Actor::Clinic).is_err());
+        assert!(check_move(Shipped, Canceled, Actor::Clinic).is_err());
         assert!(check_move(AwaitingPayment, InProduction, Actor::Clinic).is_err());
         assert!(check_move(AwaitingPayment, InProduction, Actor::Support).is_ok());
-        for s in [Completed, Cancelled] {
+        for s in [Completed, Canceled] {
             for a in [Actor::Clinic, Actor::Lab, Actor::Support] {
                 assert!(allowed_moves(s, a).is_empty(), "{s} is final");
             }

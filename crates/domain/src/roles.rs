@@ -11,6 +11,8 @@ pub enum StaffRole {
 }
 
 impl StaffRole {
+    pub const ALL: [Self; 2] = [Self::Support, Self::PlatformAdmin];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Support => "support",
@@ -47,6 +49,8 @@ pub enum DataRegion {
 }
 
 impl DataRegion {
+    pub const ALL: [Self; 2] = [Self::Eu, Self::Us];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Eu => "eu",

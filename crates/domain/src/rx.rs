@@ -7,9 +7,12 @@
 //! [`Rx::check_complete`] holds the rules for submission.
 
 use crate::FieldError;
+
+mod tooth_input;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+pub use tooth_input::ToothInput;
 
 /// A tooth in FDI (ISO 3950) notation: permanent 11–48, primary 51–85.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -170,6 +173,7 @@ word_enum!(
         NightGuard = "night_guard",
         Aligner = "aligner",
         AllOnX = "all_on_x",
+        Model = "model",
         Other = "other",
     }
 );
@@ -213,7 +217,11 @@ impl Restoration {
     fn needs_teeth(self) -> bool {
         !matches!(
             self,
-            Restoration::FullDenture | Restoration::NightGuard | Restoration::Aligner | Restoration::AllOnX
+            Restoration::FullDenture
+                | Restoration::NightGuard
+                | Restoration::Aligner
+                | Restoration::AllOnX
+                | Restoration::Model
         )
     }
 }
@@ -233,6 +241,11 @@ const VITA_3D_MASTER: [&str; 29] = [
 pub struct Shade(&'static str);
 
 impl Shade {
+    /// Every shade, VITA classical then 3D-Master.
+    pub fn all() -> impl Iterator<Item = &'static str> {
+        VITA_CLASSICAL.iter().chain(VITA_3D_MASTER.iter()).copied()
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim();
         VITA_CLASSICAL
@@ -261,7 +274,7 @@ impl<'de> Deserialize<'de> for Shade {
 }
 
 /// One line of the prescription, typed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RxItem {
     pub teeth: Vec<Tooth>,
     /// For a bridge: the teeth replaced (the others are abutments).
@@ -275,35 +288,51 @@ pub struct RxItem {
 }
 
 /// The prescription, typed. Stored as JSON in this shape.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rx {
     pub items: Vec<RxItem>,
     #[serde(default)]
     pub notes: String,
 }
 
-/// The prescription as a client sends it.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The prescription as a client sends it. A draft may leave out what it
+/// does not know yet; submission needs, per item, teeth (except for
+/// whole-arch work), a restoration, a material, and a shade for
+/// tooth-coloured work.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RxInput {
     #[serde(default)]
     pub tooth_notation: ToothNotation,
+    /// At most 32.
     #[serde(default)]
+    #[schema(max_items = 32)]
     pub items: Vec<RxItemInput>,
+    /// At most 4,000 characters.
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub notes: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// One line of the prescription as a client sends it.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RxItemInput {
     #[serde(default)]
+    #[schema(value_type = Vec<ToothInput>)]
     pub teeth: Vec<String>,
+    /// For a bridge: the teeth replaced, each also in `teeth`.
     #[serde(default)]
+    #[schema(value_type = Vec<ToothInput>)]
     pub pontics: Vec<String>,
+    #[schema(value_type = Option<Restoration>)]
     pub restoration: Option<String>,
+    #[schema(value_type = Option<Material>)]
     pub material: Option<String>,
+    #[schema(value_type = Option<Shade>)]
     pub shade: Option<String>,
+    /// At most 4,000 characters.
+    #[schema(max_length = 4000)]
     pub notes: Option<String>,
 }
 

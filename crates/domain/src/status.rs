@@ -44,7 +44,7 @@ stored_enum! {
         Draft => "draft",
         Submitted => "submitted",
         Awarded => "awarded",
-        Cancelled => "cancelled",
+        Canceled => "canceled",
     }
 }
 
@@ -54,7 +54,7 @@ impl CaseStatus {
     pub fn open_to_labs(self) -> bool {
         match self {
             CaseStatus::Submitted | CaseStatus::Awarded => true,
-            CaseStatus::Draft | CaseStatus::Cancelled => false,
+            CaseStatus::Draft | CaseStatus::Canceled => false,
         }
     }
 }
@@ -69,7 +69,7 @@ stored_enum! {
         Declined => "declined",
         Accepted => "accepted",
         /// Accepted, then its order was cancelled.
-        Cancelled => "cancelled",
+        Canceled => "canceled",
     }
 }
 

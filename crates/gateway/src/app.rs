@@ -326,7 +326,7 @@ impl Application {
         let ip_source = web::Data::new(dentex_http::ClientIpSource {
             header: config.http.client_ip_header.clone().map(|h| h.to_ascii_lowercase()),
         });
-        docs::publish(routes);
+        docs::publish(routes, &config.http.public_base_url);
         let json_limit = config.http.json_limit_bytes;
         let origins = config.http.cors_allowed_origins.clone();
         let server = crate::server::serve(

@@ -9,6 +9,11 @@
 //!   field of a struct but lets the last one win inside maps and free-form
 //!   values, so two readers of one body could disagree on what it said.
 //!
+//! - A body of the wrong shape is checked against `T`'s schema (the one the
+//!   OpenAPI document publishes), so every bad field is named at once with
+//!   its path and, for an enumeration, the words allowed
+//!   ([`crate::schema`]).
+//!
 //! The body limit is [`JsonLimit`] (app data), 1 MiB when none is registered.
 
 use crate::{ApiError, FieldError, json_deserialize_problem, malformed};
@@ -75,7 +80,7 @@ pub fn is_json_utf8(content_type: &str) -> bool {
     })
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+impl<T: DeserializeOwned + utoipa::ToSchema + 'static> FromRequest for Json<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
@@ -115,8 +120,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 }
 
 /// Parses a JSON body: syntax first (400), then repeated keys (422), then the
-/// shape `T` (422 naming the field).
-pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+/// shape `T` (422 naming every field at fault).
+pub fn parse<T: DeserializeOwned + utoipa::ToSchema>(body: &[u8]) -> Result<T, ApiError> {
     if let Some(path) = first_duplicate_key(body).map_err(|e| malformed(&e))? {
         let mut e = ApiError::validation(vec![FieldError::new(
             path.clone(),
@@ -128,10 +133,22 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     }
     serde_json::from_slice(body).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
-            malformed(&e)
-        } else {
-            json_deserialize_problem(&e)
+            return malformed(&e);
         }
+        let found = serde_json::from_slice::<serde_json::Value>(body)
+            .map(|v| {
+                let (root, schema) = crate::schema::document_of::<T>();
+                crate::schema::Schemas::new(&root).check(&schema, &v, "")
+            })
+            .unwrap_or_default();
+        if found.is_empty() {
+            // A rule the schema cannot say (a tooth number's notation, say):
+            // serde's own words, with the field when it names one.
+            return json_deserialize_problem(&e);
+        }
+        let mut api = ApiError::validation(found);
+        api.detail = "The JSON body does not have the expected shape; see errors.".into();
+        api
     })
 }
 
@@ -333,7 +350,7 @@ mod tests {
         assert!(t.elapsed() < std::time::Duration::from_secs(10), "{:?}", t.elapsed());
     }
 
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, utoipa::ToSchema)]
     struct Body {
         #[allow(dead_code, reason = "parsed, not read")]
         rx: serde_json::Value,

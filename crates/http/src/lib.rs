@@ -14,6 +14,8 @@ use std::fmt;
 
 mod catalogue;
 mod json;
+pub mod paging;
+pub mod schema;
 pub use catalogue::{Code, render_markdown};
 pub use json::{Json, JsonLimit, is_json_utf8};
 
@@ -50,6 +52,30 @@ pub mod codes {
 }
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A request body of raw bytes, in the document (`type: string, format:
+/// binary`); the handler streams it.
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Binary {}
+
+/// A 201 whose `Location` is the address of what was created.
+pub fn created(location: impl Into<String>) -> actix_web::HttpResponseBuilder {
+    let mut r = HttpResponse::Created();
+    r.insert_header((header::LOCATION, location.into()));
+    r
+}
 
 /// The id of the current request, put in the request's extensions by the edge
 /// middleware and echoed as `X-Request-Id`.

@@ -32,6 +32,8 @@ pub enum QuoteAction {
     /// Quote on a case, for the lab the viewer is.
     Create,
     List,
+    /// One quote: the clinic of its case, or the lab that made it.
+    Read,
     Revise,
     Withdraw,
     Accept,
@@ -65,7 +67,7 @@ fn manager(p: &Principal, org: Uuid, refused: &'static str) -> Result<(), Refusa
 /// `action`. For [`QuoteAction::Create`] the viewer is the lab that quotes.
 pub fn decide_quote(p: &Principal, viewer: Viewer, action: QuoteAction) -> Result<(), Refusal> {
     match (action, viewer) {
-        (QuoteAction::List, _) => Ok(()),
+        (QuoteAction::List | QuoteAction::Read, _) => Ok(()),
         (QuoteAction::Create, Viewer::Lab { org }) => manager(p, org, "Only owners and admins of a lab quote."),
         (QuoteAction::Create, Viewer::Clinic { .. }) => Err(Refusal::Forbidden("Labs quote; the clinic accepts.")),
         (QuoteAction::Revise | QuoteAction::Withdraw, Viewer::Lab { org }) => {
@@ -87,7 +89,7 @@ pub fn decide_order(p: &Principal, o: &Order, side: Side, action: OrderAction) -
         OrderAction::Read => Ok(()),
         OrderAction::Transition { from, to } => {
             check_move(from, to, side).map_err(|error| Refusal::Move { error, side })?;
-            if to == OrderStatus::Cancelled {
+            if to == OrderStatus::Canceled {
                 let org = if side == Side::Clinic {
                     o.clinic_org_id
                 } else {
@@ -147,6 +149,7 @@ impl QuoteAction {
         match self {
             QuoteAction::Create => "quote.create",
             QuoteAction::List => "quote.list",
+            QuoteAction::Read => "quote.read",
             QuoteAction::Revise => "quote.revise",
             QuoteAction::Withdraw => "quote.withdraw",
             QuoteAction::Accept => "quote.accept",

@@ -8,19 +8,19 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
-    Millimetres,
+    Millimeters,
     Inches,
-    Metres,
-    Micrometres,
+    Meters,
+    Micrometers,
 }
 
 impl Unit {
     pub fn to_mm(self) -> f64 {
         match self {
-            Self::Millimetres => 1.0,
+            Self::Millimeters => 1.0,
             Self::Inches => 25.4,
-            Self::Metres => 1000.0,
-            Self::Micrometres => 0.001,
+            Self::Meters => 1000.0,
+            Self::Micrometers => 0.001,
         }
     }
 }
@@ -53,7 +53,7 @@ pub fn guess(max_extent: f64) -> Guess {
     let e = max_extent;
     if e.is_nan() || e <= 0.0 || !e.is_finite() {
         return g(
-            Unit::Millimetres,
+            Unit::Millimeters,
             Confidence::Low,
             "the mesh has no extent; assuming millimetres".into(),
         );
@@ -66,7 +66,7 @@ pub fn guess(max_extent: f64) -> Guess {
             Confidence::Low
         };
         return g(
-            Unit::Metres,
+            Unit::Meters,
             conf,
             format!(
                 "{e:.4} units across is far smaller than any dental object in millimetres; as metres it is {mm:.1} mm"
@@ -99,17 +99,17 @@ pub fn guess(max_extent: f64) -> Guess {
             x if x < 100.0 => "a full arch",
             _ => "a model or a tray",
         };
-        return g(Unit::Millimetres, conf, format!("{e:.1} mm across fits {what}"));
+        return g(Unit::Millimeters, conf, format!("{e:.1} mm across fits {what}"));
     }
     if e < 5000.0 {
         return g(
-            Unit::Millimetres,
+            Unit::Millimeters,
             Confidence::Low,
             format!("{e:.0} mm across is larger than any dental object; check the scan's scale"),
         );
     }
     g(
-        Unit::Micrometres,
+        Unit::Micrometers,
         Confidence::Medium,
         format!("{e:.0} units across; as micrometres it is {:.1} mm", e / 1000.0),
     )
@@ -123,13 +123,13 @@ mod tests {
     fn dental_sizes() {
         assert_eq!(
             guess(10.0).unit,
-            Unit::Millimetres,
+            Unit::Millimeters,
             "a 10 mm die is millimetres, not inches"
         );
-        assert_eq!(guess(65.0).unit, Unit::Millimetres, "a full arch");
-        assert_eq!(guess(0.065).unit, Unit::Metres, "a full arch in metres is tiny");
+        assert_eq!(guess(65.0).unit, Unit::Millimeters, "a full arch");
+        assert_eq!(guess(0.065).unit, Unit::Meters, "a full arch in metres is tiny");
         assert_eq!(guess(2.5).unit, Unit::Inches);
-        assert_eq!(guess(60_000.0).unit, Unit::Micrometres);
+        assert_eq!(guess(60_000.0).unit, Unit::Micrometers);
         assert_eq!(guess(5.0).confidence, Confidence::Low, "5 units is ambiguous");
         assert!((guess(2.0).size_mm - 50.8).abs() < 1e-9);
     }

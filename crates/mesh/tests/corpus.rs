@@ -115,10 +115,10 @@ fn the_binary_stl_one_byte_too_long_reads_like_numpy_stl() {
 fn units_are_guessed_right_for_the_labelled_files() {
     use dentex_mesh::units::Unit;
     for (file, unit) in [
-        ("trimesh/counter.unitsmm.STL", Unit::Millimetres),
-        ("trimesh/1002_tray_bottom.STL", Unit::Millimetres),
-        ("trimesh/ADIS16480.STL", Unit::Metres),
-        ("trimesh/octagonal_pocket.stl", Unit::Metres),
+        ("trimesh/counter.unitsmm.STL", Unit::Millimeters),
+        ("trimesh/1002_tray_bottom.STL", Unit::Millimeters),
+        ("trimesh/ADIS16480.STL", Unit::Meters),
+        ("trimesh/octagonal_pocket.stl", Unit::Meters),
         ("trimesh/featuretype.STL", Unit::Inches),
     ] {
         let data = std::fs::read(corpus().join(file)).unwrap();

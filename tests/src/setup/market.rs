@@ -329,7 +329,7 @@ fn market_routes(case: &str, quote: &str, order: &str) -> Vec<(Method, String, O
         (
             Method::POST,
             format!("/api/v1/orders/{order}/transitions"),
-            Some(json!({"to": "cancelled", "reason": "x"})),
+            Some(json!({"to": "canceled", "reason": "x"})),
         ),
         (
             Method::POST,

@@ -15,10 +15,23 @@ use uuid::Uuid;
 
 pub use service::sniff;
 
+dentex_domain::doc_enum!(
+    /// `Credential.status` in the document.
+    CredentialStatus = "Where a credential stands: waiting for support, approved, rejected, or past its expiry date.",
+    ["pending", "approved", "rejected", "expired"]
+);
+
+dentex_domain::doc_enum!(
+    /// `Decision.decision` in the document.
+    DecisionKind = "Support's decision on a pending credential.",
+    ["approve", "reject"]
+);
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Credential {
     pub id: Uuid,
     pub organization_id: Uuid,
+    #[schema(value_type = dentex_domain::CredentialKind)]
     pub kind: String,
     pub number: String,
     pub issuing_authority: String,
@@ -26,6 +39,7 @@ pub struct Credential {
     pub state: Option<String>,
     pub expires_on: NaiveDate,
     /// `pending`, `approved`, `rejected` or `expired`.
+    #[schema(value_type = crate::http::credentials::CredentialStatus)]
     pub status: String,
     pub decision_reason: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
@@ -91,11 +105,27 @@ pub async fn list(
     }))
 }
 
+/// One of the organisation's credentials. Members and support staff.
+#[utoipa::path(get, path = "/api/v1/organizations/{org}/credentials/{cred}", tag = "credentials", security(("bearer" = [])),
+    params(("org" = Uuid, Path, description = "Organization id"), ("cred" = Uuid, Path)),
+    responses((status = 200, body = Credential), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
+#[get("/api/v1/organizations/{org}/credentials/{cred}")]
+pub async fn get_credential(
+    actor: Actor,
+    state: web::Data<AccountsState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (org, cred) = path.into_inner();
+    let c = service::read(&state, &actor, parse_org(&org)?, &cred).await?;
+    Ok(HttpResponse::Ok().json(Credential::from(c)))
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCredential {
-    /// `dental_licence`, `npi`, `lab_registration`,
+    /// `dental_license`, `npi`, `lab_registration`,
     /// `medical_device_manufacturer_registration`, `iso_13485` or `other`.
+    #[schema(value_type = dentex_domain::CredentialKind)]
     pub kind: String,
     pub number: String,
     pub issuing_authority: String,
@@ -104,6 +134,7 @@ pub struct NewCredential {
     /// State or province, where licences are issued per state.
     pub state: Option<String>,
     /// `YYYY-MM-DD`, in the future.
+    #[schema(value_type = chrono::NaiveDate)]
     pub expires_on: String,
 }
 
@@ -136,15 +167,19 @@ pub async fn submit(
 ) -> Result<HttpResponse, ApiError> {
     let org = parse_org(&path)?;
     let c = service::submit(&state, &actor, org, body.into_inner().into()).await?;
-    Ok(HttpResponse::Created().json(Credential::from(c)))
+    let location = format!("/api/v1/organizations/{}/credentials/{}", c.org_id, c.id);
+    Ok(dentex_http::created(location).json(Credential::from(c)))
 }
 
 /// Uploads the scanned document of a pending credential: the request body is
 /// the file (PDF, JPEG or PNG, decided from its content), streamed to storage.
 #[utoipa::path(post, path = "/api/v1/organizations/{org}/credentials/{cred}/document", tag = "credentials", security(("bearer" = [])),
     params(("org" = Uuid, Path, description = "Organisation id"), ("cred" = Uuid, Path, description = "Credential id")),
-    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    request_body(content = dentex_http::Binary, content_type = "application/octet-stream", description = "The scan as PDF, JPEG or PNG bytes; the type is read from the bytes."),
     responses((status = 200, body = Credential),
+        (status = 400, description = "`empty_body`, `unreadable_body`", body = dentex_http::Problem),
+        (status = 403, description = "`forbidden`", body = dentex_http::Problem),
+        (status = 404, description = "`not_found`", body = dentex_http::Problem),
         (status = 409, description = "`credential_decided`: the credential was already reviewed", body = dentex_http::Problem, content_type = "application/problem+json"),
         (status = 413, body = dentex_http::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not a PDF, JPEG or PNG", body = dentex_http::Problem, content_type = "application/problem+json")))]
@@ -210,6 +245,7 @@ pub struct QueueItem {
     #[serde(flatten)]
     pub credential: Credential,
     pub organization_name: String,
+    #[schema(value_type = dentex_domain::OrgKind)]
     pub organization_kind: String,
     /// Whether this kind of credential can verify this kind of organisation.
     pub kind_fits_organization: bool,
@@ -250,6 +286,7 @@ pub async fn support_queue(
 #[serde(deny_unknown_fields)]
 pub struct Decision {
     /// `approve` or `reject`.
+    #[schema(value_type = crate::http::credentials::DecisionKind)]
     pub decision: String,
     /// Told to the organisation; never patient data.
     pub reason: String,
@@ -260,6 +297,7 @@ pub struct Decision {
 #[utoipa::path(post, path = "/api/v1/support/credentials/{cred}/decision", tag = "support", security(("bearer" = [])),
     params(("cred" = Uuid, Path, description = "Credential id")), request_body = Decision,
     responses((status = 200, body = Credential),
+        (status = 403, description = "`forbidden`: support staff only", body = dentex_http::Problem),
         (status = 404, body = dentex_http::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`credential_decided` or `document_missing`", body = dentex_http::Problem, content_type = "application/problem+json"),
         (status = 422, body = dentex_http::Problem, content_type = "application/problem+json")))]

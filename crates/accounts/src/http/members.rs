@@ -20,6 +20,7 @@ pub struct Member {
     pub display_name: String,
     pub email: String,
     /// `owner`, `admin` or `member`.
+    #[schema(value_type = dentex_domain::OrgRole)]
     pub role: String,
     pub joined_at: DateTime<Utc>,
 }
@@ -64,6 +65,7 @@ pub async fn list_members(
 pub struct InvitationRequest {
     pub email: String,
     /// `owner`, `admin` or `member`.
+    #[schema(value_type = dentex_domain::OrgRole)]
     pub role: String,
 }
 
@@ -71,6 +73,7 @@ pub struct InvitationRequest {
 pub struct Invitation {
     pub id: Uuid,
     pub email: String,
+    #[schema(value_type = dentex_domain::OrgRole)]
     pub role: String,
     pub expires_at: DateTime<Utc>,
 }
@@ -83,12 +86,14 @@ async fn invite_from(
 ) -> Result<HttpResponse, ApiError> {
     let org = parse_org(&path)?;
     let i = service::invite(&state, &actor, org, &body.email, &body.role).await?;
-    Ok(HttpResponse::Created().json(Invitation {
-        id: i.id,
-        email: i.email,
-        role: i.role.as_str().into(),
-        expires_at: i.expires_at,
-    }))
+    Ok(
+        dentex_http::created(format!("/api/v1/organizations/{}/invitations/{}", org.0, i.id)).json(Invitation {
+            id: i.id,
+            email: i.email,
+            role: i.role.as_str().into(),
+            expires_at: i.expires_at,
+        }),
+    )
 }
 
 /// Invites someone by e-mail with a role. Owners and admins; only owners invite owners.
@@ -105,6 +110,58 @@ pub async fn invite(
     body: dentex_http::Json<InvitationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     invite_from(actor, state, path, body).await
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct InvitationList {
+    pub items: Vec<Invitation>,
+    pub next_cursor: Option<String>,
+}
+
+/// The open invitations (unused, unexpired), oldest first. Owners and admins.
+#[utoipa::path(get, path = "/api/v1/organizations/{org}/invitations", tag = "organizations", security(("bearer" = [])),
+    params(("org" = Uuid, Path, description = "Organization id"), dentex_http::paging::PageQuery),
+    responses((status = 200, body = InvitationList), (status = 403, description = "`forbidden`", body = dentex_http::Problem),
+        (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
+#[get("/api/v1/organizations/{org}/invitations")]
+pub async fn list_invitations(
+    actor: Actor,
+    state: web::Data<AccountsState>,
+    path: web::Path<String>,
+    q: web::Query<dentex_http::paging::PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let org = parse_org(&path)?;
+    let (items, next_cursor) = service::invitations(&state, &actor, org, q.page()?).await?;
+    Ok(HttpResponse::Ok().json(InvitationList {
+        items: items
+            .into_iter()
+            .map(|i| Invitation {
+                id: i.id,
+                email: i.email,
+                role: i.role.as_str().into(),
+                expires_at: i.expires_at,
+            })
+            .collect(),
+        next_cursor,
+    }))
+}
+
+/// Revokes an open invitation: its link stops working at once. Owners and
+/// admins; only owners revoke an invitation to become owner.
+#[utoipa::path(delete, path = "/api/v1/organizations/{org}/invitations/{invitation}", tag = "organizations", security(("bearer" = [])),
+    params(("org" = Uuid, Path, description = "Organization id"), ("invitation" = Uuid, Path)),
+    responses((status = 204, description = "Revoked"), (status = 403, description = "`forbidden`", body = dentex_http::Problem),
+        (status = 404, description = "`not_found`: no such open invitation", body = dentex_http::Problem)))]
+#[delete("/api/v1/organizations/{org}/invitations/{invitation}")]
+pub async fn revoke_invitation(
+    actor: Actor,
+    state: web::Data<AccountsState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (org, invitation) = path.into_inner();
+    let org = parse_org(&org)?;
+    service::revoke_invitation(&state, &actor, org, &invitation).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Adds a member: the same as an invitation (the person accepts by e-mail).
@@ -128,6 +185,7 @@ pub async fn add_member(
 #[serde(deny_unknown_fields)]
 pub struct RoleChange {
     /// `owner`, `admin` or `member`.
+    #[schema(value_type = dentex_domain::OrgRole)]
     pub role: String,
 }
 
@@ -179,9 +237,10 @@ pub struct AcceptInvitation {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct Accepted {
+pub struct InvitationAccepted {
     pub organization_id: Uuid,
     pub user_id: Uuid,
+    #[schema(value_type = dentex_domain::OrgRole)]
     pub role: String,
     /// Whether a new account was created for the invited address.
     pub account_created: bool,
@@ -190,7 +249,7 @@ pub struct Accepted {
 /// Accepts an invitation: attaches the invited address's account to the
 /// organisation, or creates the account (the link proves the address).
 #[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "organizations", request_body = AcceptInvitation,
-    responses((status = 200, body = Accepted),
+    responses((status = 200, body = InvitationAccepted),
         (status = 400, description = "Unknown, used or expired invitation (`invalid_token`)", body = dentex_http::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`staff_cannot_join`: platform staff belong to no organisation", body = dentex_http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A new account needs a password and a name", body = dentex_http::Problem, content_type = "application/problem+json")))]
@@ -207,7 +266,7 @@ pub async fn accept_invitation(
         password: b.password,
     };
     let joined = service::accept(&state, &Origin::of_request(&req), &b.token, new).await?;
-    Ok(HttpResponse::Ok().json(Accepted {
+    Ok(HttpResponse::Ok().json(InvitationAccepted {
         organization_id: joined.org_id,
         user_id: joined.user_id,
         role: joined.role,

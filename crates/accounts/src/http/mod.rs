@@ -25,6 +25,7 @@ pub use crate::state::AccountsState;
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(registration::register)
         .service(registration::verify_email)
+        .service(registration::resend_verification)
         .service(sessions::login)
         .service(sessions::logout)
         .service(sessions::me)
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(organizations::update_organization)
         .service(credentials::list)
         .service(credentials::submit)
+        .service(credentials::get_credential)
         .service(credentials::upload_document)
         .service(credentials::read_document)
         .service(credentials::support_queue)
@@ -45,6 +47,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(members::list_members)
         .service(members::add_member)
         .service(members::invite)
+        .service(members::list_invitations)
+        .service(members::revoke_invitation)
         .service(members::change_member)
         .service(members::remove_member)
         .service(members::accept_invitation);

@@ -32,6 +32,7 @@ pub struct OrganizationPatch {
     /// Labs: what they make, from `crown`, `bridge`, `inlay`, `onlay`, `veneer`,
     /// `implant_abutment`, `implant_crown`, `full_denture`, `partial_denture`,
     /// `night_guard`, `aligner`, `all_on_x`, `model`, `other`.
+    #[schema(value_type = Option<Vec<dentex_domain::rx::Restoration>>)]
     pub services: Option<Vec<String>>,
     /// Labs: ISO country codes they serve.
     pub service_countries: Option<Vec<String>>,

@@ -40,10 +40,12 @@ pub struct NewOrganization {
     ))]
     pub name: String,
     /// `clinic`, `dental_lab` or `manufacturing_lab`.
+    #[schema(value_type = dentex_domain::OrgKind)]
     pub kind: String,
     /// ISO 3166-1 alpha-2, e.g. `DE`.
     pub country: String,
     /// Where the organisation's data lives: `eu` or `us`.
+    #[schema(value_type = dentex_domain::DataRegion)]
     pub region: String,
 }
 
@@ -144,5 +146,31 @@ pub async fn verify_email(
     Ok(HttpResponse::Ok().json(Accepted {
         status: "verified",
         detail: "Your e-mail address is confirmed. You can sign in.",
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResendRequest {
+    pub email: String,
+}
+
+/// Sends a new verification link to an address not confirmed yet; the older
+/// links stop working. The answer is the same for every address (unknown,
+/// already confirmed, or past three mails in the hour).
+#[utoipa::path(post, path = "/api/v1/auth/verify-email/resend", tag = "auth", request_body = ResendRequest, responses(
+    (status = 202, body = Accepted),
+))]
+#[post("/api/v1/auth/verify-email/resend")]
+#[tracing::instrument(skip_all)]
+pub async fn resend_verification(
+    req: HttpRequest,
+    state: web::Data<AccountsState>,
+    body: dentex_http::Json<ResendRequest>,
+) -> Result<HttpResponse, ApiError> {
+    registration::resend_verification(&state, &Origin::of_request(&req), &body.email).await?;
+    Ok(HttpResponse::Accepted().json(Accepted {
+        status: "verification_resent_if_unverified",
+        detail: "If this address has an account that is not confirmed yet, a new link is on its way.",
     }))
 }

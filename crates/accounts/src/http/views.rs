@@ -6,10 +6,20 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+dentex_domain::doc_enum!(
+    /// `Accepted.status` in the document.
+    Outcome = "What happened: a verification mail was sent (`verification_sent`), a reset mail was sent if the address is known (`reset_sent_if_known`, or `verification_resent_if_unverified` for a repeated verification mail), the password was changed (`password_changed`), or the address was confirmed (`verified`).",
+    ["verification_sent", "verification_resent_if_unverified", "reset_sent_if_known", "password_changed", "verified"]
+);
+
+/// The answer of a step of registration or password reset that has no
+/// resource to show.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Accepted {
-    /// What happens next.
+    /// What happened, as a word to match on.
+    #[schema(value_type = Outcome)]
     pub status: &'static str,
+    /// The same, for a person to read.
     pub detail: &'static str,
 }
 
@@ -19,6 +29,7 @@ pub struct Me {
     pub email: String,
     pub display_name: String,
     /// `support` or `platform_admin` for platform staff.
+    #[schema(value_type = Option<dentex_domain::StaffRole>)]
     pub staff_role: Option<String>,
     pub email_verified: bool,
     pub mfa_enabled: bool,
@@ -29,7 +40,9 @@ pub struct Me {
 pub struct MyOrganization {
     pub id: Uuid,
     pub name: String,
+    #[schema(value_type = dentex_domain::OrgKind)]
     pub kind: String,
+    #[schema(value_type = dentex_domain::OrgRole)]
     pub role: String,
 }
 
@@ -60,11 +73,14 @@ pub struct Organization {
     pub id: Uuid,
     pub name: String,
     /// `clinic`, `dental_lab` or `manufacturing_lab`.
+    #[schema(value_type = dentex_domain::OrgKind)]
     pub kind: String,
     pub country: String,
     /// `eu` or `us`.
+    #[schema(value_type = dentex_domain::DataRegion)]
     pub region: String,
     pub accepts_new_work: bool,
+    #[schema(value_type = Vec<dentex_domain::rx::Restoration>)]
     pub services: Vec<String>,
     pub service_countries: Vec<String>,
     pub suspended: bool,

@@ -33,6 +33,16 @@ pub async fn list(state: &AccountsState, actor: &Actor, org: OrgId) -> Result<Ve
     Ok(store::credentials::of_org(&state.db, org).await?)
 }
 
+/// One credential of the organisation. Members and support staff; another
+/// organisation's credential is 404.
+pub async fn read(state: &AccountsState, actor: &Actor, org: OrgId, raw: &str) -> Result<Credential, ApiError> {
+    authorized_org(state, actor, org, Action::ViewCredentials).await?;
+    let id = uuid::Uuid::parse_str(raw).map_err(|_| ApiError::not_found())?;
+    store::credentials::in_org(&state.db, org, id)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
 /// A credential as submitted (text fields trimmed).
 #[derive(validator::Validate)]
 pub struct Submission {

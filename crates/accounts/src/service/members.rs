@@ -90,6 +90,62 @@ pub async fn invite(
     })
 }
 
+/// A page of the organization's open invitations (unused, unexpired), in id
+/// order. Owners and admins, and platform staff.
+pub async fn invitations(
+    state: &AccountsState,
+    actor: &Actor,
+    org: OrgId,
+    page: dentex_http::paging::Page<Uuid>,
+) -> Result<(Vec<Invitation>, Option<String>), ApiError> {
+    authorized_org(state, actor, org, Action::ViewInvitations).await?;
+    let rows = tokens::open_invitations(&state.db, org.0, page.after, page.limit + 1).await?;
+    let (rows, next) = dentex_http::paging::split(rows, page.limit, |r| r.id);
+    let items = rows
+        .into_iter()
+        .map(|r| Invitation {
+            id: r.id,
+            email: r.email.unwrap_or_default(),
+            role: r
+                .role
+                .as_deref()
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(OrgRole::Member),
+            expires_at: r.expires_at,
+        })
+        .collect();
+    Ok((items, next))
+}
+
+/// Revokes an open invitation: its link stops working at once. Owners and
+/// admins; only owners revoke an invitation to become owner. An unknown,
+/// used or expired invitation is 404.
+pub async fn revoke_invitation(state: &AccountsState, actor: &Actor, org: OrgId, raw: &str) -> Result<(), ApiError> {
+    authorize(state, actor, Action::ViewOrganization, org).await?;
+    let id = Uuid::parse_str(raw).map_err(|_| ApiError::not_found())?;
+    let open = tokens::open_invitations(&state.db, org.0, None, u64::MAX)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(ApiError::not_found)?;
+    let role = open
+        .role
+        .as_deref()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(OrgRole::Member);
+    authorize(state, actor, Action::RevokeInvitation(role), org).await?;
+    let txn = dentex_db::begin_write(&state.db).await?;
+    if !tokens::revoke_invitation(&txn, org.0, id).await? {
+        return Err(ApiError::not_found());
+    }
+    let mut ev = actor.event("member.invitation_revoke", "invitation", Outcome::Success);
+    ev.org_id = Some(org);
+    ev.resource_id = Some(id.to_string());
+    audit_in(&txn, ev).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 fn last_owner() -> ApiError {
     ApiError::new(
         &crate::codes::LAST_OWNER,

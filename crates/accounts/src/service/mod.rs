@@ -8,6 +8,7 @@
 //! appended last in its transaction ([`audit_in`]).
 
 pub mod credentials;
+pub mod directory;
 pub mod members;
 pub mod mfa;
 pub mod organizations;

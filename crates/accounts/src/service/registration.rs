@@ -15,6 +15,9 @@ pub const VERIFY_TTL_HOURS: i64 = 24;
 /// "Someone tried to register with your address" notices per account and hour.
 const NOTICES_PER_HOUR: u32 = 3;
 
+/// Verification mails per account and hour (the first one included).
+const VERIFICATIONS_PER_HOUR: u64 = 3;
+
 /// A registration whose fields passed their rules.
 pub struct Registration {
     pub email: Email,
@@ -140,5 +143,54 @@ pub async fn verify_email(db: &DatabaseConnection, origin: &Origin, token: &str)
     ev.resource_id = Some(user_id.to_string());
     audit_in(&txn, ev).await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// Sends a new verification link to an address whose account is not
+/// confirmed yet (the older links stop working). The answer is the same for
+/// an unknown address, a confirmed one, or one past its hourly limit (three
+/// mails), so the route tells no one who uses Dentex or floods an inbox.
+pub async fn resend_verification(state: &AccountsState, origin: &Origin, email: &str) -> Result<(), ApiError> {
+    let Ok(email) = Email::parse(email) else {
+        return Ok(());
+    };
+    let found = store::users::by_email(&state.db, &email.as_str().to_lowercase()).await?;
+    let mut ev = origin.event("auth.verification_resend", "user", Outcome::Success);
+    ev.actor_kind = ActorKind::Anonymous;
+    let since = dentex_db::now() - chrono::Duration::hours(1);
+    let why_not = match &found {
+        None => Some("unknown address"),
+        Some(u) if u.email_verified_at.is_some() => Some("already verified"),
+        Some(u)
+            if tokens::issued_since(&state.db, tokens::VERIFY_EMAIL, u.id, since).await? >= VERIFICATIONS_PER_HOUR =>
+        {
+            Some("hourly limit reached")
+        }
+        Some(_) => None,
+    };
+    let (Some(u), None) = (found, why_not) else {
+        ev.outcome = Outcome::Failure;
+        ev.reason = why_not.map(str::to_owned);
+        return record(state, ev).await;
+    };
+    let txn = dentex_db::begin_write(&state.db).await?;
+    tokens::void_for_user(&txn, tokens::VERIFY_EMAIL, u.id).await?;
+    let token = tokens::issue(
+        &txn,
+        tokens::VERIFY_EMAIL,
+        tokens::TokenFor {
+            user_id: Some(u.id),
+            ..Default::default()
+        },
+        chrono::Duration::hours(VERIFY_TTL_HOURS),
+    )
+    .await?;
+    let mail = templates::verify_email(email, &u.display_name, &state.public_base_url, &token, VERIFY_TTL_HOURS);
+    queue_mail(&txn, &mail).await?;
+    ev.resource_id = Some(u.id.to_string());
+    ev.actor_id = Some(UserId(u.id));
+    audit_in(&txn, ev).await?;
+    txn.commit().await?;
+    state.queue.wake();
     Ok(())
 }

@@ -10,6 +10,22 @@ pub async fn find<C: ConnectionTrait>(db: &C, id: OrgId) -> Result<Option<Organi
     organization::Entity::find_by_id(id.0).one(db).await
 }
 
+/// The names of these organizations, in one query.
+pub async fn names<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<uuid::Uuid>,
+) -> Result<std::collections::HashMap<uuid::Uuid, String>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|o| (o.id, o.name)).collect())
+}
+
 /// A registered organisation: a lab serves its own country to begin with.
 pub async fn insert<C: ConnectionTrait>(
     db: &C,

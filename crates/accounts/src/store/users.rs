@@ -20,6 +20,18 @@ pub async fn by_id<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<User>,
     user::Entity::find_by_id(id).one(db).await
 }
 
+/// The display names of these accounts, in one query.
+pub async fn display_names<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<Uuid>,
+) -> Result<std::collections::HashMap<Uuid, String>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(db).await?;
+    Ok(rows.into_iter().map(|u| (u.id, u.display_name)).collect())
+}
+
 /// A new account: `verified` says whether the address is already proven (an
 /// operator vouched for it, or an e-mailed link was followed).
 pub struct NewUser<'a> {

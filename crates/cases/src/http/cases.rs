@@ -4,25 +4,26 @@ use crate::http::views::{self, AccessLog, CaseList, CaseView};
 use crate::policy::CaseAction;
 use crate::service::{
     self,
-    cases::{CancelInput, CaseInput, SubmitInput},
+    cases::{CancelInput, CasePatch, NewCase, SubmitInput},
     lists::ListQuery,
 };
 use crate::state::CasesState;
 use actix_web::{HttpResponse, get, patch, post, web};
 use dentex_accounts::Actor;
+use dentex_http::paging::PageQuery;
 use dentex_http::{ApiError, Json};
 
 /// Drafts a case for the caller's clinic.
-#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", security(("bearer" = [])), request_body = CaseInput,
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", security(("bearer" = [])), request_body = NewCase,
     responses((status = 201, body = CaseView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[post("/api/v1/cases")]
 pub async fn create_case(
     actor: Actor,
     state: web::Data<CasesState>,
-    input: Json<CaseInput>,
+    input: Json<NewCase>,
 ) -> Result<HttpResponse, ApiError> {
     let shown = service::cases::create(&state, &actor, input.into_inner()).await?;
-    Ok(HttpResponse::Created().json(views::case_view(shown)))
+    Ok(dentex_http::created(format!("/api/v1/cases/{}", shown.case.id)).json(views::case_view(shown)))
 }
 
 /// A case the caller may see. Labs never see the patient reference.
@@ -41,14 +42,14 @@ pub async fn get_case(
 
 /// Changes a draft (the clinic's members only). `rx` replaces the whole Rx.
 #[utoipa::path(patch, path = "/api/v1/cases/{case}", tag = "cases", security(("bearer" = [])),
-    params(("case" = Uuid, Path)), request_body = CaseInput,
+    params(("case" = Uuid, Path)), request_body = CasePatch,
     responses((status = 200, body = CaseView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_draft`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[patch("/api/v1/cases/{case}")]
 pub async fn update_case(
     actor: Actor,
     state: web::Data<CasesState>,
     path: web::Path<String>,
-    input: Json<CaseInput>,
+    input: Json<CasePatch>,
 ) -> Result<HttpResponse, ApiError> {
     let allowed = service::case_for(&state, &actor, &path, CaseAction::Update).await?;
     let shown = service::cases::update(&state, &actor, &allowed, input.into_inner()).await?;
@@ -78,7 +79,7 @@ pub async fn submit_case(
 /// reference or the reason); their quotes are declined.
 #[utoipa::path(post, path = "/api/v1/cases/{case}/cancel", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path)), request_body = CancelInput,
-    responses((status = 200, body = CaseView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_cancellable`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
+    responses((status = 200, body = CaseView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_cancelable`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[post("/api/v1/cases/{case}/cancel")]
 pub async fn cancel_case(
     actor: Actor,
@@ -110,16 +111,15 @@ pub async fn list_cases(
 
 /// Who read or changed this case and its files, and when (the clinic only).
 #[utoipa::path(get, path = "/api/v1/cases/{case}/access-log", tag = "cases", security(("bearer" = [])),
-    params(("case" = Uuid, Path)), responses((status = 200, body = AccessLog), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
+    params(("case" = Uuid, Path), PageQuery), responses((status = 200, body = AccessLog), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
 #[get("/api/v1/cases/{case}/access-log")]
 pub async fn access_log(
     actor: Actor,
     state: web::Data<CasesState>,
     path: web::Path<String>,
+    q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let allowed = service::case_for(&state, &actor, &path, CaseAction::AccessLog).await?;
-    let rows = service::cases::access_log(&state, &actor, &allowed).await?;
-    Ok(HttpResponse::Ok().json(AccessLog {
-        items: rows.into_iter().map(views::access_entry).collect(),
-    }))
+    let page = service::cases::access_log(&state, &actor, &allowed, q.page()?).await?;
+    Ok(HttpResponse::Ok().json(views::access_log(page)))
 }

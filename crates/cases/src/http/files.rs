@@ -12,6 +12,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use dentex_accounts::Actor;
 use dentex_http::ApiError;
+use dentex_http::paging::PageQuery;
 
 fn download(d: Download) -> HttpResponse {
     match d {
@@ -36,7 +37,7 @@ fn download(d: Download) -> HttpResponse {
 /// streaming (413 at once, nothing kept); photos lose their metadata first.
 #[utoipa::path(post, path = "/api/v1/cases/{case}/files", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path), ("X-File-Name" = Option<String>, Header, description = "Your name for the file (metadata only)")),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    request_body(content = dentex_http::Binary, content_type = "application/octet-stream", description = "The file's bytes; its type is read from them."),
     responses((status = 201, body = FileView), (status = 400, description = "`empty_body`, `unreadable_body`", body = dentex_http::Problem), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_draft`", body = dentex_http::Problem), (status = 413, description = "`payload_too_large`, `quota_exceeded`", body = dentex_http::Problem), (status = 415, description = "`unsupported_media_type`", body = dentex_http::Problem), (status = 422, description = "`mesh_empty`, `mesh_unreadable`, `unreadable_image`", body = dentex_http::Problem)))]
 #[post("/api/v1/cases/{case}/files")]
 pub async fn upload_file(
@@ -61,25 +62,33 @@ pub async fn upload_file(
         body: payload,
     };
     let f = service::files::upload(&state, &actor, &allowed, incoming).await?;
-    Ok(HttpResponse::Created().json(views::file_view(f, allowed.viewer(), false)))
+    Ok(
+        dentex_http::created(format!("/api/v1/cases/{}/files/{}", f.case_id, f.id)).json(views::file_view(
+            f,
+            allowed.viewer(),
+            false,
+        )),
+    )
 }
 
 /// The files of a case.
 #[utoipa::path(get, path = "/api/v1/cases/{case}/files", tag = "cases", security(("bearer" = [])),
-    params(("case" = Uuid, Path)), responses((status = 200, body = FileList), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
+    params(("case" = Uuid, Path), PageQuery), responses((status = 200, body = FileList), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
 #[get("/api/v1/cases/{case}/files")]
 pub async fn list_files(
     actor: Actor,
     state: web::Data<CasesState>,
     path: web::Path<String>,
+    q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let allowed = service::case_for(&state, &actor, &path, CaseAction::ListFiles).await?;
-    let rows = service::files::list(&state, &actor, &allowed).await?;
+    let (rows, next_cursor) = service::files::list(&state, &actor, &allowed, q.page()?).await?;
     Ok(HttpResponse::Ok().json(FileList {
         items: rows
             .into_iter()
             .map(|f| views::file_view(f, allowed.viewer(), false))
             .collect(),
+        next_cursor,
     }))
 }
 

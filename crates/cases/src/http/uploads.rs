@@ -25,7 +25,7 @@ pub async fn create_upload(
 ) -> Result<HttpResponse, ApiError> {
     let allowed = service::case_for(&state, &actor, &path, CaseAction::StartUpload).await?;
     let view = service::uploads::start(&state, &actor, &allowed, input.into_inner()).await?;
-    Ok(HttpResponse::Created().json(view))
+    Ok(dentex_http::created(format!("/api/v1/cases/{}/uploads/{}", view.case_id, view.id)).json(view))
 }
 
 /// An upload in flight: which parts arrived, and fresh URLs for the rest.
@@ -39,8 +39,8 @@ pub async fn get_upload(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (raw_case, raw_upload) = path.into_inner();
-    let allowed = service::case_for(&state, &actor, &raw_case, CaseAction::ReadUpload).await?;
-    let u = service::uploads::upload_of(&state, &actor, &allowed, &raw_upload).await?;
+    let (allowed, u) =
+        service::uploads::case_and_upload(&state, &actor, &raw_case, &raw_upload, CaseAction::ReadUpload).await?;
     Ok(HttpResponse::Ok().json(service::uploads::progress(&state, &actor, &allowed, &u).await?))
 }
 
@@ -56,8 +56,8 @@ pub async fn abort_upload(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (raw_case, raw_upload) = path.into_inner();
-    let allowed = service::case_for(&state, &actor, &raw_case, CaseAction::AbortUpload).await?;
-    let u = service::uploads::upload_of(&state, &actor, &allowed, &raw_upload).await?;
+    let (allowed, u) =
+        service::uploads::case_and_upload(&state, &actor, &raw_case, &raw_upload, CaseAction::AbortUpload).await?;
     service::uploads::abort(&state, &actor, &allowed, u).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -76,8 +76,14 @@ pub async fn complete_upload(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (raw_case, raw_upload) = path.into_inner();
-    let allowed = service::case_for(&state, &actor, &raw_case, CaseAction::CompleteUpload).await?;
-    let u = service::uploads::upload_of(&state, &actor, &allowed, &raw_upload).await?;
+    let (allowed, u) =
+        service::uploads::case_and_upload(&state, &actor, &raw_case, &raw_upload, CaseAction::CompleteUpload).await?;
     let f = service::uploads::complete(&state, &actor, &allowed, u).await?;
-    Ok(HttpResponse::Created().json(views::file_view(f, allowed.viewer(), false)))
+    Ok(
+        dentex_http::created(format!("/api/v1/cases/{}/files/{}", f.case_id, f.id)).json(views::file_view(
+            f,
+            allowed.viewer(),
+            false,
+        )),
+    )
 }

@@ -31,21 +31,40 @@ pub struct ConsentInput {
     pub patient_consent: bool,
 }
 
-/// A draft, or the fields of a draft to change.
+/// A new draft. Only the patient reference is needed to start; the Rx, due
+/// date and consent may follow (they are checked on submission).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CaseInput {
+pub struct NewCase {
     /// The clinic to draft for; needed only when you belong to several.
     pub organization: Option<Uuid>,
-    /// Your own reference for the patient (not their name). Shown only to
-    /// your clinic and, after award, the lab; never logged or mailed.
-    pub patient_ref: Option<String>,
-    /// `{tooth_notation?: fdi|universal, items: [{teeth, pontics?, restoration,
-    /// material, shade, notes}], notes}`.
-    #[schema(value_type = Object)]
-    pub rx: Option<serde_json::Value>,
+    /// Your own reference for the patient (not their name), 1–64
+    /// characters. Shown only to your clinic and, after award, the lab;
+    /// never logged or mailed.
+    pub patient_ref: String,
+    pub rx: Option<RxInput>,
+    /// After today.
     pub due_date: Option<NaiveDate>,
     pub consent: Option<ConsentInput>,
+}
+
+/// The fields of a draft to change; each is optional, and `rx` replaces the
+/// whole Rx. A case stays with the clinic that drafted it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CasePatch {
+    pub patient_ref: Option<String>,
+    pub rx: Option<RxInput>,
+    pub due_date: Option<NaiveDate>,
+    pub consent: Option<ConsentInput>,
+}
+
+/// What a create and an update share.
+struct CaseFields {
+    patient_ref: Option<String>,
+    rx: Option<RxInput>,
+    due_date: Option<NaiveDate>,
+    consent: Option<ConsentInput>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -125,7 +144,7 @@ fn patient_ref_problem(r: Option<&str>, creating: bool) -> Option<FieldError> {
 }
 
 /// Checks and applies the fields of a draft; every problem at once.
-fn apply_input(input: CaseInput, actor: &Actor, am: &mut case::ActiveModel, creating: bool) -> Result<(), ApiError> {
+fn apply_input(input: CaseFields, actor: &Actor, am: &mut case::ActiveModel, creating: bool) -> Result<(), ApiError> {
     let mut errors = Vec::new();
     let patient_ref = input.patient_ref.map(|r| r.trim().to_owned());
     match patient_ref_problem(patient_ref.as_deref(), creating) {
@@ -136,13 +155,10 @@ fn apply_input(input: CaseInput, actor: &Actor, am: &mut case::ActiveModel, crea
             }
         }
     }
-    if let Some(v) = input.rx {
-        match serde_json::from_value::<RxInput>(v) {
-            Ok(raw) => match raw.parse("rx") {
-                Ok(rx) => am.rx = Set(serde_json::to_string(&rx).map_err(ApiError::internal)?),
-                Err(e) => errors.extend(e),
-            },
-            Err(e) => errors.push(FieldError::new("rx", "invalid", format!("The Rx is malformed: {e}"))),
+    if let Some(raw) = input.rx {
+        match raw.parse("rx") {
+            Ok(rx) => am.rx = Set(serde_json::to_string(&rx).map_err(ApiError::internal)?),
+            Err(e) => errors.extend(e),
         }
     }
     if let Some(d) = input.due_date {
@@ -193,7 +209,7 @@ async fn drafting_clinic(
 }
 
 /// Drafts a case for the actor's clinic.
-pub async fn create(state: &CasesState, actor: &Actor, input: CaseInput) -> Result<Shown, ApiError> {
+pub async fn create(state: &CasesState, actor: &Actor, input: NewCase) -> Result<Shown, ApiError> {
     accounts_policy::require_full_session(actor)?;
     let clinic = drafting_clinic(state, actor, input.organization).await?;
     let t = now();
@@ -217,7 +233,13 @@ pub async fn create(state: &CasesState, actor: &Actor, input: CaseInput) -> Resu
         cancelled_at: Set(None),
         awarded_lab_org_id: Set(None),
     };
-    apply_input(input, actor, &mut am, true)?;
+    let fields = CaseFields {
+        patient_ref: Some(input.patient_ref),
+        rx: input.rx,
+        due_date: input.due_date,
+        consent: input.consent,
+    };
+    apply_input(fields, actor, &mut am, true)?;
     let viewer = Viewer::Clinic {
         org: clinic.id,
         role: actor.role_in(OrgId(clinic.id)).unwrap_or(OrgRole::Member),
@@ -242,19 +264,18 @@ pub async fn read(state: &CasesState, actor: &Actor, allowed: &Allowed) -> Resul
 }
 
 /// Changes a draft (`rx` replaces the whole Rx).
-pub async fn update(state: &CasesState, actor: &Actor, allowed: &Allowed, input: CaseInput) -> Result<Shown, ApiError> {
+pub async fn update(state: &CasesState, actor: &Actor, allowed: &Allowed, input: CasePatch) -> Result<Shown, ApiError> {
     let (c, v) = allowed.take(actor, CaseAction::Update)?;
     let c = c.clone();
-    if input.organization.is_some_and(|o| o != c.clinic_org_id) {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "organization",
-            "immutable",
-            "A case stays with the clinic that drafted it.",
-        )]));
-    }
     let id = c.id;
     let mut am: case::ActiveModel = c.into();
-    apply_input(input, actor, &mut am, false)?;
+    let fields = CaseFields {
+        patient_ref: input.patient_ref,
+        rx: input.rx,
+        due_date: input.due_date,
+        consent: input.consent,
+    };
+    apply_input(fields, actor, &mut am, false)?;
     am.updated_at = Set(now());
     let txn = dentex_db::begin_write(&state.db).await?;
     lock_draft(&txn, id).await?;
@@ -402,7 +423,7 @@ pub async fn cancel(
     // labs are told depends on what it was at this moment.
     if !store::lock_case_in(&txn, c.id, &[CaseStatus::Draft, CaseStatus::Submitted]).await? {
         return Err(ApiError::new(
-            &crate::codes::CASE_NOT_CANCELLABLE,
+            &crate::codes::CASE_NOT_CANCELABLE,
             "The case is already cancelled, or awarded: an awarded case's order is cancelled instead.",
         ));
     }
@@ -443,17 +464,45 @@ async fn tell_labs(txn: &DatabaseTransaction, case: Uuid, labs: Vec<Uuid>) -> Re
     Ok(())
 }
 
-/// Who read or changed the case and its files, and when (the clinic only),
-/// newest first, at most 500 rows.
+/// A page of who read or changed the case and its files, and when (the
+/// clinic only), newest first.
 pub async fn access_log(
     state: &CasesState,
     actor: &Actor,
     allowed: &Allowed,
-) -> Result<Vec<audit_event::Model>, ApiError> {
+    page: dentex_http::paging::Page<i64>,
+) -> Result<AccessPage, ApiError> {
     let (c, v) = allowed.take(actor, CaseAction::AccessLog)?;
-    let rows = store::access_log(&state.db, c).await?;
+    let rows = store::access_log(&state.db, c, page.after, page.limit + 1).await?;
     audit_read(state, actor, c, v, "case.access_log", None).await?;
-    Ok(rows)
+    let (rows, next_cursor) = dentex_http::paging::split(rows, page.limit, |r| r.seq);
+    let people: Vec<Uuid> = rows.iter().filter_map(|r| r.actor_id).collect();
+    let orgs: Vec<Uuid> = rows.iter().filter_map(acting_org).collect();
+    Ok(AccessPage {
+        people: dentex_accounts::service::directory::display_names(&state.db, people).await?,
+        organizations: dentex_accounts::service::directory::organization_names(&state.db, orgs).await?,
+        rows,
+        next_cursor,
+    })
+}
+
+/// A page of the access log, with the names of the people and
+/// organizations it mentions.
+pub struct AccessPage {
+    pub rows: Vec<audit_event::Model>,
+    pub people: std::collections::HashMap<Uuid, String>,
+    pub organizations: std::collections::HashMap<Uuid, String>,
+    pub next_cursor: Option<String>,
+}
+
+/// The organization a reader acted for, when it was not the clinic. Rows
+/// written before `acting_org_id` existed named the lab in `reason`
+/// ("lab {id}", "lab {id}: why").
+pub fn acting_org(r: &audit_event::Model) -> Option<Uuid> {
+    r.acting_org_id.or_else(|| {
+        let rest = r.reason.as_deref()?.strip_prefix("lab ")?;
+        Uuid::parse_str(rest.split(':').next().unwrap_or(rest)).ok()
+    })
 }
 
 // ------------------------------------------- steps the market takes on a case

@@ -15,6 +15,7 @@ use dentex_db::entities::{case, case_file};
 use dentex_db::now;
 use dentex_domain::{AnalysisStatus, OrgId};
 use dentex_http::ApiError;
+use dentex_http::paging::Page;
 use dentex_jobs::{EnqueueOptions, Queue};
 use dentex_storage::{ByteStream, PutOutcome, StorageError};
 use futures_util::{Stream, StreamExt};
@@ -393,12 +394,17 @@ pub async fn file_of(
     }
 }
 
-/// The files of a case, audited as listed.
-pub async fn list(state: &CasesState, actor: &Actor, allowed: &Allowed) -> Result<Vec<case_file::Model>, ApiError> {
+/// A page of the files of a case, oldest first, audited as listed.
+pub async fn list(
+    state: &CasesState,
+    actor: &Actor,
+    allowed: &Allowed,
+    page: Page<Uuid>,
+) -> Result<(Vec<case_file::Model>, Option<String>), ApiError> {
     let (c, v) = allowed.take(actor, CaseAction::ListFiles)?;
-    let rows = store::files_of(&state.db, c.id).await?;
+    let rows = store::files_of(&state.db, c.id, page.after, page.limit + 1).await?;
     audit_read(state, actor, c, v, "case_file.list", None).await?;
-    Ok(rows)
+    Ok(dentex_http::paging::split(rows, page.limit, |f| f.id))
 }
 
 /// One file, audited as read.

@@ -45,7 +45,7 @@ impl ListParams {
         }
         let status = match &q.status {
             Some(s) => {
-                Some(CaseStatus::parse(s).ok_or_else(|| bad("status: one of draft, submitted, awarded, cancelled."))?)
+                Some(CaseStatus::parse(s).ok_or_else(|| bad("status: one of draft, submitted, awarded, canceled."))?)
             }
             None => None,
         };

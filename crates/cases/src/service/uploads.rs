@@ -53,7 +53,7 @@ pub struct UploadInput {
 pub struct PartUrl {
     /// 1-based part number.
     pub number: i32,
-    /// Bytes this part must hold: `part_size` for every part but the last.
+    /// Bytes this part must hold: `part_size_bytes` for every part but the last.
     pub size_bytes: u64,
     /// PUT the part's bytes here (no other headers needed).
     pub url: String,
@@ -66,7 +66,8 @@ pub struct UploadView {
     pub case_id: Uuid,
     pub size_bytes: u64,
     pub sha256: String,
-    pub part_size: u64,
+    /// Bytes in every part but the last.
+    pub part_size_bytes: u64,
     /// Part numbers the store already holds (for resuming).
     pub parts_received: Vec<i32>,
     pub parts: Vec<PartUrl>,
@@ -120,7 +121,7 @@ async fn upload_view(state: &CasesState, u: &case_upload::Model, received: Vec<i
         case_id: u.case_id,
         size_bytes: u64::try_from(u.size_bytes).unwrap_or(0),
         sha256: u.sha256.clone(),
-        part_size: u64::try_from(u.part_size).unwrap_or(0),
+        part_size_bytes: u64::try_from(u.part_size).unwrap_or(0),
         parts_received: received,
         parts,
         urls_expire_at: Utc::now() + chrono::Duration::seconds(i64::try_from(ttl.as_secs()).unwrap_or(3600)),
@@ -129,6 +130,30 @@ async fn upload_view(state: &CasesState, u: &case_upload::Model, received: Vec<i
 }
 
 /// An upload of this case, or 404 (audited in the clinic's chain).
+/// The case and one of its uploads, for `action`. An upload id the case
+/// does not have is 404 whatever the case's state (a case that is no longer
+/// a draft answers 409 `case_not_draft` only for an upload it has).
+pub async fn case_and_upload(
+    state: &CasesState,
+    actor: &Actor,
+    raw_case: &str,
+    raw_upload: &str,
+    action: crate::policy::CaseAction,
+) -> Result<(Allowed, case_upload::Model), ApiError> {
+    let allowed = match super::case_for(state, actor, raw_case, action).await {
+        Err(e) if e.code == crate::codes::CASE_NOT_DRAFT.code => {
+            let known = match (Uuid::parse_str(raw_case), Uuid::parse_str(raw_upload)) {
+                (Ok(c), Ok(u)) => store::upload_in_case(&state.db, c, u).await?.is_some(),
+                _ => false,
+            };
+            return Err(if known { e } else { ApiError::not_found() });
+        }
+        r => r?,
+    };
+    let u = upload_of(state, actor, &allowed, raw_upload).await?;
+    Ok((allowed, u))
+}
+
 pub async fn upload_of(
     state: &CasesState,
     actor: &Actor,

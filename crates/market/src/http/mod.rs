@@ -11,6 +11,7 @@ pub mod views;
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(quotes::create_quote)
         .service(quotes::list_quotes)
+        .service(quotes::get_quote)
         .service(quotes::revise_quote)
         .service(quotes::withdraw_quote)
         .service(quotes::accept_quote)

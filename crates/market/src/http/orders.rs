@@ -73,5 +73,6 @@ pub async fn remake(
 ) -> Result<HttpResponse, ApiError> {
     let (o, side) = service::order_for(&state, &actor, &path).await?;
     let shown = service::remake(&state, &actor, o, side, input.into_inner()).await?;
-    Ok(HttpResponse::Created().json(views::order_view(shown)))
+    let view = views::order_view(shown);
+    Ok(dentex_http::created(format!("/api/v1/orders/{}", view.id)).json(view))
 }

@@ -9,6 +9,7 @@ use crate::service::quotes::{self as service, QuoteInput};
 use crate::state::MarketState;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use dentex_accounts::Actor;
+use dentex_http::paging::PageQuery;
 use dentex_http::{ApiError, Json};
 
 /// The request carries no body (no length, or a length of 0, and not chunked).
@@ -33,21 +34,37 @@ pub async fn create_quote(
     input: Json<QuoteInput>,
 ) -> Result<HttpResponse, ApiError> {
     let shown = service::create(&state, &actor, &path, input.into_inner()).await?;
-    Ok(HttpResponse::Created().json(views::quote_view(shown)))
+    let view = views::quote_view(shown);
+    Ok(dentex_http::created(format!("/api/v1/quotes/{}", view.id)).json(view))
 }
 
 /// The quotes on a case: the clinic sees every lab's side by side; a lab
 /// sees only its own.
 #[utoipa::path(get, path = "/api/v1/cases/{case}/quotes", tag = "market", security(("bearer" = [])),
-    params(("case" = Uuid, Path)), responses((status = 200, body = QuoteList), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
+    params(("case" = Uuid, Path), PageQuery), responses((status = 200, body = QuoteList), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
 #[get("/api/v1/cases/{case}/quotes")]
 pub async fn list_quotes(
     actor: Actor,
     state: web::Data<MarketState>,
     path: web::Path<String>,
+    q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let items = service::list(&state, &actor, &path).await?;
-    Ok(HttpResponse::Ok().json(views::quote_list(items)))
+    let (items, next_cursor) = service::list(&state, &actor, &path, q.page()?).await?;
+    Ok(HttpResponse::Ok().json(views::quote_list(items, next_cursor)))
+}
+
+/// One quote: the clinic of its case, or the lab that made it.
+#[utoipa::path(get, path = "/api/v1/quotes/{quote}", tag = "market", security(("bearer" = [])),
+    params(("quote" = Uuid, Path)), responses((status = 200, body = QuoteView), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
+#[get("/api/v1/quotes/{quote}")]
+pub async fn get_quote(
+    actor: Actor,
+    state: web::Data<MarketState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let found = service::quote_for(&state, &actor, &path, QuoteAction::Read).await?;
+    let shown = service::read(&state, &actor, found).await?;
+    Ok(HttpResponse::Ok().json(views::quote_view(shown)))
 }
 
 /// The lab revises its quote: the new terms become the next version; the
@@ -116,11 +133,27 @@ pub async fn accept_quote(
     };
     Ok(
         match award::accept(&state, &actor, found, key, version, render_order).await? {
-            Accepted::Created { body } => HttpResponse::Created().content_type("application/json").body(body),
-            Accepted::Replayed { status, body } => HttpResponse::build(status)
+            Accepted::Created { body } => dentex_http::created(order_address(&body))
                 .content_type("application/json")
-                .insert_header(("Idempotent-Replayed", "true"))
                 .body(body),
+            Accepted::Replayed { status, body } => {
+                let mut r = HttpResponse::build(status);
+                if status == actix_web::http::StatusCode::CREATED {
+                    r.insert_header((actix_web::http::header::LOCATION, order_address(&body)));
+                }
+                r.content_type("application/json")
+                    .insert_header(("Idempotent-Replayed", "true"))
+                    .body(body)
+            }
         },
     )
+}
+
+/// The address of the order in an award's stored answer.
+fn order_address(body: &str) -> String {
+    let id = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["id"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    format!("/api/v1/orders/{id}")
 }

@@ -11,6 +11,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+dentex_domain::doc_enum!(
+    /// Who made a move or canceled, in the document.
+    Side = "The side that acted: the clinic, the lab, or platform support.",
+    ["clinic", "lab", "support"]
+);
+
 #[derive(Serialize, ToSchema)]
 pub struct Price {
     pub amount_minor: i64,
@@ -44,6 +50,7 @@ pub struct QuoteView {
     pub lab: LabSummary,
     /// `active`, `withdrawn`, `accepted`, `declined`, or `cancelled` (it was
     /// accepted, then its order was cancelled).
+    #[schema(value_type = dentex_domain::QuoteStatus)]
     pub status: String,
     pub version: i32,
     pub price: Price,
@@ -65,14 +72,18 @@ pub struct QuoteView {
 #[derive(Serialize, ToSchema)]
 pub struct QuoteList {
     pub items: Vec<QuoteView>,
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct TransitionView {
+    #[schema(value_type = Option<dentex_domain::market::OrderStatus>)]
     pub from: Option<String>,
+    #[schema(value_type = dentex_domain::market::OrderStatus)]
     pub to: String,
     pub by: Uuid,
     /// `clinic`, `lab` or `support`.
+    #[schema(value_type = crate::http::views::Side)]
     pub side: String,
     pub note: Option<String>,
     pub at: DateTime<Utc>,
@@ -88,6 +99,7 @@ pub struct OrderView {
     pub clinic_id: Uuid,
     pub lab_id: Uuid,
     /// `awaiting_payment`, `in_production`, `shipped`, `delivered`, `completed` or `cancelled`.
+    #[schema(value_type = dentex_domain::market::OrderStatus)]
     pub status: String,
     pub price: Price,
     pub turnaround_days: i32,
@@ -97,11 +109,14 @@ pub struct OrderView {
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
     pub cancel_reason: Option<String>,
-    pub cancelled_by: Option<String>,
+    #[schema(value_type = Option<crate::http::views::Side>)]
+    pub canceled_by: Option<String>,
     /// The order this one remakes.
     pub remake_of: Option<Uuid>,
+    #[schema(value_type = Option<dentex_domain::market::RemakeReason>)]
     pub remake_reason: Option<String>,
     pub remake_notes: Option<String>,
+    #[schema(value_type = Option<dentex_domain::market::CostBearer>)]
     pub cost_bearer: Option<String>,
     /// Remakes opened from this order.
     pub remakes: Vec<Uuid>,
@@ -122,8 +137,10 @@ pub struct Lab {
     pub id: Uuid,
     pub name: String,
     /// `dental_lab` or `manufacturing_lab`.
+    #[schema(value_type = dentex_domain::OrgKind)]
     pub kind: String,
     pub country: String,
+    #[schema(value_type = Vec<dentex_domain::rx::Restoration>)]
     pub services: Vec<String>,
     pub service_countries: Vec<String>,
     pub verified_until: Option<chrono::NaiveDate>,
@@ -189,9 +206,10 @@ pub fn quote_view(s: ShownQuote) -> QuoteView {
     }
 }
 
-pub fn quote_list(items: Vec<ShownQuote>) -> QuoteList {
+pub fn quote_list(items: Vec<ShownQuote>, next_cursor: Option<String>) -> QuoteList {
     QuoteList {
         items: items.into_iter().map(quote_view).collect(),
+        next_cursor,
     }
 }
 
@@ -216,7 +234,7 @@ pub fn order_view(s: ShownOrder) -> OrderView {
         carrier: o.carrier,
         tracking_number: o.tracking_number,
         cancel_reason: o.cancel_reason,
-        cancelled_by: o.cancelled_by,
+        canceled_by: o.cancelled_by,
         remake_of: o.remake_of,
         remake_reason: o.remake_reason,
         remake_notes: o.remake_notes,

@@ -21,15 +21,27 @@ pub struct ListedLab {
     pub typical_turnaround_days: Option<i32>,
 }
 
-/// Verified labs that take new work, serving `country` (or based there) and
-/// offering `service` when given.
+/// A page of the verified labs that take new work, serving `country` (or
+/// based there) and offering `service` when given, in id order. The
+/// turnaround is looked up for the page's labs only.
 pub async fn list(
     state: &MarketState,
     actor: &Actor,
     country: Option<&str>,
     service: Option<&str>,
-) -> Result<Vec<ListedLab>, ApiError> {
+    page: dentex_http::paging::Page<Uuid>,
+) -> Result<(Vec<ListedLab>, Option<String>), ApiError> {
     accounts_policy::require_full_session(actor)?;
+    if let Some(s) = service
+        && s.parse::<dentex_domain::rx::Restoration>().is_err()
+    {
+        let words: Vec<&str> = dentex_domain::rx::Restoration::ALL.iter().map(|r| r.as_str()).collect();
+        return Err(ApiError::validation(vec![dentex_domain::FieldError::new(
+            "service",
+            "unknown_value",
+            format!("Use one of: {}.", words.join(", ")),
+        )]));
+    }
     let country = match country {
         Some(c) => Some(
             CountryCode::parse(c)
@@ -40,12 +52,14 @@ pub async fn list(
     };
     let db = &state.db;
     let today = Utc::now().date_naive();
-    let labs = store::open_labs(db).await?;
+    let mut labs = store::open_labs(db).await?;
+    labs.sort_by_key(|o| o.id);
+    labs.retain(|o| page.after.is_none_or(|a| o.id > a));
     let verified = {
         let all: Vec<&Organization> = labs.iter().collect();
         dentex_accounts::verification::statuses(db, &all, today).await?
     };
-    let mut items = Vec::new();
+    let mut kept = Vec::new();
     for o in labs {
         let Some(v) = verified.get(&o.id).copied().filter(|v| v.verified) else {
             continue;
@@ -59,15 +73,23 @@ pub async fn list(
         {
             continue;
         }
+        kept.push((o, services, countries, v.verified_until));
+        if kept.len() as u64 > page.limit {
+            break;
+        }
+    }
+    let (kept, next_cursor) = dentex_http::paging::split(kept, page.limit, |(o, ..)| o.id);
+    let mut items = Vec::new();
+    for (o, services, service_countries, verified_until) in kept {
         items.push(ListedLab {
             typical_turnaround_days: typical_turnaround(db, o.id).await?,
             organization: o,
             services,
-            service_countries: countries,
-            verified_until: v.verified_until,
+            service_countries,
+            verified_until,
         });
     }
-    Ok(items)
+    Ok((items, next_cursor))
 }
 
 /// The median turnaround of a lab's quotes (any outcome but withdrawn) over

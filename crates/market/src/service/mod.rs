@@ -118,6 +118,12 @@ pub(crate) async fn enforce(
     match decision {
         Ok(()) => Ok(()),
         Err(Refusal::Forbidden(why)) => Err(denied(state, actor, t, dentex_accounts::policy::forbidden(why)).await),
+        // The refusal rule (docs/errors.md): 403 when this side may never
+        // make the move, 409 when the order's state does not allow it now.
+        Err(Refusal::Move { error, side }) if orders::never_moves(side, error.to) => {
+            let why = orders::never_detail(side, error.to);
+            Err(denied(state, actor, t, dentex_accounts::policy::forbidden(&why)).await)
+        }
         Err(Refusal::Move { error, side }) => {
             audit(state, actor, t).await?;
             Err(orders::move_refused(&error, side))

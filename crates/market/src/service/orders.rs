@@ -196,6 +196,31 @@ pub async fn authorize(
 }
 
 /// The 409 of a move the side may not make, naming the moves possible now.
+/// Whether `side` may never move an order to `to`, from any state.
+pub(crate) fn never_moves(side: Side, to: OrderStatus) -> bool {
+    OrderStatus::ALL
+        .iter()
+        .all(|from| !dentex_domain::market::allowed_moves(*from, side).contains(&to))
+}
+
+/// Who may move an order to `to`, for a 403.
+pub(crate) fn never_detail(side: Side, to: OrderStatus) -> String {
+    let who: Vec<&str> = [Side::Clinic, Side::Lab, Side::Support]
+        .into_iter()
+        .filter(|s| !never_moves(*s, to))
+        .map(side_name)
+        .collect();
+    format!(
+        "The {} never makes an order {to}; {} does.",
+        side_name(side),
+        if who.is_empty() {
+            "no one".to_owned()
+        } else {
+            format!("the {}", who.join(" or the "))
+        }
+    )
+}
+
 pub(crate) fn move_refused(e: &TransitionError, side: Side) -> ApiError {
     let allowed: Vec<&str> = e.allowed.iter().map(|s| s.as_str()).collect();
     ApiError::new(
@@ -235,7 +260,7 @@ impl ListParams {
         }
         let status = match &q.status {
             Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| {
-                bad("status: one of awaiting_payment, in_production, shipped, delivered, completed, cancelled.")
+                bad("status: one of awaiting_payment, in_production, shipped, delivered, completed, canceled.")
             })?),
             None => None,
         };
@@ -293,12 +318,12 @@ fn move_details(to: OrderStatus, side: Side, input: &TransitionInput) -> Result<
                 tracking: s.tracking_number,
             })
         }
-        OrderStatus::Cancelled => {
+        OrderStatus::Canceled => {
             let c = Cancellation {
                 reason: clean(input.reason.as_deref()),
             };
             problems(validate::field_errors(&c))?;
-            Ok(MoveDetails::Cancelled {
+            Ok(MoveDetails::Canceled {
                 reason: c.reason,
                 by: side_name(side),
             })
@@ -323,14 +348,14 @@ pub async fn transition(
         return Err(ApiError::validation(vec![FieldError::new(
             "to",
             "unknown_status",
-            "One of in_production, shipped, delivered, completed, cancelled.",
+            "One of in_production, shipped, delivered, completed, canceled.",
         )]));
     };
     let from = status_of(&o)?;
     authorize(state, actor, &o, side, OrderAction::Transition { from, to }).await?;
     let details = move_details(to, side, &input)?;
     let reason = match &details {
-        MoveDetails::Cancelled { reason, .. } => reason.clone(),
+        MoveDetails::Canceled { reason, .. } => reason.clone(),
         _ => None,
     };
     let txn = dentex_db::begin_write(&state.db).await?;
@@ -339,7 +364,7 @@ pub async fn transition(
         return Err(order_changed());
     }
     store::orders::insert_transition(&txn, o.id, Some(from), to, actor.user_id.0, side_name(side), reason).await?;
-    if to == OrderStatus::Cancelled && o.award_case_id.is_some() {
+    if to == OrderStatus::Canceled && o.award_case_id.is_some() {
         undo_award(&txn, &o).await?;
     }
     let other = if side == Side::Clinic {

@@ -364,7 +364,12 @@ pub async fn create(state: &MarketState, actor: &Actor, raw: &str, input: QuoteI
 /// The quotes on a case: the clinic sees every lab's side by side; a lab
 /// sees only its own (a user in several labs, those of each lab that may see
 /// the case).
-pub async fn list(state: &MarketState, actor: &Actor, raw: &str) -> Result<Vec<ShownQuote>, ApiError> {
+pub async fn list(
+    state: &MarketState,
+    actor: &Actor,
+    raw: &str,
+    page: dentex_http::paging::Page<Uuid>,
+) -> Result<(Vec<ShownQuote>, Option<String>), ApiError> {
     let (c, v) = case_for(state, actor, raw).await?;
     let t = case_trail(&c, "quote.list", lab_of(v), Outcome::Denied);
     enforce(state, actor, t, policy::decide_quote(actor, v, QuoteAction::List)).await?;
@@ -382,10 +387,22 @@ pub async fn list(state: &MarketState, actor: &Actor, raw: &str) -> Result<Vec<S
             Some(labs)
         }
     };
-    let rows = store::quotes::of_case(&state.db, c.id, labs).await?;
+    let rows = store::quotes::of_case(&state.db, c.id, labs, page.after, page.limit + 1).await?;
+    let (rows, next_cursor) = dentex_http::paging::split(rows, page.limit, |q| q.id);
     let items = shown_quotes(&state.db, rows).await?;
     audit(state, actor, case_trail(&c, "quote.list", lab_of(v), Outcome::Success)).await?;
-    Ok(items)
+    Ok((items, next_cursor))
+}
+
+/// One quote (see [`quote_for`] with [`QuoteAction::Read`]), audited as read
+/// in the clinic's chain.
+pub async fn read(
+    state: &MarketState,
+    actor: &Actor,
+    (q, c, v): (Quote, Case, Viewer),
+) -> Result<ShownQuote, ApiError> {
+    audit(state, actor, quote_trail(&c, &q, v, "quote.read", Outcome::Success)).await?;
+    shown_quote(&state.db, q).await
 }
 
 /// The lab revises its quote (see [`quote_for`] with [`QuoteAction::Revise`]):

@@ -101,7 +101,7 @@ pub enum MoveDetails {
         carrier: Option<String>,
         tracking: Option<String>,
     },
-    Cancelled {
+    Canceled {
         reason: Option<String>,
         by: &'static str,
     },
@@ -126,7 +126,7 @@ pub async fn move_status<C: ConnectionTrait>(
                 .col_expr(order::Column::Carrier, Expr::value(carrier))
                 .col_expr(order::Column::TrackingNumber, Expr::value(tracking));
         }
-        MoveDetails::Cancelled { reason, by } => {
+        MoveDetails::Canceled { reason, by } => {
             update = update
                 .col_expr(order::Column::CancelReason, Expr::value(reason))
                 .col_expr(order::Column::CancelledBy, Expr::value(by));

@@ -170,7 +170,7 @@ pub async fn decline_all_active<C: ConnectionTrait>(txn: &C, case: Uuid) -> Resu
 /// The accepted quote of a cancelled order ends with it (`cancelled`).
 pub async fn cancel_accepted<C: ConnectionTrait>(txn: &C, id: Uuid) -> Result<(), DbErr> {
     quote::Entity::update_many()
-        .col_expr(quote::Column::Status, Expr::value(QuoteStatus::Cancelled.as_str()))
+        .col_expr(quote::Column::Status, Expr::value(QuoteStatus::Canceled.as_str()))
         .col_expr(quote::Column::UpdatedAt, Expr::value(now()))
         .filter(quote::Column::Id.eq(id))
         .filter(quote::Column::Status.eq(QuoteStatus::Accepted.as_str()))
@@ -191,13 +191,23 @@ pub async fn revive_declined<C: ConnectionTrait>(txn: &C, case: Uuid, day: Naive
         .await
 }
 
-/// The quotes on a case (of `labs` only, when given), in id order.
-pub async fn of_case<C: ConnectionTrait>(db: &C, case: Uuid, labs: Option<Vec<Uuid>>) -> Result<Vec<Quote>, DbErr> {
+/// A page of the quotes on a case (of `labs` only, when given), in id
+/// order, after `after`.
+pub async fn of_case<C: ConnectionTrait>(
+    db: &C,
+    case: Uuid,
+    labs: Option<Vec<Uuid>>,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Quote>, DbErr> {
     let mut q = quote::Entity::find().filter(quote::Column::CaseId.eq(case));
     if let Some(labs) = labs {
         q = q.filter(quote::Column::LabOrgId.is_in(labs));
     }
-    q.order_by_asc(quote::Column::Id).all(db).await
+    if let Some(a) = after {
+        q = q.filter(quote::Column::Id.gt(a));
+    }
+    q.order_by_asc(quote::Column::Id).limit(limit).all(db).await
 }
 
 /// The versions of several quotes, oldest first, in one query.

@@ -1,0 +1,183 @@
+//! What every route of a kind answers, added to the document once instead of
+//! in every annotation: the refusals of the shared extractors (sign-in, JSON
+//! body, query, path id), each error as the `application/problem+json` it is
+//! sent as, `Location` on every 201, and the server entry.
+//!
+//! The annotations list a route's own codes; this adds the shared ones the
+//! route can answer because of its shape:
+//!
+//! | shape | statuses and codes |
+//! |---|---|
+//! | signed in (`security`) | 401 `unauthenticated`; 403 `mfa_enrollment_required` (staff without two-step sign-in), `csrf_token_invalid` (cookie sessions) |
+//! | a JSON body | 400 `malformed_json`, `unreadable_body`; 413 `payload_too_large`; 415 `unsupported_media_type`; 422 `validation_failed` |
+//! | a query | 400 `invalid_query` |
+//! | an id in the path | 404 `not_found` |
+
+use serde_json::{Map, Value, json};
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// Completes the document in place (see the module documentation).
+pub(super) fn complete(doc: &mut Value, server_url: &str) {
+    doc["servers"] = json!([{ "url": server_url, "description": "This server" }]);
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let has_path_id = path.contains('{');
+        for m in METHODS {
+            if let Some(op) = item.get_mut(m) {
+                complete_operation(op, has_path_id);
+            }
+        }
+    }
+}
+
+fn complete_operation(op: &mut Value, has_path_id: bool) {
+    let secured = op
+        .get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|s| !s.is_empty());
+    let json_body = op
+        .pointer("/requestBody/content")
+        .and_then(Value::as_object)
+        .is_some_and(|c| c.keys().any(|k| k == "application/json"));
+    let has_query = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+    let mut shared: Vec<(u16, &[&str])> = Vec::new();
+    if secured {
+        shared.push((401, &["unauthenticated"]));
+        shared.push((403, &["mfa_enrollment_required", "csrf_token_invalid"]));
+    }
+    if json_body {
+        shared.push((400, &["malformed_json", "unreadable_body"]));
+        shared.push((413, &["payload_too_large"]));
+        shared.push((415, &["unsupported_media_type"]));
+        shared.push((422, &["validation_failed"]));
+    }
+    if has_query {
+        shared.push((400, &["invalid_query"]));
+    }
+    if has_path_id {
+        shared.push((404, &["not_found"]));
+    }
+    let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+        return;
+    };
+    // A status the annotation gives without a code answers the shared code
+    // of that status (403 `forbidden`, 404 `not_found`, …).
+    for (status, r) in responses.iter_mut() {
+        if let Ok(code) = status.parse::<u16>()
+            && !names_a_code(r)
+            && let Some(shared) = super::shared_code_for(code)
+        {
+            add_to_description(r, &[shared]);
+        }
+    }
+    for (status, codes) in shared {
+        add_codes(responses, status, codes);
+    }
+    for (status, r) in responses.iter_mut() {
+        let Ok(code) = status.parse::<u16>() else { continue };
+        if r["description"].as_str().is_none_or(str::is_empty) {
+            r["description"] = Value::String(reason(code).to_owned());
+        }
+        if code >= 400 {
+            r["content"] = json!({
+                "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } }
+            });
+        }
+        if code == 201 {
+            r["headers"]["Location"] = json!({
+                "description": "The address of what was created.",
+                "required": true,
+                "schema": { "type": "string" }
+            });
+        }
+    }
+}
+
+/// The words of a status, for a response the annotations leave undescribed.
+fn reason(code: u16) -> &'static str {
+    actix_web::http::StatusCode::from_u16(code)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Answer")
+}
+
+/// The codes a response's description names (in backticks).
+pub fn codes_in(description: &str) -> impl Iterator<Item = &str> {
+    description
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+}
+
+fn names_a_code(r: &Value) -> bool {
+    codes_in(r["description"].as_str().unwrap_or("")).next().is_some()
+}
+
+fn add_codes(responses: &mut Map<String, Value>, status: u16, codes: &[&str]) {
+    let r = responses
+        .entry(status.to_string())
+        .or_insert_with(|| json!({ "description": "" }));
+    add_to_description(r, codes);
+}
+
+fn add_to_description(r: &mut Value, codes: &[&str]) {
+    let mut d = r["description"].as_str().unwrap_or("").to_owned();
+    let missing: Vec<String> = codes
+        .iter()
+        .filter(|c| !codes_in(&d).any(|have| have == **c))
+        .map(|c| format!("`{c}`"))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    if !d.is_empty() {
+        d.push_str(if names_a_code(r) { ", " } else { " " });
+    }
+    d.push_str(&missing.join(", "));
+    r["description"] = Value::String(d);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signed_in_json_route_lists_the_shared_refusals_as_problem_json() {
+        let mut doc = json!({"paths": {"/api/v1/things/{thing}": {"patch": {
+            "security": [{"bearer": []}],
+            "parameters": [{"name": "thing", "in": "path"}],
+            "requestBody": {"content": {"application/json": {"schema": {}}}},
+            "responses": {
+                "200": {"description": ""},
+                "409": {"description": "`thing_busy`", "content": {"application/json": {}}}
+            }
+        }}}});
+        complete(&mut doc, "http://127.0.0.1:8080");
+        let op = &doc["paths"]["/api/v1/things/{thing}"]["patch"]["responses"];
+        for (status, code) in [
+            ("401", "unauthenticated"),
+            ("400", "malformed_json"),
+            ("404", "not_found"),
+            ("415", "unsupported_media_type"),
+            ("422", "validation_failed"),
+            ("409", "thing_busy"),
+        ] {
+            let d = op[status]["description"].as_str().unwrap();
+            assert!(codes_in(d).any(|c| c == code), "{status}: {d}");
+            assert!(
+                op[status]["content"]["application/problem+json"].is_object(),
+                "{status}"
+            );
+            assert!(op[status]["content"]["application/json"].is_null(), "{status}");
+        }
+        assert!(op["200"]["content"].is_null());
+        assert_eq!(doc["servers"][0]["url"], "http://127.0.0.1:8080");
+    }
+}
