@@ -8,6 +8,7 @@
 
 #![allow(clippy::expect_used, reason = "the harness fails the test at the first surprise")]
 
+pub mod conformance;
 pub mod setup;
 
 use dentex_db::testing::TestDatabase;
@@ -59,8 +60,13 @@ pub fn captured_logs() -> String {
 }
 
 pub struct TestApp {
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`: the recording proxy in front of the server
+    /// ([`conformance`]); every response through it is checked against the
+    /// OpenAPI document when the app is dropped.
     pub base: String,
+    /// The server itself, for tests of the connection (raw sockets, timeouts).
+    pub direct_base: String,
+    proxy: conformance::Proxy,
     /// The metrics listener, `http://127.0.0.1:PORT`.
     pub metrics_base: String,
     pub client: reqwest::Client,
@@ -113,7 +119,11 @@ impl TestAppBuilder {
         }
         cfg.validate().expect("test configuration is valid");
         let app = Application::build(cfg).await.expect("application starts");
-        let base = format!("http://127.0.0.1:{}", app.port());
+        let direct_base = format!("http://127.0.0.1:{}", app.port());
+        let proxy = conformance::Proxy::start(direct_base.clone())
+            .await
+            .expect("recording proxy");
+        let base = proxy.base.clone();
         let metrics_base = app.metrics_addr().map(|a| format!("http://{a}")).unwrap_or_default();
         let state = app.state().clone();
         let shutdown = app.shutdown_token();
@@ -124,6 +134,8 @@ impl TestAppBuilder {
         let handle = tokio::spawn(app.run_until_stopped());
         TestApp {
             base,
+            direct_base,
+            proxy,
             metrics_base,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -220,6 +232,13 @@ impl Drop for TestApp {
                 "problem codes answered but not in the route's OpenAPI entry:\n{}",
                 undocumented.join("\n")
             );
+            let seen = self.proxy.seen.lock().map(|s| s.clone()).unwrap_or_default();
+            let unlike = conformance::problems(document(), &seen);
+            assert!(
+                unlike.is_empty(),
+                "responses unlike the OpenAPI document:\n{}",
+                unlike.join("\n")
+            );
         }
     }
 }
@@ -238,13 +257,18 @@ const ANYWHERE: [&str; 8] = [
     "bad_request",
 ];
 
+/// The OpenAPI document as the server publishes it.
+pub fn document() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(|| dentex_gateway::docs::document(dentex_gateway::app::routes, "http://localhost"))
+}
+
 /// Every problem a documented route answered in this test process (from
 /// the "request finished" log lines) with a code that its OpenAPI entry
 /// does not list under that status: its own codes and the shared ones its
 /// shape brings (`docs::complete`).
 pub fn undocumented_problems() -> Vec<String> {
-    static DOC: OnceLock<Value> = OnceLock::new();
-    let doc = DOC.get_or_init(|| dentex_gateway::docs::document(dentex_gateway::app::routes, "http://localhost"));
+    let doc = document();
     let mut out = std::collections::BTreeSet::new();
     for line in captured_logs().lines() {
         let Ok(v) = serde_json::from_str::<Value>(line) else {

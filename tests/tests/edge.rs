@@ -289,7 +289,7 @@ async fn a_key_repeated_at_any_depth_is_refused_and_nothing_is_stored() {
 /// Sends raw bytes on a new connection and reads the answer until the server closes.
 async fn raw_exchange(app: &TestApp, request: &[u8]) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+    let mut s = tokio::net::TcpStream::connect(app.direct_base.trim_start_matches("http://"))
         .await
         .unwrap();
     // The server may answer and close before reading everything.

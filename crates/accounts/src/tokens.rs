@@ -128,6 +128,17 @@ pub async fn open_invitations<C: ConnectionTrait>(
     q.order_by_asc(ott::Column::Id).limit(limit).all(db).await
 }
 
+/// One open invitation of `org`.
+pub async fn open_invitation<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid) -> Result<Option<ott::Model>, DbErr> {
+    ott::Entity::find_by_id(id)
+        .filter(ott::Column::Purpose.eq(INVITATION))
+        .filter(ott::Column::OrgId.eq(org))
+        .filter(ott::Column::UsedAt.is_null())
+        .filter(ott::Column::ExpiresAt.gt(now()))
+        .one(db)
+        .await
+}
+
 /// Revokes an open invitation of `org`: its link stops working. `false`
 /// when there is no such open invitation.
 pub async fn revoke_invitation<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid) -> Result<bool, DbErr> {

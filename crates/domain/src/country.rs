@@ -14,6 +14,11 @@ NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD
 TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
 
 impl CountryCode {
+    /// Every ISO 3166-1 alpha-2 code accepted.
+    pub fn all() -> impl Iterator<Item = &'static str> {
+        CODES.split(' ')
+    }
+
     pub fn parse(raw: &str) -> Result<Self, String> {
         let up = raw.trim().to_ascii_uppercase();
         let b = up.as_bytes();

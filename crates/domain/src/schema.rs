@@ -7,7 +7,9 @@ use crate::market::{CostBearer, OrderStatus, RemakeReason};
 #[cfg(test)]
 use crate::rx::ToothInput;
 use crate::rx::{Material, Restoration, Shade, Tooth, ToothNotation};
-use crate::{AnalysisStatus, CaseStatus, CredentialKind, DataRegion, OrgKind, OrgRole, QuoteStatus, StaffRole};
+use crate::{
+    AnalysisStatus, CaseStatus, CountryCode, CredentialKind, DataRegion, OrgKind, OrgRole, QuoteStatus, StaffRole,
+};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
@@ -77,6 +79,8 @@ word_schema! {
         Shade::all();
     Tooth => "A tooth in FDI (ISO 3950) notation: permanent 11–48, primary 51–85.",
         Tooth::all_fdi();
+    CountryCode => "An ISO 3166-1 alpha-2 country code, upper case.",
+        CountryCode::all();
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::state::AppState;
-use crate::{docs, edge, health};
+use crate::{docs, edge, health, pages};
 use actix_cors::Cors;
 use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -225,7 +225,12 @@ fn feature_states(
         db: core.db.clone(),
         audit: audit.clone(),
         queue: queue.clone(),
-        public_base_url: config.http.public_base_url.clone(),
+        // The e-mailed links open the pages: a front end's, or this server's.
+        public_base_url: config
+            .http
+            .app_base_url
+            .clone()
+            .unwrap_or_else(|| config.http.public_base_url.clone()),
         store: core.store.clone(),
         document_max_bytes: config.credentials.document_max_bytes,
         sessions: SessionPolicy {
@@ -328,6 +333,7 @@ impl Application {
         });
         docs::publish(routes, &config.http.public_base_url);
         let json_limit = config.http.json_limit_bytes;
+        let serve_pages = config.http.app_base_url.is_none();
         let origins = config.http.cors_allowed_origins.clone();
         let server = crate::server::serve(
             listener,
@@ -360,6 +366,7 @@ impl Application {
                     .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
                     .wrap(from_fn(edge::edge))
                     .service(docs::docs_page)
+                    .configure(|c| pages::configure(c, serve_pages))
                     .default_service(web::to(fallback))
             },
         )?;

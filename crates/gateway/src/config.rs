@@ -104,6 +104,10 @@ pub struct HttpConfig {
     pub addr: String,
     /// The URL users reach Dentex at (links in e-mails; HSTS when https).
     pub public_base_url: String,
+    /// A front end of its own that serves the pages e-mailed links open
+    /// (`/verify-email`, `/reset-password`, `/accept-invitation`); the links
+    /// point there. Unset: the server serves those pages itself.
+    pub app_base_url: Option<String>,
     /// Largest accepted JSON body.
     pub json_limit_bytes: usize,
     /// Origins allowed to call the API from a browser; empty means none.
@@ -122,6 +126,7 @@ impl Default for HttpConfig {
         Self {
             addr: "127.0.0.1:8080".into(),
             public_base_url: "http://localhost:8080".into(),
+            app_base_url: None,
             json_limit_bytes: 1024 * 1024,
             cors_allowed_origins: Vec::new(),
             shutdown_timeout_secs: 30,
@@ -390,6 +395,11 @@ impl Config {
         }
         if !(self.http.public_base_url.starts_with("http://") || self.http.public_base_url.starts_with("https://")) {
             errs.push("http.public_base_url: must start with http:// or https://".into());
+        }
+        if let Some(a) = &self.http.app_base_url
+            && !(a.starts_with("http://") || a.starts_with("https://"))
+        {
+            errs.push("http.app_base_url: must start with http:// or https://".into());
         }
         if self.http.json_limit_bytes < 1024 {
             errs.push("http.json_limit_bytes: must be at least 1024".into());

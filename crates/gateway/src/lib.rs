@@ -12,6 +12,7 @@ pub mod docs;
 pub mod edge;
 pub mod health;
 pub mod metrics;
+pub mod pages;
 pub mod server;
 pub mod state;
 

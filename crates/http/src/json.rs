@@ -131,25 +131,53 @@ pub fn parse<T: DeserializeOwned + utoipa::ToSchema>(body: &[u8]) -> Result<T, A
         e.detail = "The JSON body repeats a key; see errors.".into();
         return Err(e);
     }
-    serde_json::from_slice(body).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            return malformed(&e);
+    let e = match serde_json::from_slice(body) {
+        Ok(t) => return Ok(t),
+        Err(e) if e.is_syntax() || e.is_eof() => return Err(malformed(&e)),
+        Err(e) => e,
+    };
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Err(json_deserialize_problem(&e));
+    };
+    // JSON has one number type: 3.0 is the integer 3 (as JSON Schema
+    // says), which serde would refuse for an integer field.
+    if integral_floats_to_integers(&mut v)
+        && let Ok(t) = serde_json::from_value(v.clone())
+    {
+        return Ok(t);
+    }
+    let (root, schema) = crate::schema::document_of::<T>();
+    let found = crate::schema::Schemas::new(&root).check(&schema, &v, "");
+    if found.is_empty() {
+        // A rule the schema cannot say (a tooth number's notation, say):
+        // serde's own words, with the field when it names one.
+        return Err(json_deserialize_problem(&e));
+    }
+    let mut api = ApiError::validation(found);
+    api.detail = "The JSON body does not have the expected shape; see errors.".into();
+    Err(api)
+}
+
+/// Rewrites every number with no fraction (`3.0`, `-2e3`) as an integer, at
+/// every depth; whether anything changed.
+fn integral_floats_to_integers(v: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // Exactly representable: |f| < 2^53.
+            if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+                #[allow(clippy::cast_possible_truncation, reason = "integral and in range, checked above")]
+                let i = f as i64;
+                *v = Value::from(i);
+                return true;
+            }
+            false
         }
-        let found = serde_json::from_slice::<serde_json::Value>(body)
-            .map(|v| {
-                let (root, schema) = crate::schema::document_of::<T>();
-                crate::schema::Schemas::new(&root).check(&schema, &v, "")
-            })
-            .unwrap_or_default();
-        if found.is_empty() {
-            // A rule the schema cannot say (a tooth number's notation, say):
-            // serde's own words, with the field when it names one.
-            return json_deserialize_problem(&e);
-        }
-        let mut api = ApiError::validation(found);
-        api.detail = "The JSON body does not have the expected shape; see errors.".into();
-        api
-    })
+        Value::Array(xs) => xs.iter_mut().fold(false, |c, x| integral_floats_to_integers(x) | c),
+        Value::Object(m) => m.values_mut().fold(false, |c, x| integral_floats_to_integers(x) | c),
+        _ => false,
+    }
 }
 
 /// The path of the first key repeated inside one object, if any; a syntax
@@ -354,6 +382,22 @@ mod tests {
     struct Body {
         #[allow(dead_code, reason = "parsed, not read")]
         rx: serde_json::Value,
+    }
+
+    #[derive(Debug, Deserialize, utoipa::ToSchema)]
+    #[allow(dead_code, reason = "parsed, not read")]
+    struct Counted {
+        n: u32,
+        items: Vec<i64>,
+        ratio: f64,
+    }
+
+    #[test]
+    fn a_number_without_fraction_is_an_integer() {
+        let c = parse::<Counted>(br#"{"n": 3.0, "items": [1, -2e3], "ratio": 2.0}"#).unwrap();
+        assert_eq!((c.n, c.items.as_slice(), c.ratio), (3, &[1, -2000][..], 2.0));
+        let e = parse::<Counted>(br#"{"n": 3.5, "items": [], "ratio": 1}"#).unwrap_err();
+        assert_eq!(e.errors[0].field, "n");
     }
 
     #[test]

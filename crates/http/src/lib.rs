@@ -64,6 +64,7 @@ impl utoipa::PartialSchema for Binary {
             .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
                 utoipa::openapi::KnownFormat::Binary,
             )))
+            .min_length(Some(1))
             .into()
     }
 }

@@ -15,10 +15,29 @@ pub const MAX_LIMIT: u64 = 200;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// The `next_cursor` of the page before.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
     /// 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
+}
+
+/// The query of a list keyed by a sequence number (the access log).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeqPageQuery {
+    /// The `next_cursor` of the page before.
+    #[param(pattern = "^[0-9]{1,18}$")]
+    pub cursor: Option<String>,
+    /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+}
+
+impl SeqPageQuery {
+    pub fn page(&self) -> Result<Page<i64>, ApiError> {
+        page(self.limit, self.cursor.as_deref())
+    }
 }
 
 impl PageQuery {

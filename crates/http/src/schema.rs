@@ -124,7 +124,8 @@ impl<'a> Schemas<'a> {
         let fits = |t: &str| match t {
             "null" => value.is_null(),
             "boolean" => value.is_boolean(),
-            "integer" => value.is_i64() || value.is_u64(),
+            // 3.0 is an integer in JSON Schema (and to the server).
+            "integer" => value.is_i64() || value.is_u64() || value.as_f64().is_some_and(|f| f.fract() == 0.0),
             "number" => value.is_number(),
             "string" => value.is_string(),
             "array" => value.is_array(),

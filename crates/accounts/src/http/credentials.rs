@@ -235,8 +235,10 @@ pub async fn read_document(
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct QueueQuery {
     /// `pending` (default), `approved`, `rejected` or `expired`.
+    #[param(value_type = Option<crate::http::credentials::CredentialStatus>)]
     pub status: Option<String>,
     /// At most 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
 }
 

@@ -63,6 +63,7 @@ pub async fn list_members(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationRequest {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// `owner`, `admin` or `member`.
     #[schema(value_type = dentex_domain::OrgRole)]

@@ -13,6 +13,7 @@ pub use passwords::RESET_TTL_MINUTES;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
 }
 

@@ -15,8 +15,10 @@ pub use registration::VERIFY_TTL_HOURS;
 #[derive(Deserialize, utoipa::ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// At least 12 characters, not a commonly used password.
+    #[schema(min_length = 12, max_length = 1024)]
     pub password: String,
     #[validate(length(
         min = 1,
@@ -24,6 +26,7 @@ pub struct RegisterRequest {
         code = "invalid_length",
         message = "Give a name of 1 to 100 characters."
     ))]
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub display_name: String,
     #[validate(nested)]
     pub organization: NewOrganization,
@@ -38,11 +41,13 @@ pub struct NewOrganization {
         code = "invalid_length",
         message = "Give a name of 2 to 200 characters."
     ))]
+    #[schema(min_length = 2, max_length = 200, pattern = "\\S[\\s\\S]*\\S")]
     pub name: String,
     /// `clinic`, `dental_lab` or `manufacturing_lab`.
     #[schema(value_type = dentex_domain::OrgKind)]
     pub kind: String,
     /// ISO 3166-1 alpha-2, e.g. `DE`.
+    #[schema(value_type = dentex_domain::CountryCode)]
     pub country: String,
     /// Where the organisation's data lives: `eu` or `us`.
     #[schema(value_type = dentex_domain::DataRegion)]
@@ -152,6 +157,7 @@ pub async fn verify_email(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResendRequest {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
 }
 

@@ -12,10 +12,18 @@ use dentex_domain::{Email, FieldError};
 use dentex_http::ApiError;
 use serde::{Deserialize, Serialize};
 
+dentex_domain::doc_enum!(
+    /// `LoginRequest.session` in the document.
+    SessionKind = "How the session is kept: a bearer token (the default) or a browser cookie.",
+    ["bearer", "cookie"]
+);
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    #[schema(min_length = 1)]
     pub password: String,
     /// Required once two-step sign-in is on (or `recovery_code`).
     pub totp_code: Option<String>,
@@ -24,6 +32,7 @@ pub struct LoginRequest {
     /// `cookie` for browsers: the session is set as an HttpOnly
     /// `__Host-dentex_session` cookie and a `csrf_token` is returned, to be sent
     /// as `X-CSRF-Token` with every unsafe request. Default: `bearer`.
+    #[schema(value_type = Option<SessionKind>)]
     pub session: Option<String>,
 }
 

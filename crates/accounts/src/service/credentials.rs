@@ -139,7 +139,9 @@ pub async fn queue(
             "status is pending, approved, rejected or expired.",
         ));
     }
-    let rows = store::credentials::with_status(&state.db, status, limit.unwrap_or(50).clamp(1, 200)).await?;
+    // Out of range is refused, as on every other list (not clamped).
+    let page = dentex_http::paging::page::<String>(limit, None)?;
+    let rows = store::credentials::with_status(&state.db, status, page.limit).await?;
     Ok(rows
         .into_iter()
         .map(|(c, o)| {

@@ -123,10 +123,8 @@ pub async fn invitations(
 pub async fn revoke_invitation(state: &AccountsState, actor: &Actor, org: OrgId, raw: &str) -> Result<(), ApiError> {
     authorize(state, actor, Action::ViewOrganization, org).await?;
     let id = Uuid::parse_str(raw).map_err(|_| ApiError::not_found())?;
-    let open = tokens::open_invitations(&state.db, org.0, None, u64::MAX)
+    let open = tokens::open_invitation(&state.db, org.0, id)
         .await?
-        .into_iter()
-        .find(|r| r.id == id)
         .ok_or_else(ApiError::not_found)?;
     let role = open
         .role

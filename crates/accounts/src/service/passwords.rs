@@ -17,9 +17,15 @@ const RESETS_PER_HOUR: u64 = 3;
 /// Mails a password-reset link when the address has an account; the outcome
 /// is the same whether or not it does (nor for a malformed address).
 pub async fn request_reset(state: &AccountsState, origin: &Origin, email: &str) -> Result<(), ApiError> {
-    let Ok(email) = Email::parse(email) else {
-        return Ok(());
-    };
+    // A malformed address is refused (it cannot belong to anyone, so the
+    // refusal tells nothing); a well-formed one answers alike, known or not.
+    let email = Email::parse(email).map_err(|e| {
+        ApiError::validation(vec![dentex_domain::FieldError::new(
+            "email",
+            "invalid_email",
+            e.to_string(),
+        )])
+    })?;
     let found = store::users::by_email(&state.db, &email.as_str().to_lowercase()).await?;
     let mut ev = origin.event("auth.password_reset_request", "user", Outcome::Success);
     ev.actor_kind = ActorKind::Anonymous;

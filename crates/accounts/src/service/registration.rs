@@ -151,9 +151,15 @@ pub async fn verify_email(db: &DatabaseConnection, origin: &Origin, token: &str)
 /// an unknown address, a confirmed one, or one past its hourly limit (three
 /// mails), so the route tells no one who uses Dentex or floods an inbox.
 pub async fn resend_verification(state: &AccountsState, origin: &Origin, email: &str) -> Result<(), ApiError> {
-    let Ok(email) = Email::parse(email) else {
-        return Ok(());
-    };
+    // A malformed address is refused (it cannot belong to anyone, so the
+    // refusal tells nothing); a well-formed one answers alike, known or not.
+    let email = Email::parse(email).map_err(|e| {
+        ApiError::validation(vec![dentex_domain::FieldError::new(
+            "email",
+            "invalid_email",
+            e.to_string(),
+        )])
+    })?;
     let found = store::users::by_email(&state.db, &email.as_str().to_lowercase()).await?;
     let mut ev = origin.event("auth.verification_resend", "user", Outcome::Success);
     ev.actor_kind = ActorKind::Anonymous;

@@ -10,7 +10,7 @@ use crate::service::{
 use crate::state::CasesState;
 use actix_web::{HttpResponse, get, patch, post, web};
 use dentex_accounts::Actor;
-use dentex_http::paging::PageQuery;
+use dentex_http::paging::SeqPageQuery;
 use dentex_http::{ApiError, Json};
 
 /// Drafts a case for the caller's clinic.
@@ -111,13 +111,13 @@ pub async fn list_cases(
 
 /// Who read or changed this case and its files, and when (the clinic only).
 #[utoipa::path(get, path = "/api/v1/cases/{case}/access-log", tag = "cases", security(("bearer" = [])),
-    params(("case" = Uuid, Path), PageQuery), responses((status = 200, body = AccessLog), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
+    params(("case" = Uuid, Path), SeqPageQuery), responses((status = 200, body = AccessLog), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
 #[get("/api/v1/cases/{case}/access-log")]
 pub async fn access_log(
     actor: Actor,
     state: web::Data<CasesState>,
     path: web::Path<String>,
-    q: web::Query<PageQuery>,
+    q: web::Query<SeqPageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let allowed = service::case_for(&state, &actor, &path, CaseAction::AccessLog).await?;
     let page = service::cases::access_log(&state, &actor, &allowed, q.page()?).await?;

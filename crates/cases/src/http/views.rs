@@ -48,7 +48,7 @@ pub struct Target {
 pub struct CaseView {
     pub id: Uuid,
     pub clinic_id: Uuid,
-    /// `draft`, `submitted`, `awarded` or `cancelled`.
+    /// `draft`, `submitted`, `awarded` or `canceled`.
     #[schema(value_type = dentex_domain::CaseStatus)]
     pub status: String,
     /// Only for the clinic and, once awarded, the lab.

@@ -41,6 +41,7 @@ pub struct NewCase {
     /// Your own reference for the patient (not their name), 1–64
     /// characters. Shown only to your clinic and, after award, the lab;
     /// never logged or mailed.
+    #[schema(min_length = 1, max_length = 64, pattern = "\\S")]
     pub patient_ref: String,
     pub rx: Option<RxInput>,
     /// After today.
@@ -53,6 +54,7 @@ pub struct NewCase {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CasePatch {
+    #[schema(min_length = 1, max_length = 64, pattern = "\\S")]
     pub patient_ref: Option<String>,
     pub rx: Option<RxInput>,
     pub due_date: Option<NaiveDate>,

@@ -16,10 +16,13 @@ use uuid::Uuid;
 
 #[derive(Deserialize, IntoParams)]
 pub struct ListQuery {
-    /// `draft`, `submitted`, `awarded` or `cancelled`.
+    /// `draft`, `submitted`, `awarded` or `canceled`.
+    #[param(value_type = Option<dentex_domain::CaseStatus>)]
     pub status: Option<String>,
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
 }
 

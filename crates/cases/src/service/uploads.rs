@@ -42,8 +42,10 @@ const MAX_PARTS: u64 = 10_000;
 pub struct UploadInput {
     /// The file's exact size in bytes.
     #[validate(range(min = 1, code = "empty", message = "A file has at least one byte."))]
+    #[schema(minimum = 1, maximum = 9223372036854775807_i64)]
     pub size_bytes: u64,
     /// Lower-case hex SHA-256 of the whole file; checked at `complete`.
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub sha256: String,
     /// Your name for the file (metadata only; shown to your clinic).
     pub file_name: Option<String>,
@@ -215,6 +217,14 @@ async fn refuse<T>(state: &CasesState, u: &case_upload::Model, e: ApiError) -> R
 fn parse_input(input: UploadInput, max: u64) -> Result<(u64, String, Option<String>), ApiError> {
     // The declared rules (size_bytes), then the checksum's form.
     let mut errors = dentex_accounts::validate::field_errors(&input);
+    // A size no file can have is a wrong value (422), not a file too large.
+    if i64::try_from(input.size_bytes).is_err() {
+        errors.push(FieldError::new(
+            "size_bytes",
+            "out_of_range",
+            "Too large a number for a size in bytes.",
+        ));
+    }
     let sha = input.sha256.trim().to_ascii_lowercase();
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
         errors.push(FieldError::new(

@@ -8,7 +8,7 @@ pub struct Model {
     pub id: Uuid,
     pub clinic_org_id: Uuid,
     pub region: String,
-    /// `draft`, `submitted`, `awarded` or `cancelled`.
+    /// `draft`, `submitted`, `awarded` or `canceled`.
     pub status: String,
     /// Personal data (see `Debug`): never logged, mailed or put in a URL.
     pub patient_ref: String,

@@ -12,6 +12,7 @@
 //! | a JSON body | 400 `malformed_json`, `unreadable_body`; 413 `payload_too_large`; 415 `unsupported_media_type`; 422 `validation_failed` |
 //! | a query | 400 `invalid_query` |
 //! | an id in the path | 404 `not_found` |
+//! | any `/api/v1` route but this document | 503 `database_unavailable`, `audit_unavailable` (and `storage_unavailable` where files are read or written) |
 
 use serde_json::{Map, Value, json};
 
@@ -24,16 +25,29 @@ pub(super) fn complete(doc: &mut Value, server_url: &str) {
         return;
     };
     for (path, item) in paths.iter_mut() {
-        let has_path_id = path.contains('{');
+        let shape = Shape {
+            has_path_id: path.contains('{'),
+            backed: path.starts_with("/api/v1/") && path != "/api/v1/openapi.json",
+            files: ["/files", "/uploads", "/document"].iter().any(|p| path.contains(p)),
+        };
         for m in METHODS {
             if let Some(op) = item.get_mut(m) {
-                complete_operation(op, has_path_id);
+                complete_operation(op, &shape);
             }
         }
     }
 }
 
-fn complete_operation(op: &mut Value, has_path_id: bool) {
+/// What a route's address says about what it can answer.
+struct Shape {
+    has_path_id: bool,
+    /// Reads or writes the database and the audit trail.
+    backed: bool,
+    /// Reads or writes the object store.
+    files: bool,
+}
+
+fn complete_operation(op: &mut Value, shape: &Shape) {
     let secured = op
         .get("security")
         .and_then(Value::as_array)
@@ -60,8 +74,14 @@ fn complete_operation(op: &mut Value, has_path_id: bool) {
     if has_query {
         shared.push((400, &["invalid_query"]));
     }
-    if has_path_id {
+    if shape.has_path_id {
         shared.push((404, &["not_found"]));
+    }
+    if shape.backed {
+        shared.push((503, &["database_unavailable", "audit_unavailable"]));
+    }
+    if shape.files {
+        shared.push((503, &["storage_unavailable"]));
     }
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
         return;

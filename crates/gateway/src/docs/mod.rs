@@ -145,6 +145,11 @@ pub fn spec_json() -> &'static str {
 static ROUTES: LazyLock<Vec<(Vec<String>, Vec<String>)>> = LazyLock::new(|| {
     let v: Value = serde_json::from_str(spec()).unwrap_or(Value::Null);
     let mut out = vec![(segments("/docs"), vec!["GET".to_owned()])];
+    out.extend(
+        crate::pages::PATHS
+            .iter()
+            .map(|p| (segments(p), vec!["GET".to_owned()])),
+    );
     if let Some(paths) = v.get("paths").and_then(Value::as_object) {
         for (path, item) in paths {
             let methods = ["get", "post", "put", "patch", "delete"]

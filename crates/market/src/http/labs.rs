@@ -12,11 +12,13 @@ use serde::Deserialize;
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct LabQuery {
     /// Only labs that serve this ISO country.
+    #[param(value_type = Option<dentex_domain::CountryCode>)]
     pub country: Option<String>,
     /// Only labs that offer this service.
     #[param(value_type = Option<dentex_domain::rx::Restoration>)]
     pub service: Option<String>,
     /// The `next_cursor` of the page before.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
     /// 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]

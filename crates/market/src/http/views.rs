@@ -48,7 +48,7 @@ pub struct QuoteView {
     pub id: Uuid,
     pub case_id: Uuid,
     pub lab: LabSummary,
-    /// `active`, `withdrawn`, `accepted`, `declined`, or `cancelled` (it was
+    /// `active`, `withdrawn`, `accepted`, `declined`, or `canceled` (it was
     /// accepted, then its order was cancelled).
     #[schema(value_type = dentex_domain::QuoteStatus)]
     pub status: String,
@@ -98,7 +98,7 @@ pub struct OrderView {
     pub quote_version: i32,
     pub clinic_id: Uuid,
     pub lab_id: Uuid,
-    /// `awaiting_payment`, `in_production`, `shipped`, `delivered`, `completed` or `cancelled`.
+    /// `awaiting_payment`, `in_production`, `shipped`, `delivered`, `completed` or `canceled`.
     #[schema(value_type = dentex_domain::market::OrderStatus)]
     pub status: String,
     pub price: Price,

@@ -30,6 +30,7 @@ use utoipa::ToSchema;
 pub struct AcceptInput {
     /// The quote's `version` as the clinic read it; a quote revised since is
     /// refused (409 `quote_revised`), never accepted on terms not seen.
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub version: i32,
 }
 

@@ -29,34 +29,33 @@ const TRACKING_MAX: u64 = 100;
 
 #[derive(Deserialize, IntoParams)]
 pub struct OrderQuery {
+    #[param(value_type = Option<dentex_domain::market::OrderStatus>)]
     pub status: Option<String>,
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionInput {
-    /// `in_production`, `shipped`, `delivered`, `completed` or `cancelled`.
+    #[schema(value_type = OrderStatus)]
     pub to: String,
     /// With `shipped`.
     pub carrier: Option<String>,
     /// With `shipped`.
     pub tracking_number: Option<String>,
-    /// With `cancelled`: why (shown to both sides; no patient data, please).
+    /// With `canceled`: why (shown to both sides; no patient data, please).
     pub reason: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemakeInput {
-    /// `fit`, `margin`, `contact`, `occlusion`, `shade`, `damage` or `other`.
-    #[schema(value_type = String)]
     pub reason: RemakeReason,
     pub notes: Option<String>,
-    /// `lab`, `clinic` or `shared`.
-    #[schema(value_type = String)]
     pub cost_bearer: CostBearer,
     /// Defaults to today plus the original turnaround in working days.
     pub due_date: Option<NaiveDate>,

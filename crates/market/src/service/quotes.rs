@@ -30,15 +30,24 @@ const VALIDITY_MAX_DAYS: i64 = 180;
 #[derive(Deserialize, Serialize, ToSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct PriceInput {
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub amount_minor: i64,
     /// ISO 4217, e.g. `EUR`.
+    #[schema(value_type = Currency)]
     pub currency: String,
 }
+
+dentex_domain::doc_enum!(
+    /// `PriceInput.currency` in the document.
+    Currency = "An ISO 4217 currency the market takes.",
+    dentex_domain::market::CURRENCIES
+);
 
 #[derive(Deserialize, Serialize, ToSchema, Clone, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct LineItemInput {
     /// Index of the Rx item this prices (0-based, as in `rx.items`).
+    #[schema(minimum = 0, maximum = 31)]
     pub item: usize,
     #[validate(range(
         min = 0,
@@ -46,6 +55,7 @@ pub struct LineItemInput {
         code = "out_of_range",
         message = "Not negative, and no more than the largest price."
     ))]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub amount_minor: i64,
     #[validate(length(max = NOTES_MAX, code = "too_long", message = "At most 4000 characters."))]
     pub notes: Option<String>,
@@ -65,6 +75,7 @@ pub struct QuoteInput {
         code = "out_of_range",
         message = "Between 1 and 120 working days."
     ))]
+    #[schema(minimum = 1, maximum = 120)]
     pub turnaround_days: i32,
     /// The last day the clinic may accept it.
     pub valid_until: NaiveDate,

@@ -167,7 +167,7 @@ pub async fn decline_all_active<C: ConnectionTrait>(txn: &C, case: Uuid) -> Resu
         .await
 }
 
-/// The accepted quote of a cancelled order ends with it (`cancelled`).
+/// The accepted quote of a cancelled order ends with it (`canceled`).
 pub async fn cancel_accepted<C: ConnectionTrait>(txn: &C, id: Uuid) -> Result<(), DbErr> {
     quote::Entity::update_many()
         .col_expr(quote::Column::Status, Expr::value(QuoteStatus::Canceled.as_str()))

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""The e-mailed links, followed in a real headless browser.
+
+Starts the server binary on embedded defaults (its public URL the port it
+listens on), then for each of the three mails with a link — address
+confirmation, password reset, invitation — reads the link from the .eml file
+the server wrote, opens it in Debian's Chromium through its ChromeDriver
+(WebDriver over HTTP), finishes the step as a person would (types the new
+password, or a name and password, and presses the button), reads the answer
+the page shows, and checks through the API that the step took effect. Also
+checks that the token is gone from the address bar once the page has read it.
+
+    .ci/browser.py --binary target/debug/dentex
+"""
+
+import argparse
+import email
+import glob
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+PASSWORD = "correct horse battery staple 42"
+NEW_PASSWORD = "a different long passphrase 7"
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(base, method, path, body=None, token=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base + path, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            raw = r.read()
+            return r.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        return e.code, json.loads(raw) if raw else None
+
+
+def link_in_mail(maildir, to, subject):
+    for _ in range(300):
+        for path in sorted(glob.glob(os.path.join(maildir, "*.eml")), key=os.path.getmtime, reverse=True):
+            with open(path, "rb") as f:
+                msg = email.message_from_binary_file(f)
+            if to not in (msg.get("To") or "") or subject not in (msg.get("Subject") or ""):
+                continue
+            for part in msg.walk():
+                if part.get_content_type() == "text/plain":
+                    text = part.get_payload(decode=True).decode("utf-8", "replace")
+                    m = re.search(r"(http://\S+#token=[0-9a-f]{64})", text)
+                    if m:
+                        return m.group(1)
+        time.sleep(0.1)
+    raise SystemExit(f"no mail to {to} about {subject!r} with a link")
+
+
+class Browser:
+    """Just enough WebDriver: open, find, type, click, read."""
+
+    def __init__(self, driver_port):
+        self.base = f"http://127.0.0.1:{driver_port}"
+        caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        }}}}
+        status, v = call(self.base, "POST", "/session", caps)
+        assert status == 200, (status, v)
+        self.session = f"/session/{v['value']['sessionId']}"
+
+    def cmd(self, method, path, body=None):
+        status, v = call(self.base, method, self.session + path, body)
+        assert status == 200, (path, status, v)
+        return v["value"]
+
+    def open(self, url):
+        self.cmd("POST", "/url", {"url": url})
+
+    def find(self, css):
+        for _ in range(100):
+            status, v = call(self.base, "POST", self.session + "/element", {"using": "css selector", "value": css})
+            if status == 200 and ELEMENT in (v.get("value") or {}):
+                return v["value"][ELEMENT]
+            time.sleep(0.05)
+        raise AssertionError(f"no {css} on {self.js('return location.pathname')}: {v}")
+
+    def type(self, css, text):
+        self.cmd("POST", f"/element/{self.find(css)}/value", {"text": text})
+
+    def click(self, css):
+        self.cmd("POST", f"/element/{self.find(css)}/click", {})
+
+    def js(self, script):
+        return self.cmd("POST", "/execute/sync", {"script": script, "args": []})
+
+    def answer(self, expect):
+        for _ in range(200):
+            text = self.js("var a=document.getElementById('answer');return a.hidden?'':a.textContent;")
+            if text:
+                assert expect in text, f"the page says {text!r}, not {expect!r}"
+                return text
+            time.sleep(0.05)
+        raise AssertionError(f"the page showed no answer (expected {expect!r})")
+
+    def close(self):
+        call(self.base, "DELETE", self.session)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--chromedriver", default="/usr/bin/chromedriver")
+    args = ap.parse_args()
+    data = tempfile.mkdtemp(prefix="dentex-browser-")
+    port, driver_port = free_port(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, DENTEX_METRICS__ADDR="127.0.0.1:0", DENTEX_HTTP__PUBLIC_BASE_URL=base, RUST_LOG="warn")
+    server = subprocess.Popen(
+        [args.binary, "serve", "--data-dir", data, "--addr", f"127.0.0.1:{port}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(data, "server.log"), "wb"),
+    )
+    driver = subprocess.Popen([args.chromedriver, f"--port={driver_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    browser = None
+    try:
+        for _ in range(300):
+            try:
+                if call(base, "GET", "/healthz")[0] == 200 and call(f"http://127.0.0.1:{driver_port}", "GET", "/status")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        maildir = os.path.join(data, "mail")
+        browser = Browser(driver_port)
+        owner = "owner@browser.test"
+
+        # 1. Confirm the address: the page sends the token as it opens.
+        body = {"email": owner, "password": PASSWORD, "display_name": "Dr Browser",
+                "organization": {"name": "Browser Clinic", "kind": "clinic", "country": "DE", "region": "eu"}}
+        assert call(base, "POST", "/api/v1/auth/register", body)[0] == 202
+        verify_link = link_in_mail(maildir, owner, "Confirm your e-mail")
+        browser.open(verify_link)
+        print("verify-email:", browser.answer("Your e-mail address is confirmed"))
+        assert "token" not in browser.js("return location.href"), "the token stayed in the address bar"
+        # The same link again: the page shows the server's refusal.
+        browser.open("about:blank")
+        browser.open(verify_link)
+        print("verify-email, used:", browser.answer("already used"))
+        assert browser.js("return document.getElementById('answer').className") == "bad"
+        status, v = call(base, "POST", "/api/v1/auth/login", {"email": owner, "password": PASSWORD})
+        assert status == 200, (status, v)
+        token = v["token"]
+
+        # 2. Reset the password: type the new one, press the button.
+        assert call(base, "POST", "/api/v1/auth/password-reset", {"email": owner})[0] == 202
+        browser.open(link_in_mail(maildir, owner, "Reset your"))
+        browser.type("#new_password", NEW_PASSWORD)
+        browser.click("button")
+        print("reset-password:", browser.answer("Your password is changed"))
+        assert call(base, "POST", "/api/v1/auth/login", {"email": owner, "password": PASSWORD})[0] == 401
+        status, v = call(base, "POST", "/api/v1/auth/login", {"email": owner, "password": NEW_PASSWORD})
+        assert status == 200, (status, v)
+        token = v["token"]
+
+        # 3. Accept an invitation as someone new: a name and a password.
+        status, me = call(base, "GET", "/api/v1/me", None, token)
+        org = me["organizations"][0]["id"]
+        invited = "new@browser.test"
+        status, v = call(base, "POST", f"/api/v1/organizations/{org}/invitations", {"email": invited, "role": "member"}, token)
+        assert status == 201, (status, v)
+        browser.open(link_in_mail(maildir, invited, "invit"))
+        browser.type("#display_name", "New Member")
+        browser.type("#password", PASSWORD)
+        browser.click("button")
+        print("accept-invitation:", browser.answer("You are a member now"))
+        status, v = call(base, "POST", "/api/v1/auth/login", {"email": invited, "password": PASSWORD})
+        assert status == 200, (status, v)
+        status, me = call(base, "GET", "/api/v1/me", None, v["token"])
+        assert [o["id"] for o in me["organizations"]] == [org], me
+        print("browser: the three links work")
+        return 0
+    finally:
+        if browser:
+            browser.close()
+        driver.terminate()
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
