@@ -132,9 +132,8 @@ async fn upload_view(state: &CasesState, u: &case_upload::Model, received: Vec<i
 }
 
 /// An upload of this case, or 404 (audited in the clinic's chain).
-/// The case and one of its uploads, for `action`. An upload id the case
-/// does not have is 404 whatever the case's state (a case that is no longer
-/// a draft answers 409 `case_not_draft` only for an upload it has).
+/// The case and one of its uploads, for `action`. An upload the case does
+/// not have is 404 whatever its state (409 `case_not_draft` only for its own).
 pub async fn case_and_upload(
     state: &CasesState,
     actor: &Actor,
@@ -218,13 +217,8 @@ fn parse_input(input: UploadInput, max: u64) -> Result<(u64, String, Option<Stri
     // The declared rules (size_bytes), then the checksum's form.
     let mut errors = dentex_accounts::validate::field_errors(&input);
     // A size no file can have is a wrong value (422), not a file too large.
-    if i64::try_from(input.size_bytes).is_err() {
-        errors.push(FieldError::new(
-            "size_bytes",
-            "out_of_range",
-            "Too large a number for a size in bytes.",
-        ));
-    }
+    let impossible = FieldError::new("size_bytes", "out_of_range", "Too large a number for a size in bytes.");
+    errors.extend(i64::try_from(input.size_bytes).err().map(|_| impossible));
     let sha = input.sha256.trim().to_ascii_lowercase();
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
         errors.push(FieldError::new(
