@@ -127,6 +127,27 @@ async fn every_route_every_role_own_and_foreign() {
             want: [201, 201, 403, 404, 401, 403],
         },
         Row {
+            method: Method::GET,
+            path: format!("/api/v1/organizations/{org}/invitations"),
+            body: None,
+            raw: None,
+            want: [200, 200, 403, 404, 401, 200],
+        },
+        Row {
+            method: Method::GET,
+            path: format!("/api/v1/organizations/{unknown}/invitations"),
+            body: None,
+            raw: None,
+            want: [404, 404, 404, 404, 401, 404],
+        },
+        Row {
+            method: Method::DELETE,
+            path: format!("/api/v1/organizations/{org}/invitations/{unknown}"),
+            body: None,
+            raw: None,
+            want: [404, 404, 404, 404, 401, 404],
+        },
+        Row {
             method: Method::POST,
             path: format!("/api/v1/organizations/{org}/members"),
             body: invite(),
@@ -195,6 +216,20 @@ async fn every_route_every_role_own_and_foreign() {
             body: None,
             raw: None,
             want: [200, 200, 403, 404, 401, 200],
+        },
+        Row {
+            method: Method::GET,
+            path: format!("/api/v1/organizations/{org}/credentials/{cred}"),
+            body: None,
+            raw: None,
+            want: [200, 200, 200, 404, 401, 200],
+        },
+        Row {
+            method: Method::GET,
+            path: format!("/api/v1/organizations/{}/credentials/{cred}", foreign.org_id),
+            body: None,
+            raw: None,
+            want: [404, 404, 404, 404, 401, 404],
         },
         Row {
             method: Method::GET,
@@ -290,6 +325,55 @@ async fn every_route_every_role_own_and_foreign() {
             .as_u16();
         if got != want {
             failures.push(format!("DELETE {what}: got {got}, want {want}"));
+        }
+    }
+    // Revoking open invitations, each case with its own invitation where it
+    // would succeed.
+    let invitation = |email: &str, role: &str| {
+        let (app, token, org) = (&app, owner.token.clone(), org.clone());
+        let body = json!({"email": email, "role": role});
+        async move {
+            let r = app
+                .send(
+                    Method::POST,
+                    &format!("/api/v1/organizations/{org}/invitations"),
+                    Some(&token),
+                    Some(&body),
+                )
+                .await;
+            assert_eq!(r.status(), 201);
+            let v: Value = r.json().await.unwrap();
+            format!("/api/v1/organizations/{org}/invitations/{}", v["id"].as_str().unwrap())
+        }
+    };
+    let (i1, i2) = (
+        invitation("i1@clinic.example", "member").await,
+        invitation("i2@clinic.example", "admin").await,
+    );
+    let to_owner = invitation("i3@clinic.example", "owner").await;
+    let revocations: [(&str, Option<&Actor>, &str, u16); 8] = [
+        ("member revokes", Some(&member), &i1, 403),
+        ("foreign owner revokes", Some(&foreign), &i1, 404),
+        ("anonymous revokes", None, &i1, 401),
+        ("support revokes", Some(&support), &i1, 403),
+        (
+            "admin revokes an invitation to become owner",
+            Some(&admin),
+            &to_owner,
+            403,
+        ),
+        ("admin revokes", Some(&admin), &i1, 204),
+        ("owner revokes", Some(&owner), &i2, 204),
+        ("owner revokes it again", Some(&owner), &i2, 404),
+    ];
+    for (what, actor, path, want) in revocations {
+        let got = app
+            .send(Method::DELETE, path, actor.map(|a| a.token.as_str()), None)
+            .await
+            .status()
+            .as_u16();
+        if got != want {
+            failures.push(format!("DELETE invitation, {what}: got {got}, want {want}"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -90,6 +90,29 @@ async fn a_scan_is_analysed_by_the_job_and_gets_a_thumbnail() {
     let thumbnail = format!("/api/v1/cases/{case}/files/{scan_id}/thumbnail.png");
     let png = fetch_redirected(app, clinic, &thumbnail).await;
     assert!(png.starts_with(b"\x89PNG"));
+    // The list carries each scan's summary and its addresses, so a client
+    // need not fetch every file.
+    let r = app
+        .get_authed(&format!("/api/v1/cases/{case}/files"), &clinic.token)
+        .await;
+    let list: Value = r.json().await.unwrap();
+    let listed = &list["items"][0];
+    assert_eq!(listed["summary"]["triangles"], 12, "{list}");
+    assert_eq!(listed["summary"]["watertight"], true);
+    assert_eq!(listed["summary"]["units"], "millimeters");
+    assert_eq!(
+        listed["summary"]["bbox_max"][0].as_f64().unwrap() - listed["summary"]["bbox_min"][0].as_f64().unwrap(),
+        10.0
+    );
+    assert_eq!(
+        listed["content_url"],
+        format!("/api/v1/cases/{case}/files/{scan_id}/content")
+    );
+    assert_eq!(listed["thumbnail_url"], thumbnail);
+    assert!(
+        listed["analysis"].is_null(),
+        "the whole report is for the single-file view"
+    );
     w.app.stop().await;
 }
 
@@ -971,6 +994,14 @@ async fn large_files_go_straight_to_the_store_and_are_checked_at_complete() {
     .await;
     assert_eq!(r.status(), 422);
     assert_eq!(problem(r).await["code"], "checksum_mismatch");
+    // Nothing is left behind, and the log does not say otherwise.
+    let bad_id = bad["id"].as_str().unwrap();
+    let warned: Vec<String> = dentex_tests::captured_logs()
+        .lines()
+        .filter(|l| l.contains(bad_id) && l.contains("\"WARN\""))
+        .map(str::to_owned)
+        .collect();
+    assert!(warned.is_empty(), "{warned:#?}");
     // A photo cannot skip the metadata removal.
     let jpeg = fixture("photo_with_gps.jpg");
     let r = start_upload(&app, &clinic, &case, &jpeg, &sha256(&jpeg)).await;

@@ -80,6 +80,7 @@ impl Core {
                     sse: config.storage.sse.unwrap_or(true),
                     multipart_threshold: config.storage.multipart_threshold_bytes,
                     part_size: config.storage.part_size_bytes,
+                    lists_open_uploads: true,
                 },
                 None,
             ),

@@ -48,7 +48,24 @@ pub fn render_markdown(catalogues: &[(&str, &[&Code])]) -> String {
          field path and field code. Generated from the catalogues in the code\n\
          (`codes!` in each crate); `cargo test -p dentex-gateway --test errors_doc`\n\
          fails when this page and the code differ, and rewrites it with\n\
-         `DENTEX_BLESS=1`.\n",
+         `DENTEX_BLESS=1`.\n\n\
+         ## One rule for refusals\n\n\
+         - **404** when the caller may not know the resource exists: another\n\
+         tenant's id, an id that was never issued, an upload the case does not\n\
+         have (whatever the case's state).\n\
+         - **403** when the caller's role or side may never do this to a resource\n\
+         it sees: a plain member accepting a quote, a lab asking for a remake or\n\
+         marking an order delivered, a clinic shipping. The detail says who may.\n\
+         - **409** when the caller may do this, but not in the state the resource\n\
+         is in now: a clinic completing an order still in production, editing a\n\
+         submitted case. The detail (and, for order moves, `errors[]`) lists what\n\
+         is possible now.\n\
+         - **422** when the request itself is wrong: every field at fault is in\n\
+         `errors[]` with its path (`rx.items[0].material`) and, for a word list,\n\
+         the words allowed. A body of the wrong shape is checked against the\n\
+         schema the OpenAPI document publishes, so all its faults come at once.\n\
+         - **400** when the request cannot be read (not JSON, a malformed query\n\
+         parameter, a token that is unknown or used).\n",
     );
     for (name, codes) in catalogues {
         out.push_str(&format!("\n## {name}\n\n| code | status | meaning |\n|---|---|---|\n"));

@@ -82,6 +82,7 @@ impl EmbeddedS3 {
             sse: false,
             multipart_threshold: crate::StoreConfig::DEFAULT_PART_SIZE,
             part_size: crate::StoreConfig::DEFAULT_PART_SIZE,
+            lists_open_uploads: false,
         }
     }
 

@@ -61,6 +61,9 @@ pub struct StoreConfig {
     pub multipart_threshold: usize,
     /// Size of each part (S3's minimum is 5 MiB); one part is the most held in memory.
     pub part_size: usize,
+    /// The store lists its open multipart uploads (AWS S3 and MinIO do; the
+    /// embedded s3s-fs does not, and is not asked).
+    pub lists_open_uploads: bool,
 }
 
 impl StoreConfig {

@@ -240,6 +240,9 @@ impl ObjectStore {
     /// The multipart uploads the store holds open, or `None` when the store
     /// cannot list them (s3s-fs cannot; AWS S3 and MinIO can).
     pub async fn list_open_uploads(&self) -> Result<Option<Vec<OpenUpload>>, StorageError> {
+        if !self.cfg.lists_open_uploads {
+            return Ok(None);
+        }
         let mut out = Vec::new();
         let mut key_marker: Option<String> = None;
         let mut id_marker: Option<String> = None;
