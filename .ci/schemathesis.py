@@ -206,7 +206,8 @@ def main() -> int:
                 cmd += ["-H", f"Authorization: Bearer {tokens[role]}", "--exclude-path", "/api/v1/auth/logout"]
             print(f"== schemathesis as {role}", flush=True)
             started = time.time()
-            r = subprocess.run(cmd)
+            # Run in the data folder: schemathesis keeps a cache where it runs.
+            r = subprocess.run(cmd, cwd=data)
             print(f"== {role}: exit {r.returncode} in {time.time() - started:.0f} s", flush=True)
             if r.returncode != 0:
                 failed.append(role)

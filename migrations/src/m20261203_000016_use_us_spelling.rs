@@ -17,6 +17,27 @@ const RENAMES: [(&str, &str, &str, &str); 6] = [
     ("credentials", "kind", "dental_licence", "dental_license"),
 ];
 
+/// Quoted words inside stored JSON text: a mesh report's unit guess, and an
+/// acceptance's stored answer (replayed for a retried `Idempotency-Key`).
+const IN_JSON: [(&str, &str, &str, &str); 6] = [
+    ("case_files", "analysis", "\"millimetres\"", "\"millimeters\""),
+    ("case_files", "analysis", "\"metres\"", "\"meters\""),
+    ("case_files", "analysis", "\"micrometres\"", "\"micrometers\""),
+    (
+        "idempotency_keys",
+        "response_body",
+        "\"cancelled_by\"",
+        "\"canceled_by\"",
+    ),
+    (
+        "idempotency_keys",
+        "response_body",
+        "\"cancelled_at\"",
+        "\"canceled_at\"",
+    ),
+    ("idempotency_keys", "response_body", "\"cancelled\"", "\"canceled\""),
+];
+
 async fn rename(manager: &SchemaManager<'_>, forward: bool) -> Result<(), DbErr> {
     let db = manager.get_connection();
     for (table, column, old, new) in RENAMES {
@@ -26,22 +47,15 @@ async fn rename(manager: &SchemaManager<'_>, forward: bool) -> Result<(), DbErr>
         ))
         .await?;
     }
-    for (old, new) in UNITS {
+    for (table, column, old, new) in IN_JSON {
         let (from, to) = if forward { (old, new) } else { (new, old) };
         db.execute_unprepared(&format!(
-            "UPDATE case_files SET analysis = REPLACE(analysis, '\"{from}\"', '\"{to}\"') WHERE analysis IS NOT NULL"
+            "UPDATE {table} SET {column} = REPLACE({column}, '{from}', '{to}') WHERE {column} IS NOT NULL"
         ))
         .await?;
     }
     Ok(())
 }
-
-/// The unit words inside a stored mesh report (JSON text).
-const UNITS: [(&str, &str); 3] = [
-    ("millimetres", "millimeters"),
-    ("metres", "meters"),
-    ("micrometres", "micrometers"),
-];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

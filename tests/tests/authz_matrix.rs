@@ -141,6 +141,13 @@ async fn every_route_every_role_own_and_foreign() {
             want: [404, 404, 404, 404, 401, 404],
         },
         Row {
+            method: Method::GET,
+            path: format!("/api/v1/organizations/{org}/invitations/{unknown}"),
+            body: None,
+            raw: None,
+            want: [404, 404, 403, 404, 401, 404],
+        },
+        Row {
             method: Method::DELETE,
             path: format!("/api/v1/organizations/{org}/invitations/{unknown}"),
             body: None,

@@ -79,6 +79,11 @@ fn bad_body(doc: &Value, schema: &Value) -> (Value, Vec<(String, &'static str)>)
         expect.push(("not_a_field".to_owned(), "unknown_field"));
     }
     let props = s["properties"].as_object().cloned().unwrap_or_default();
+    // Every required field is left out, except one planted with a fault.
+    let required: Vec<String> = s["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default();
     let mut word_at = None;
     for (name, p) in &props {
         if let Some((v, at)) = plant_bad_word(doc, p, 4) {
@@ -109,6 +114,11 @@ fn bad_body(doc: &Value, schema: &Value) -> (Value, Vec<(String, &'static str)>)
         expect.push((name.clone(), "invalid_type"));
         break;
     }
+    for name in required {
+        if !body.contains_key(&name) {
+            expect.push((name, "required"));
+        }
+    }
     (Value::Object(body), expect)
 }
 
@@ -125,6 +135,8 @@ async fn every_json_body_names_every_bad_field_with_its_path() {
                 continue;
             };
             let (body, expect) = bad_body(doc, schema);
+            // An unknown field and a wrong type always; a word not in a list
+            // and missing fields where the schema has them.
             assert!(expect.len() >= 2, "{method} {path}: too little to plant in {schema}");
             // Any id will do (the body is refused before it is looked up),
             // except for an acceptance, which finds the quote first.

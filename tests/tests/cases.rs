@@ -697,12 +697,15 @@ async fn uploads_are_typed_from_their_bytes_and_bounded_while_streaming() {
     assert_eq!(r.status(), 415);
 
     // Too large: refused while streaming (no Content-Length to go by).
+    // Straight to the server: the recording proxy would buffer the body and
+    // send it with a length.
+    let direct = format!("{}/api/v1/cases/{case}/files", app.direct_base);
     let mut big = cube_stl();
     big.resize(300 * 1024, 0);
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> = big.chunks(16 * 1024).map(|c| Ok(c.to_vec())).collect();
     let r = app
         .client
-        .post(app.url(&format!("/api/v1/cases/{case}/files")))
+        .post(&direct)
         .bearer_auth(&clinic.token)
         .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
         .send()
@@ -720,7 +723,7 @@ async fn uploads_are_typed_from_their_bytes_and_bounded_while_streaming() {
     half.push(Err(std::io::Error::other("connection lost")));
     let r = app
         .client
-        .post(app.url(&format!("/api/v1/cases/{case}/files")))
+        .post(&direct)
         .bearer_auth(&clinic.token)
         .body(reqwest::Body::wrap_stream(futures_util::stream::iter(half)))
         .send()

@@ -37,6 +37,8 @@ async fn open_invitations_are_listed_and_a_revoked_one_no_longer_works() {
     assert_eq!(location, format!("{invitations}/{}", invited["id"].as_str().unwrap()));
     let token = token_in(&app.mail_to("late@clinic.test", "invited").await);
 
+    let one = json_of(app.get_authed(&location, &owner.token).await).await;
+    assert_eq!(one["email"], "late@clinic.test", "Location names the invitation: {one}");
     let list = json_of(app.get_authed(&invitations, &owner.token).await).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list["items"][0]["email"], "late@clinic.test");
@@ -97,12 +99,45 @@ async fn a_new_verification_mail_answers_alike_and_replaces_the_old_link() {
         .post_json("/api/v1/auth/verify-email", &json!({"token": second}))
         .await;
     assert_eq!(r.status(), 200);
-    // Confirmed now: a further request sends nothing, and answers alike.
-    let before = app.smtp.received().len();
+    // Confirmed now: a further request answers alike and sends nothing
+    // (its audit row says why, written before the answer).
     assert_eq!(resend(&app, "slow@clinic.test").await.status(), 202);
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(app.smtp.received().len(), before);
+    assert_eq!(
+        resend_reasons(&app).await.last().map(String::as_str),
+        Some("already verified")
+    );
+
+    // At most three verification mails an hour: the registration's and two more.
+    let other = json!({
+        "email": "hasty@clinic.test", "password": "a long enough passphrase", "display_name": "Dr Hasty",
+        "organization": {"name": "Hasty Clinic", "kind": "clinic", "country": "DE", "region": "eu"}
+    });
+    assert_eq!(app.post_json("/api/v1/auth/register", &other).await.status(), 202);
+    for _ in 0..4 {
+        assert_eq!(resend(&app, "hasty@clinic.test").await.status(), 202);
+    }
+    let reasons = resend_reasons(&app).await;
+    assert_eq!(
+        reasons[reasons.len() - 4..],
+        ["", "", "hourly limit reached", "hourly limit reached"].map(String::from),
+        "{reasons:?}"
+    );
     app.stop().await;
+}
+
+/// The reasons of the resend audit rows, oldest first ("" for a mail sent).
+async fn resend_reasons(app: &TestApp) -> Vec<String> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    dentex_db::entities::audit_event::Entity::find()
+        .filter(dentex_db::entities::audit_event::Column::Action.eq("auth.verification_resend"))
+        .order_by_asc(dentex_db::entities::audit_event::Column::OccurredAt)
+        .order_by_asc(dentex_db::entities::audit_event::Column::Seq)
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.reason.unwrap_or_default())
+        .collect()
 }
 
 async fn resend(app: &TestApp, email: &str) -> reqwest::Response {
@@ -166,6 +201,21 @@ async fn one_quote_reads_alone_and_lists_page_with_a_cursor() {
     let v = json_of(r).await;
     assert_eq!(v["errors"][0]["field"], "service");
     assert!(v["errors"][0]["message"].as_str().unwrap().contains("model"), "{v}");
+    // The same for every filter of a list: 422 naming it and its words.
+    for (list, who) in [
+        ("/api/v1/cases", &m.clinic),
+        ("/api/v1/orders", &m.clinic),
+        ("/api/v1/support/credentials", &m.staff),
+    ] {
+        let r = app.get_authed(&format!("{list}?status=nonsense"), &who.token).await;
+        assert_eq!(r.status(), 422, "{list}");
+        let v = json_of(r).await;
+        assert_eq!(
+            (v["errors"][0]["field"].as_str(), v["errors"][0]["code"].as_str()),
+            (Some("status"), Some("unknown_value")),
+            "{list}: {v}"
+        );
+    }
     // Every list refuses a limit out of range alike (the support queue
     // used to clamp it).
     let lists = [

@@ -9,8 +9,10 @@
     reason = "a test fails loudly at the first surprise"
 )]
 
+use base64::Engine;
 use dentex_tests::TestApp;
 use serde_json::json;
+use sha2::Digest;
 
 #[tokio::test]
 async fn the_three_pages_are_served_under_a_policy_of_their_own() {
@@ -33,6 +35,16 @@ async fn the_three_pages_are_served_under_a_policy_of_their_own() {
         assert_eq!(r.headers()["cache-control"], "no-store");
         let html = r.text().await.unwrap();
         assert!(html.contains(&format!("data-api=\"{api}\"")), "{page}");
+        // The policy allows exactly the script and the style the page holds.
+        for (open, close, directive) in [
+            ("<script>", "</script>", "script-src"),
+            ("<style>", "</style>", "style-src"),
+        ] {
+            let start = html.find(open).unwrap() + open.len();
+            let text = &html[start..start + html[start..].find(close).unwrap()];
+            let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text.as_bytes()));
+            assert!(csp.contains(&format!("{directive} 'sha256-{hash}'")), "{page}: {csp}");
+        }
         assert!(
             !html.contains("src=\"http") && !html.contains("href=\"http"),
             "{page} loads nothing from elsewhere"
@@ -50,6 +62,7 @@ async fn links_point_at_a_front_end_of_its_own_when_one_is_named() {
         .start()
         .await;
     assert_eq!(app.get("/verify-email").await.status(), 404);
+    assert_eq!(app.post_json("/verify-email", &json!({})).await.status(), 404);
     let r = app
         .post_json(
             "/api/v1/auth/register",

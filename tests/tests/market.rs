@@ -528,8 +528,9 @@ async fn order_lists_page_newest_first_for_both_sides_and_others_see_none() {
     assert!(page["next_cursor"].is_null());
     let lab_list = json_of(app.get_authed("/api/v1/orders?status=completed", &b.token).await).await;
     assert_eq!(lab_list["items"].as_array().unwrap().len(), 2);
+    // An unknown filter value is 422 naming it (docs/errors.md).
     let r = app.get_authed("/api/v1/orders?status=lost", &b.token).await;
-    assert_eq!(r.status(), 400);
+    assert_eq!(r.status(), 422);
     for who in [&m.a, &other_clinic] {
         let l = json_of(app.get_authed("/api/v1/orders", &who.token).await).await;
         assert!(l["items"].as_array().unwrap().is_empty());

@@ -134,3 +134,41 @@ async fn the_bundled_sqlite_has_the_query_planner_stability_guarantee() {
     assert!(options.iter().any(|o| o == "ENABLE_QPSG"), "{options:?}");
     assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
 }
+
+/// Migration 16 rewrites the stored words in US spelling, inside JSON text
+/// too (a stored answer replayed for a retried acceptance), and back.
+#[tokio::test]
+async fn the_us_spelling_migration_rewrites_stored_words_and_back() {
+    let t = TestDatabase::empty().await.unwrap();
+    let db = t.connect().await.unwrap();
+    Migrator::up(&db, Some(15)).await.unwrap();
+    let backend = db.get_database_backend();
+    let body = r#"{"status":"cancelled","cancelled_by":"lab","note":"cancelled early"}"#;
+    db.execute_raw(dentex_db::stmt(
+        backend,
+        "INSERT INTO idempotency_keys (user_id, key, scope, request_hash, status_code, response_body, created_at) \
+         VALUES ($1, 'k', 'quote.accept', 'h', 201, $2, $3)",
+        vec![uuid::Uuid::now_v7().into(), body.into(), chrono::Utc::now().into()],
+    ))
+    .await
+    .unwrap();
+    let stored = |db: DatabaseConnection| async move {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT response_body FROM idempotency_keys",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<String>("", "response_body").unwrap()
+    };
+    Migrator::up(&db, None).await.unwrap();
+    assert_eq!(
+        stored(db.clone()).await,
+        r#"{"status":"canceled","canceled_by":"lab","note":"cancelled early"}"#,
+        "quoted words change, free text does not"
+    );
+    Migrator::down(&db, Some(1)).await.unwrap();
+    assert_eq!(stored(db.clone()).await, body);
+}

@@ -318,12 +318,13 @@ pub struct RxInput {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RxItemInput {
+    /// Each tooth once (52 at most).
     #[serde(default)]
-    #[schema(value_type = Vec<ToothInput>)]
+    #[schema(value_type = Vec<ToothInput>, max_items = 52)]
     pub teeth: Vec<String>,
     /// For a bridge: the teeth replaced, each also in `teeth`.
     #[serde(default)]
-    #[schema(value_type = Vec<ToothInput>)]
+    #[schema(value_type = Vec<ToothInput>, max_items = 52)]
     pub pontics: Vec<String>,
     #[schema(value_type = Option<Restoration>)]
     pub restoration: Option<String>,

@@ -354,6 +354,7 @@ impl Application {
                     .app_data(cases_data.clone())
                     .app_data(market_data.clone())
                     .app_data(ip_source.clone())
+                    .app_data(web::Data::new(pages::Served(serve_pages)))
                     .app_data(dentex_http::JsonLimit(json_limit))
                     .app_data(web::PayloadConfig::default().limit(json_limit))
                     .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
@@ -548,6 +549,11 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 }
 
 async fn fallback(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    // The link pages are addresses only where this server serves them.
+    let pages_elsewhere = req.app_data::<web::Data<pages::Served>>().is_some_and(|s| !s.0);
+    if pages_elsewhere && pages::PATHS.contains(&req.path()) {
+        return Err(ApiError::not_found());
+    }
     match docs::allowed_methods(req.path()) {
         Some(methods) if !methods.iter().any(|m| m == req.method().as_str()) => {
             let allow = methods.join(", ");

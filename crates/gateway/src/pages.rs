@@ -35,7 +35,7 @@ function send(){
  form.querySelectorAll('input[name]').forEach(function(i){if(i.value!==''){body[i.name]=i.value;}});
  form.querySelector('button').disabled=true;
  fetch(form.dataset.api,{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify(body)})
- .then(function(r){return r.json().then(function(v){return [r.ok,v];});})
+ .then(function(r){return r.json().catch(function(){return {detail:'The server answered '+r.status+'. Try again later.'};}).then(function(v){return [r.ok,v];});})
  .then(function(x){
   var v=x[1],text=v.detail||'';
   if(x[0]){form.hidden=true;text=form.dataset.done||text;}
@@ -144,6 +144,9 @@ pub async fn accept_invitation() -> HttpResponse {
         done: "You are a member now. Sign in to start.",
     })
 }
+
+/// Whether this server serves the pages (app data, for the fallback).
+pub struct Served(pub bool);
 
 /// Registers the three pages, unless a front end of its own serves them.
 pub fn configure(c: &mut actix_web::web::ServiceConfig, serve: bool) {

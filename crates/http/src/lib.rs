@@ -164,6 +164,17 @@ impl ApiError {
         Self::new(&codes::NOT_FOUND, "No resource exists at this address.")
     }
 
+    /// 422 for a word `field` does not take (a filter, say), naming the
+    /// words it does: the same answer as for a body's enumeration.
+    pub fn unknown_value<'a>(field: &str, words: impl IntoIterator<Item = &'a str>) -> Self {
+        let words: Vec<&str> = words.into_iter().collect();
+        Self::validation(vec![FieldError::new(
+            field,
+            "unknown_value",
+            format!("Use one of: {}.", words.join(", ")),
+        )])
+    }
+
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let mut e = Self::new(
             &codes::VALIDATION_FAILED,

@@ -16,6 +16,9 @@ use dentex_domain::FieldError;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+/// The most problems one check reports (then one more says there are more).
+pub const MAX_PROBLEMS: usize = 50;
+
 /// The document (or a piece of one) whose `components.schemas` the `$ref`s
 /// of a schema point into.
 pub struct Schemas<'a> {
@@ -32,21 +35,41 @@ impl<'a> Schemas<'a> {
         self.root.get("components")?.get("schemas")?.get(name)
     }
 
-    /// Every problem of `value` against `schema`, each with its path under
-    /// `at` (empty for the whole value).
+    /// The problems of `value` against `schema`, each with its path under
+    /// `at` (empty for the whole value): every one up to [`MAX_PROBLEMS`],
+    /// then one that says there are more (a body of a million bad items
+    /// costs one short answer, not a million lines).
     pub fn check(&self, schema: &Value, value: &Value, at: &str) -> Vec<FieldError> {
         let mut errors = Vec::new();
         self.walk(schema, value, at, &mut errors, 0);
+        if errors.len() > MAX_PROBLEMS {
+            errors.truncate(MAX_PROBLEMS);
+            errors.push(FieldError::new(
+                at,
+                "too_many_problems",
+                format!("More problems than these {MAX_PROBLEMS}; fix them and send again."),
+            ));
+        }
         errors
     }
 
     fn walk(&self, schema: &Value, value: &Value, at: &str, errors: &mut Vec<FieldError>, depth: usize) {
+        // Past the cap (one more, to say so) nothing more is looked at.
+        if errors.len() > MAX_PROBLEMS {
+            return;
+        }
         if depth > 64 {
+            errors.push(FieldError::new(at, "too_deep", "Nested too deeply."));
             return;
         }
         if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-            if let Some(s) = self.resolve(r) {
-                self.walk(s, value, at, errors, depth + 1);
+            match self.resolve(r) {
+                Some(s) => self.walk(s, value, at, errors, depth + 1),
+                None => errors.push(FieldError::new(
+                    at,
+                    "unknown_schema",
+                    format!("The schema {r} is not in the document."),
+                )),
             }
             return;
         }
@@ -247,15 +270,29 @@ fn string(schema: &Value, s: &str, at: &str, errors: &mut Vec<FieldError>) {
     }
 }
 
+/// A number as an exact integer when it is one (so 2^63 is past an i64
+/// maximum, which as f64 it would equal).
+fn exact(n: &serde_json::Number) -> Option<i128> {
+    n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from))
+}
+
 fn number(schema: &Value, n: &serde_json::Number, at: &str, errors: &mut Vec<FieldError>) {
     let Some(x) = n.as_f64() else { return };
-    if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
-        && x < min
+    let below = |bound: &Value| match (exact(n), bound.as_number().and_then(exact)) {
+        (Some(a), Some(b)) => a < b,
+        _ => bound.as_f64().is_some_and(|b| x < b),
+    };
+    let above = |bound: &Value| match (exact(n), bound.as_number().and_then(exact)) {
+        (Some(a), Some(b)) => a > b,
+        _ => bound.as_f64().is_some_and(|b| x > b),
+    };
+    if let Some(min) = schema.get("minimum")
+        && below(min)
     {
         errors.push(FieldError::new(at, "out_of_range", format!("At least {min}.")));
     }
-    if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
-        && x > max
+    if let Some(max) = schema.get("maximum")
+        && above(max)
     {
         errors.push(FieldError::new(at, "out_of_range", format!("At most {max}.")));
     }
@@ -322,5 +359,17 @@ mod tests {
             vec![]
         );
         assert_eq!(check(schema, json!({"kind": 3, "n": "1"})).len(), 2);
+    }
+
+    #[test]
+    fn a_flood_of_faults_is_cut_short_and_big_integers_are_compared_exactly() {
+        let schema = json!({"type": "array", "items": {"type": "string"}});
+        let found = check(schema, Value::Array((0..100_000).map(Value::from).collect()));
+        assert_eq!(found.len(), MAX_PROBLEMS + 1);
+        assert!(found.iter().any(|f| f.1 == "too_many_problems"));
+        let capped = json!({"type": "integer", "maximum": 9223372036854775807_i64});
+        assert_eq!(check(capped.clone(), json!(9223372036854775807_u64)), vec![]);
+        assert_eq!(check(capped, json!(9223372036854775808_u64)).len(), 1);
+        assert_eq!(check(json!({"$ref": "#/components/schemas/Gone"}), json!(1)).len(), 1);
     }
 }

@@ -147,6 +147,27 @@ pub async fn list_invitations(
     }))
 }
 
+/// One open invitation. Owners and admins.
+#[utoipa::path(get, path = "/api/v1/organizations/{org}/invitations/{invitation}", tag = "organizations", security(("bearer" = [])),
+    params(("org" = Uuid, Path, description = "Organization id"), ("invitation" = Uuid, Path)),
+    responses((status = 200, body = Invitation), (status = 403, description = "`forbidden`", body = dentex_http::Problem),
+        (status = 404, description = "`not_found`: no such open invitation", body = dentex_http::Problem)))]
+#[get("/api/v1/organizations/{org}/invitations/{invitation}")]
+pub async fn get_invitation(
+    actor: Actor,
+    state: web::Data<AccountsState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (org, invitation) = path.into_inner();
+    let i = service::invitation(&state, &actor, parse_org(&org)?, &invitation).await?;
+    Ok(HttpResponse::Ok().json(Invitation {
+        id: i.id,
+        email: i.email,
+        role: i.role.as_str().into(),
+        expires_at: i.expires_at,
+    }))
+}
+
 /// Revokes an open invitation: its link stops working at once. Owners and
 /// admins; only owners revoke an invitation to become owner.
 #[utoipa::path(delete, path = "/api/v1/organizations/{org}/invitations/{invitation}", tag = "organizations", security(("bearer" = [])),

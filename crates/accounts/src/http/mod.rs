@@ -48,6 +48,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(members::add_member)
         .service(members::invite)
         .service(members::list_invitations)
+        .service(members::get_invitation)
         .service(members::revoke_invitation)
         .service(members::change_member)
         .service(members::remove_member)

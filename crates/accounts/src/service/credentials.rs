@@ -134,9 +134,9 @@ pub async fn queue(
     policy::authorize_support(actor)?;
     let status = status.unwrap_or(PENDING);
     if ![PENDING, APPROVED, REJECTED, EXPIRED].contains(&status) {
-        return Err(ApiError::new(
-            &dentex_http::codes::INVALID_QUERY,
-            "status is pending, approved, rejected or expired.",
+        return Err(ApiError::unknown_value(
+            "status",
+            [PENDING, APPROVED, REJECTED, EXPIRED],
         ));
     }
     // Out of range is refused, as on every other list (not clamped).

@@ -117,6 +117,25 @@ pub async fn invitations(
     Ok((items, next))
 }
 
+/// One open invitation (unused, unexpired); otherwise 404.
+pub async fn invitation(state: &AccountsState, actor: &Actor, org: OrgId, raw: &str) -> Result<Invitation, ApiError> {
+    authorized_org(state, actor, org, Action::ViewInvitations).await?;
+    let id = Uuid::parse_str(raw).map_err(|_| ApiError::not_found())?;
+    let r = tokens::open_invitation(&state.db, org.0, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Invitation {
+        id: r.id,
+        email: r.email.unwrap_or_default(),
+        role: r
+            .role
+            .as_deref()
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(OrgRole::Member),
+        expires_at: r.expires_at,
+    })
+}
+
 /// Revokes an open invitation: its link stops working at once. Owners and
 /// admins; only owners revoke an invitation to become owner. An unknown,
 /// used or expired invitation is 404.

@@ -120,7 +120,15 @@ pub async fn delete_file(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (raw_case, raw_file) = path.into_inner();
-    let allowed = service::case_for(&state, &actor, &raw_case, CaseAction::DeleteFile).await?;
+    let allowed = service::case_for_child(
+        &state,
+        &actor,
+        &raw_case,
+        &raw_file,
+        service::Child::File,
+        CaseAction::DeleteFile,
+    )
+    .await?;
     let f = service::files::file_of(&state, &actor, &allowed, &raw_file).await?;
     service::files::delete(&state, &actor, &allowed, f).await?;
     Ok(HttpResponse::NoContent().finish())

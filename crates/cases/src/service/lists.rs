@@ -47,9 +47,10 @@ impl ListParams {
             return Err(bad("limit: between 1 and 200."));
         }
         let status = match &q.status {
-            Some(s) => {
-                Some(CaseStatus::parse(s).ok_or_else(|| bad("status: one of draft, submitted, awarded, canceled."))?)
-            }
+            Some(s) => Some(
+                CaseStatus::parse(s)
+                    .ok_or_else(|| ApiError::unknown_value("status", CaseStatus::ALL.iter().map(|s| s.as_str())))?,
+            ),
             None => None,
         };
         let cursor = match &q.cursor {

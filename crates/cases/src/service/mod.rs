@@ -123,6 +123,40 @@ impl Allowed {
     }
 }
 
+/// What a case's file or upload id names, for [`case_for_child`].
+#[derive(Debug, Clone, Copy)]
+pub enum Child {
+    File,
+    Upload,
+}
+
+/// [`case_for`] for a route about one of the case's files or uploads: an id
+/// the case does not have is 404 whatever the case's state, so a case past
+/// its draft answers 409 `case_not_draft` only for a child it has (the
+/// refusal rule, `docs/errors.md`).
+pub async fn case_for_child(
+    state: &CasesState,
+    actor: &Actor,
+    raw_case: &str,
+    raw_child: &str,
+    child: Child,
+    action: CaseAction,
+) -> Result<Allowed, ApiError> {
+    match case_for(state, actor, raw_case, action).await {
+        Err(e) if e.code == crate::codes::CASE_NOT_DRAFT.code => {
+            let known = match (Uuid::parse_str(raw_case), Uuid::parse_str(raw_child)) {
+                (Ok(c), Ok(id)) => match child {
+                    Child::File => store::file_in_case(&state.db, c, id).await?.is_some(),
+                    Child::Upload => store::upload_in_case(&state.db, c, id).await?.is_some(),
+                },
+                _ => false,
+            };
+            Err(if known { e } else { ApiError::not_found() })
+        }
+        r => r,
+    }
+}
+
 /// The case at `raw` if the actor sees it and may do `action` to it. A case
 /// the actor does not see is 404, audited in the actor's own chain (probing
 /// leaves a trace; the other tenant's trail is not written); a lab asking

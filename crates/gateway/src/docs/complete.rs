@@ -8,11 +8,11 @@
 //!
 //! | shape | statuses and codes |
 //! |---|---|
-//! | signed in (`security`) | 401 `unauthenticated`; 403 `mfa_enrollment_required` (staff without two-step sign-in), `csrf_token_invalid` (cookie sessions) |
+//! | signed in (`security`) | 401 `unauthenticated`; 403 `mfa_enrollment_required` (staff without two-step sign-in; not on the routes that enrol, sign out or show who you are), `csrf_token_invalid` (cookie sessions; unsafe methods only) |
 //! | a JSON body | 400 `malformed_json`, `unreadable_body`; 413 `payload_too_large`; 415 `unsupported_media_type`; 422 `validation_failed` |
-//! | a query | 400 `invalid_query` |
+//! | a query | 400 `invalid_query`; 422 `validation_failed` when a parameter is a word list |
 //! | an id in the path | 404 `not_found` |
-//! | any `/api/v1` route but this document | 503 `database_unavailable`, `audit_unavailable` (and `storage_unavailable` where files are read or written) |
+//! | any `/api/v1` route but this document | 503 `database_unavailable`, `audit_unavailable` (and `storage_unavailable` where file bytes are read or written) |
 
 use serde_json::{Map, Value, json};
 
@@ -25,12 +25,16 @@ pub(super) fn complete(doc: &mut Value, server_url: &str) {
         return;
     };
     for (path, item) in paths.iter_mut() {
-        let shape = Shape {
-            has_path_id: path.contains('{'),
-            backed: path.starts_with("/api/v1/") && path != "/api/v1/openapi.json",
-            files: ["/files", "/uploads", "/document"].iter().any(|p| path.contains(p)),
-        };
         for m in METHODS {
+            let shape = Shape {
+                has_path_id: path.contains('{'),
+                backed: path.starts_with("/api/v1/") && path != "/api/v1/openapi.json",
+                files: BYTES.iter().any(|b| path.ends_with(b))
+                    || path.contains("/uploads")
+                    || (m == "post" && path.ends_with("/files")),
+                unsafe_method: m != "get",
+                full_session: !BEFORE_FULL_SESSION.contains(&path.as_str()),
+            };
             if let Some(op) = item.get_mut(m) {
                 complete_operation(op, &shape);
             }
@@ -38,16 +42,35 @@ pub(super) fn complete(doc: &mut Value, server_url: &str) {
     }
 }
 
-/// What a route's address says about what it can answer.
+/// The routes that read or write a file's bytes (with the uploads and a
+/// file's `POST`).
+const BYTES: [&str; 3] = ["/content", "/thumbnail.png", "/document"];
+
+/// The routes a staff session that has not enrolled two-step sign-in may
+/// use: who am I, sign out, enrol, change the password.
+const BEFORE_FULL_SESSION: [&str; 5] = [
+    "/api/v1/me",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/mfa/totp",
+    "/api/v1/auth/mfa/totp/confirm",
+    "/api/v1/auth/password",
+];
+
+/// What a route's address and method say about what it can answer.
 struct Shape {
     has_path_id: bool,
     /// Reads or writes the database and the audit trail.
     backed: bool,
-    /// Reads or writes the object store.
+    /// Reads or writes a file's bytes in the object store.
     files: bool,
+    /// A cookie session's CSRF token is checked.
+    unsafe_method: bool,
+    /// Staff need a session opened with two steps.
+    full_session: bool,
 }
 
-fn complete_operation(op: &mut Value, shape: &Shape) {
+/// The shared statuses and codes an operation of this shape can answer.
+fn shared_for(op: &Value, shape: &Shape) -> Vec<(u16, &'static [&'static str])> {
     let secured = op
         .get("security")
         .and_then(Value::as_array)
@@ -56,14 +79,26 @@ fn complete_operation(op: &mut Value, shape: &Shape) {
         .pointer("/requestBody/content")
         .and_then(Value::as_object)
         .is_some_and(|c| c.keys().any(|k| k == "application/json"));
-    let has_query = op
+    let query: Vec<&Value> = op
         .get("parameters")
         .and_then(Value::as_array)
-        .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
-    let mut shared: Vec<(u16, &[&str])> = Vec::new();
+        .map(|ps| ps.iter().filter(|p| p["in"] == "query").collect())
+        .unwrap_or_default();
+    let has_query = !query.is_empty();
+    // A word list is a named schema (or an inline enum), perhaps optional.
+    let words = query.iter().any(|p| {
+        let s = p["schema"].to_string();
+        s.contains("$ref") || s.contains("\"enum\"")
+    });
+    let mut shared: Vec<(u16, &'static [&'static str])> = Vec::new();
     if secured {
         shared.push((401, &["unauthenticated"]));
-        shared.push((403, &["mfa_enrollment_required", "csrf_token_invalid"]));
+        if shape.full_session {
+            shared.push((403, &["mfa_enrollment_required"]));
+        }
+        if shape.unsafe_method {
+            shared.push((403, &["csrf_token_invalid"]));
+        }
     }
     if json_body {
         shared.push((400, &["malformed_json", "unreadable_body"]));
@@ -74,6 +109,9 @@ fn complete_operation(op: &mut Value, shape: &Shape) {
     if has_query {
         shared.push((400, &["invalid_query"]));
     }
+    if words {
+        shared.push((422, &["validation_failed"]));
+    }
     if shape.has_path_id {
         shared.push((404, &["not_found"]));
     }
@@ -83,6 +121,11 @@ fn complete_operation(op: &mut Value, shape: &Shape) {
     if shape.files {
         shared.push((503, &["storage_unavailable"]));
     }
+    shared
+}
+
+fn complete_operation(op: &mut Value, shape: &Shape) {
+    let shared = shared_for(op, shape);
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
         return;
     };

@@ -41,8 +41,9 @@ pub async fn get_order(
 
 /// Moves an order on. Each side may make only its own moves (the lab ships,
 /// the clinic confirms delivery and completes; either cancels before
-/// shipping, owners and admins only); an impossible move is 409 and names
-/// the moves that are possible.
+/// shipping, owners and admins only). A move this side never makes is 403
+/// and says who makes it; a move of this side that the order's state does
+/// not allow now is 409 and names the moves that are possible.
 #[utoipa::path(post, path = "/api/v1/orders/{order}/transitions", tag = "market", security(("bearer" = [])),
     params(("order" = Uuid, Path)), request_body = TransitionInput,
     responses((status = 200, body = OrderView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`transition_not_allowed`, `order_changed`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]

@@ -35,17 +35,15 @@ pub async fn list(
     if let Some(s) = service
         && s.parse::<dentex_domain::rx::Restoration>().is_err()
     {
-        let words: Vec<&str> = dentex_domain::rx::Restoration::ALL.iter().map(|r| r.as_str()).collect();
-        return Err(ApiError::validation(vec![dentex_domain::FieldError::new(
-            "service",
-            "unknown_value",
-            format!("Use one of: {}.", words.join(", ")),
-        )]));
+        let words = dentex_domain::rx::Restoration::ALL.iter().map(|r| r.as_str());
+        return Err(ApiError::unknown_value("service", words));
     }
     let country = match country {
         Some(c) => Some(
             CountryCode::parse(c)
-                .map_err(|e| ApiError::new(&dentex_http::codes::INVALID_QUERY, format!("country: {e}")))?
+                .map_err(|e| {
+                    ApiError::validation(vec![dentex_domain::FieldError::new("country", "invalid_country", e)])
+                })?
                 .to_string(),
         ),
         None => None,

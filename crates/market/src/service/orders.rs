@@ -258,9 +258,10 @@ impl ListParams {
             return Err(bad("limit: between 1 and 200."));
         }
         let status = match &q.status {
-            Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| {
-                bad("status: one of awaiting_payment, in_production, shipped, delivered, completed, canceled.")
-            })?),
+            Some(s) => Some(
+                OrderStatus::parse(s)
+                    .ok_or_else(|| ApiError::unknown_value("status", OrderStatus::ALL.iter().map(|s| s.as_str())))?,
+            ),
             None => None,
         };
         let cursor = match &q.cursor {

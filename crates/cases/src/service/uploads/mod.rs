@@ -143,16 +143,7 @@ pub async fn case_and_upload(
     raw_upload: &str,
     action: crate::policy::CaseAction,
 ) -> Result<(Allowed, case_upload::Model), ApiError> {
-    let allowed = match super::case_for(state, actor, raw_case, action).await {
-        Err(e) if e.code == crate::codes::CASE_NOT_DRAFT.code => {
-            let known = match (Uuid::parse_str(raw_case), Uuid::parse_str(raw_upload)) {
-                (Ok(c), Ok(u)) => store::upload_in_case(&state.db, c, u).await?.is_some(),
-                _ => false,
-            };
-            return Err(if known { e } else { ApiError::not_found() });
-        }
-        r => r?,
-    };
+    let allowed = super::case_for_child(state, actor, raw_case, raw_upload, super::Child::Upload, action).await?;
     let u = upload_of(state, actor, &allowed, raw_upload).await?;
     Ok((allowed, u))
 }
