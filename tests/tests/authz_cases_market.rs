@@ -266,6 +266,14 @@ fn rows(w: &World) -> Vec<Row> {
             Body::None,
             [409, 409, 404, 403, 404, 404, 401, 404],
         ),
+        // An id the case does not have is 404, whatever the case's state.
+        row(
+            M::DELETE,
+            "/api/v1/cases/{case}/files/{file}",
+            format!("/api/v1/cases/{k}/files/{none}"),
+            Body::None,
+            [404, 404, 404, 403, 404, 404, 401, 404],
+        ),
         row(
             M::GET,
             "/api/v1/cases/{case}/files/{file}/content",
