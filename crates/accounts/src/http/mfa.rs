@@ -8,7 +8,7 @@ use dentex_http::ApiError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct Enrolment {
+pub struct Enrollment {
     /// Base32 secret, for typing into an authenticator by hand.
     pub secret: String,
     /// `otpauth://totp/…` for a QR code.
@@ -34,13 +34,13 @@ pub struct RecoveryCodes {
 /// Starts enrolment: a new secret to add to an authenticator app. MFA turns
 /// on only when a code from it is confirmed.
 #[utoipa::path(post, path = "/api/v1/auth/mfa/totp", tag = "auth", security(("bearer" = [])), responses(
-    (status = 200, body = Enrolment),
+    (status = 200, body = Enrollment),
     (status = 409, description = "`mfa_already_enabled`", body = dentex_http::Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/auth/mfa/totp")]
 pub async fn enrol(actor: Actor, state: web::Data<AccountsState>) -> Result<HttpResponse, ApiError> {
     let e = mfa::enrol(&state.db, &actor).await?;
-    Ok(HttpResponse::Ok().json(Enrolment {
+    Ok(HttpResponse::Ok().json(Enrollment {
         secret: e.secret,
         otpauth_uri: e.otpauth_uri,
     }))

@@ -12,7 +12,7 @@ use dentex_mail::templates;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 /// A started enrolment: the secret to add to an authenticator.
-pub struct Enrolment {
+pub struct Enrollment {
     pub secret: String,
     pub otpauth_uri: String,
 }
@@ -28,7 +28,7 @@ fn bad_code() -> ApiError {
 
 /// Starts enrolment: a new secret to add to an authenticator app. MFA turns
 /// on only when a code from it is confirmed.
-pub async fn enrol(db: &DatabaseConnection, actor: &Actor) -> Result<Enrolment, ApiError> {
+pub async fn enrol(db: &DatabaseConnection, actor: &Actor) -> Result<Enrollment, ApiError> {
     let u = signed_in_user(db, actor).await?;
     if u.mfa_enabled_at.is_some() {
         return Err(ApiError::new(
@@ -43,7 +43,7 @@ pub async fn enrol(db: &DatabaseConnection, actor: &Actor) -> Result<Enrolment, 
     store::users::set_pending_secret(&txn, u, secret.clone()).await?;
     audit_in(&txn, actor.event("auth.mfa_enrol_start", "user", Outcome::Success)).await?;
     txn.commit().await?;
-    Ok(Enrolment { secret, otpauth_uri })
+    Ok(Enrollment { secret, otpauth_uri })
 }
 
 /// Confirms enrolment with a code from the authenticator; answers the recovery
