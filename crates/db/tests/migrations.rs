@@ -163,7 +163,13 @@ async fn the_us_spelling_migration_rewrites_stored_words_and_back() {
             .unwrap();
         row.try_get::<String>("", "response_body").unwrap()
     };
-    Migrator::up(&db, None).await.unwrap();
+    // Exactly migration 16, up and then down.
+    Migrator::up(&db, Some(1)).await.unwrap();
+    let applied = Migrator::get_applied_migrations(&db).await.unwrap();
+    assert_eq!(
+        applied.last().map(|m| m.name().to_owned()).as_deref(),
+        Some("m20261203_000016_use_us_spelling")
+    );
     assert_eq!(
         stored(db.clone()).await,
         r#"{"status":"canceled","canceled_by":"lab","note":"cancelled early"}"#,

@@ -551,7 +551,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 async fn fallback(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
     // The link pages are addresses only where this server serves them.
     let pages_elsewhere = req.app_data::<web::Data<pages::Served>>().is_some_and(|s| !s.0);
-    if pages_elsewhere && pages::PATHS.contains(&req.path()) {
+    let path = req.path().trim_end_matches('/');
+    if pages_elsewhere && pages::PATHS.contains(&path) {
         return Err(ApiError::not_found());
     }
     match docs::allowed_methods(req.path()) {

@@ -51,8 +51,8 @@ pub fn render_markdown(catalogues: &[(&str, &[&Code])]) -> String {
          `DENTEX_BLESS=1`.\n\n\
          ## One rule for refusals\n\n\
          - **404** when the caller may not know the resource exists: another\n\
-         tenant's id, an id that was never issued, an upload the case does not\n\
-         have (whatever the case's state).\n\
+         tenant's id, an id that was never issued, a file or upload the case\n\
+         does not have (whatever the case's state).\n\
          - **403** when the caller's role or side may never do this to a resource\n\
          it sees: a plain member accepting a quote, a lab asking for a remake or\n\
          marking an order delivered, a clinic shipping. The detail says who may.\n\

@@ -184,6 +184,9 @@ impl<'a> Schemas<'a> {
             .map(|p| p.iter().map(|(k, v)| (k.as_str(), v)).collect())
             .unwrap_or_default();
         for (name, v) in map {
+            if errors.len() > MAX_PROBLEMS {
+                break;
+            }
             let field = join(at, name);
             match (known.get(name.as_str()), extra) {
                 (Some(s), _) => self.walk(s, v, &field, errors, depth + 1),
@@ -214,6 +217,9 @@ impl<'a> Schemas<'a> {
         }
         if let Some(s) = schema.get("items") {
             for (i, v) in items.iter().enumerate() {
+                if errors.len() > MAX_PROBLEMS {
+                    break;
+                }
                 self.walk(s, v, &format!("{at}[{i}]"), errors, depth + 1);
             }
         }

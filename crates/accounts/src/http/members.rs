@@ -147,7 +147,7 @@ pub async fn list_invitations(
     }))
 }
 
-/// One open invitation. Owners and admins.
+/// One open invitation. Owners and admins, and platform staff.
 #[utoipa::path(get, path = "/api/v1/organizations/{org}/invitations/{invitation}", tag = "organizations", security(("bearer" = [])),
     params(("org" = Uuid, Path, description = "Organization id"), ("invitation" = Uuid, Path)),
     responses((status = 200, body = Invitation), (status = 403, description = "`forbidden`", body = dentex_http::Problem),

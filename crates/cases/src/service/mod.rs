@@ -144,14 +144,28 @@ pub async fn case_for_child(
 ) -> Result<Allowed, ApiError> {
     match case_for(state, actor, raw_case, action).await {
         Err(e) if e.code == crate::codes::CASE_NOT_DRAFT.code => {
-            let known = match (Uuid::parse_str(raw_case), Uuid::parse_str(raw_child)) {
-                (Ok(c), Ok(id)) => match child {
-                    Child::File => store::file_in_case(&state.db, c, id).await?.is_some(),
-                    Child::Upload => store::upload_in_case(&state.db, c, id).await?.is_some(),
-                },
-                _ => false,
+            // The case is one the actor sees (the refusal came after the
+            // viewer was decided): an id it does not have is 404, audited
+            // like any probe.
+            let (Ok(case_id), id) = (Uuid::parse_str(raw_case), Uuid::parse_str(raw_child).ok()) else {
+                return Err(ApiError::not_found());
             };
-            Err(if known { e } else { ApiError::not_found() })
+            let known = match (child, id) {
+                (Child::File, Some(id)) => store::file_in_case(&state.db, case_id, id).await?.is_some(),
+                (Child::Upload, Some(id)) => store::upload_in_case(&state.db, case_id, id).await?.is_some(),
+                (_, None) => false,
+            };
+            if known {
+                return Err(e);
+            }
+            let Some(c) = store::find_case(&state.db, case_id).await? else {
+                return Err(ApiError::not_found());
+            };
+            let resource = match child {
+                Child::File => "case_file",
+                Child::Upload => "case_upload",
+            };
+            Err(missing_in_case(state, actor, &c, resource, id).await)
         }
         r => r,
     }

@@ -8,7 +8,7 @@
 //!
 //! | shape | statuses and codes |
 //! |---|---|
-//! | signed in (`security`) | 401 `unauthenticated`; 403 `mfa_enrollment_required` (staff without two-step sign-in; not on the routes that enrol, sign out or show who you are), `csrf_token_invalid` (cookie sessions; unsafe methods only) |
+//! | signed in (`security`) | 401 `unauthenticated`; 403 `mfa_enrollment_required` (staff without two-step sign-in; not on the routes that enrol, sign out, change the password or show who you are), `csrf_token_invalid` (cookie sessions; unsafe methods only) |
 //! | a JSON body | 400 `malformed_json`, `unreadable_body`; 413 `payload_too_large`; 415 `unsupported_media_type`; 422 `validation_failed` |
 //! | a query | 400 `invalid_query`; 422 `validation_failed` when a parameter is a word list |
 //! | an id in the path | 404 `not_found` |
@@ -29,8 +29,10 @@ pub(super) fn complete(doc: &mut Value, server_url: &str) {
             let shape = Shape {
                 has_path_id: path.contains('{'),
                 backed: path.starts_with("/api/v1/") && path != "/api/v1/openapi.json",
+                // Abandoning an upload removes its parts best effort (the
+                // sweep finishes the job), so it never answers 503 for them.
                 files: BYTES.iter().any(|b| path.ends_with(b))
-                    || path.contains("/uploads")
+                    || (path.contains("/uploads") && m != "delete")
                     || (m == "post" && path.ends_with("/files")),
                 unsafe_method: m != "get",
                 full_session: !BEFORE_FULL_SESSION.contains(&path.as_str()),

@@ -28,7 +28,7 @@ pub struct LabQuery {
 /// Verified labs that take new work, with the services and countries they
 /// declare and their typical turnaround.
 #[utoipa::path(get, path = "/api/v1/labs", tag = "organizations", security(("bearer" = [])), params(LabQuery),
-    responses((status = 200, body = LabList), (status = 400, description = "`invalid_query`: a filter, the limit or the cursor is malformed", body = dentex_http::Problem, content_type = "application/problem+json"), (status = 401, body = dentex_http::Problem, content_type = "application/problem+json"), (status = 422, description = "`validation_failed`: the service asked for is not one labs offer", body = dentex_http::Problem)))]
+    responses((status = 200, body = LabList), (status = 400, description = "`invalid_query`: the limit or the cursor is malformed", body = dentex_http::Problem, content_type = "application/problem+json"), (status = 401, body = dentex_http::Problem, content_type = "application/problem+json"), (status = 422, description = "`validation_failed`: the service or country asked for is not one there is", body = dentex_http::Problem)))]
 #[get("/api/v1/labs")]
 pub async fn list_labs(
     actor: Actor,
