@@ -14,61 +14,15 @@ checks that the token is gone from the address bar once the page has read it.
 """
 
 import argparse
-import email
-import glob
-import json
-import os
-import re
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
+
+from dentex_ci import Server, call, free_port, link_in_mail
 
 PASSWORD = "correct horse battery staple 42"
 NEW_PASSWORD = "a different long passphrase 7"
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(base, method, path, body=None, token=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(base + path, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            raw = r.read()
-            return r.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        return e.code, json.loads(raw) if raw else None
-
-
-def link_in_mail(maildir, to, subject):
-    for _ in range(300):
-        for path in sorted(glob.glob(os.path.join(maildir, "*.eml")), key=os.path.getmtime, reverse=True):
-            with open(path, "rb") as f:
-                msg = email.message_from_binary_file(f)
-            if to not in (msg.get("To") or "") or subject not in (msg.get("Subject") or ""):
-                continue
-            for part in msg.walk():
-                if part.get_content_type() == "text/plain":
-                    text = part.get_payload(decode=True).decode("utf-8", "replace")
-                    m = re.search(r"(http://\S+#token=[0-9a-f]{64})", text)
-                    if m:
-                        return m.group(1)
-        time.sleep(0.1)
-    raise SystemExit(f"no mail to {to} about {subject!r} with a link")
 
 
 class Browser:
@@ -127,79 +81,71 @@ def main() -> int:
     ap.add_argument("--binary", required=True)
     ap.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     args = ap.parse_args()
-    data = tempfile.mkdtemp(prefix="dentex-browser-")
-    port, driver_port = free_port(), free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, DENTEX_METRICS__ADDR="127.0.0.1:0", DENTEX_HTTP__PUBLIC_BASE_URL=base, RUST_LOG="warn")
-    server = subprocess.Popen(
-        [args.binary, "serve", "--data-dir", data, "--addr", f"127.0.0.1:{port}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(data, "server.log"), "wb"),
-    )
+    driver_port = free_port()
     driver = subprocess.Popen([args.chromedriver, f"--port={driver_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     browser = None
-    try:
-        for _ in range(300):
-            try:
-                if call(base, "GET", "/healthz")[0] == 200 and call(f"http://127.0.0.1:{driver_port}", "GET", "/status")[0] == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
-        maildir = os.path.join(data, "mail")
-        browser = Browser(driver_port)
-        owner = "owner@browser.test"
+    with Server(args.binary, "dentex-browser-") as server:
+        try:
+            base, maildir = server.base, server.maildir
+            for _ in range(300):
+                try:
+                    if call(f"http://127.0.0.1:{driver_port}", "GET", "/status")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.1)
+            browser = Browser(driver_port)
+            owner = "owner@browser.test"
 
-        # 1. Confirm the address: the page sends the token as it opens.
-        body = {"email": owner, "password": PASSWORD, "display_name": "Dr Browser",
-                "organization": {"name": "Browser Clinic", "kind": "clinic", "country": "DE", "region": "eu"}}
-        assert call(base, "POST", "/api/v1/auth/register", body)[0] == 202
-        verify_link = link_in_mail(maildir, owner, "Confirm your e-mail")
-        browser.open(verify_link)
-        print("verify-email:", browser.answer("Your e-mail address is confirmed"))
-        assert "token" not in browser.js("return location.href"), "the token stayed in the address bar"
-        # The same link again: the page shows the server's refusal.
-        browser.open("about:blank")
-        browser.open(verify_link)
-        print("verify-email, used:", browser.answer("already used"))
-        assert browser.js("return document.getElementById('answer').className") == "bad"
-        status, v = call(base, "POST", "/api/v1/auth/login", {"email": owner, "password": PASSWORD})
-        assert status == 200, (status, v)
-        token = v["token"]
+            # 1. Confirm the address: the page sends the token as it opens.
+            body = {"email": owner, "password": PASSWORD, "display_name": "Dr Browser",
+                    "organization": {"name": "Browser Clinic", "kind": "clinic", "country": "DE", "region": "eu"}}
+            assert call(base, "POST", "/api/v1/auth/register", body)[0] == 202
+            verify_link = link_in_mail(maildir, owner, "Confirm your e-mail")
+            browser.open(verify_link)
+            print("verify-email:", browser.answer("Your e-mail address is confirmed"))
+            assert "token" not in browser.js("return location.href"), "the token stayed in the address bar"
+            # The same link again: the page shows the server's refusal.
+            browser.open("about:blank")
+            browser.open(verify_link)
+            print("verify-email, used:", browser.answer("already used"))
+            assert browser.js("return document.getElementById('answer').className") == "bad"
+            status, v = call(base, "POST", "/api/v1/auth/login", {"email": owner, "password": PASSWORD})
+            assert status == 200, (status, v)
+            token = v["token"]
 
-        # 2. Reset the password: type the new one, press the button.
-        assert call(base, "POST", "/api/v1/auth/password-reset", {"email": owner})[0] == 202
-        browser.open(link_in_mail(maildir, owner, "Reset your"))
-        browser.type("#new_password", NEW_PASSWORD)
-        browser.click("button")
-        print("reset-password:", browser.answer("Your password is changed"))
-        assert call(base, "POST", "/api/v1/auth/login", {"email": owner, "password": PASSWORD})[0] == 401
-        status, v = call(base, "POST", "/api/v1/auth/login", {"email": owner, "password": NEW_PASSWORD})
-        assert status == 200, (status, v)
-        token = v["token"]
+            # 2. Reset the password: type the new one, press the button.
+            assert call(base, "POST", "/api/v1/auth/password-reset", {"email": owner})[0] == 202
+            browser.open(link_in_mail(maildir, owner, "Reset your"))
+            browser.type("#new_password", NEW_PASSWORD)
+            browser.click("button")
+            print("reset-password:", browser.answer("Your password is changed"))
+            assert call(base, "POST", "/api/v1/auth/login", {"email": owner, "password": PASSWORD})[0] == 401
+            status, v = call(base, "POST", "/api/v1/auth/login", {"email": owner, "password": NEW_PASSWORD})
+            assert status == 200, (status, v)
+            token = v["token"]
 
-        # 3. Accept an invitation as someone new: a name and a password.
-        status, me = call(base, "GET", "/api/v1/me", None, token)
-        org = me["organizations"][0]["id"]
-        invited = "new@browser.test"
-        status, v = call(base, "POST", f"/api/v1/organizations/{org}/invitations", {"email": invited, "role": "member"}, token)
-        assert status == 201, (status, v)
-        browser.open(link_in_mail(maildir, invited, "invit"))
-        browser.type("#display_name", "New Member")
-        browser.type("#password", PASSWORD)
-        browser.click("button")
-        print("accept-invitation:", browser.answer("You are a member now"))
-        status, v = call(base, "POST", "/api/v1/auth/login", {"email": invited, "password": PASSWORD})
-        assert status == 200, (status, v)
-        status, me = call(base, "GET", "/api/v1/me", None, v["token"])
-        assert [o["id"] for o in me["organizations"]] == [org], me
-        print("browser: the three links work")
-        return 0
-    finally:
-        if browser:
-            browser.close()
-        driver.terminate()
-        server.terminate()
-        server.wait(timeout=30)
+            # 3. Accept an invitation as someone new: a name and a password.
+            status, me = call(base, "GET", "/api/v1/me", None, token)
+            org = me["organizations"][0]["id"]
+            invited = "new@browser.test"
+            status, v = call(base, "POST", f"/api/v1/organizations/{org}/invitations", {"email": invited, "role": "member"}, token)
+            assert status == 201, (status, v)
+            browser.open(link_in_mail(maildir, invited, "invit"))
+            browser.type("#display_name", "New Member")
+            browser.type("#password", PASSWORD)
+            browser.click("button")
+            print("accept-invitation:", browser.answer("You are a member now"))
+            status, v = call(base, "POST", "/api/v1/auth/login", {"email": invited, "password": PASSWORD})
+            assert status == 200, (status, v)
+            status, me = call(base, "GET", "/api/v1/me", None, v["token"])
+            assert [o["id"] for o in me["organizations"]] == [org], me
+            print("browser: the three links work")
+            return 0
+        finally:
+            if browser:
+                browser.close()
+            driver.terminate()
 
 
 if __name__ == "__main__":

@@ -14,21 +14,15 @@ is non-zero on any failure.
 
 import argparse
 import base64
-import email
-import glob
 import hashlib
 import hmac
-import json
 import os
-import re
-import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
+
+from dentex_ci import Server, call, token_in_mail
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -69,51 +63,12 @@ checks.positive_data_acceptance.expected-statuses = ["2XX", 401, 403, 404, 409, 
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(base, method, path, body=None, token=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(base + path, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            raw = r.read()
-            return r.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        return e.code, json.loads(raw) if raw else None
-
-
 def totp(secret: str, at: float | None = None) -> str:
     key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
     counter = int((at or time.time()) // 30)
     mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
     o = mac[-1] & 0x0F
     return f"{(struct.unpack('>I', mac[o:o + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
-
-
-def token_in_mail(maildir: str, to: str) -> str:
-    for _ in range(200):
-        for path in sorted(glob.glob(os.path.join(maildir, "*.eml")), key=os.path.getmtime, reverse=True):
-            with open(path, "rb") as f:
-                msg = email.message_from_binary_file(f)
-            if to not in (msg.get("To") or ""):
-                continue
-            for part in msg.walk():
-                if part.get_content_type() == "text/plain":
-                    text = part.get_payload(decode=True).decode("utf-8", "replace")
-                    m = re.search(r"#token=([0-9a-f]{64})", text)
-                    if m:
-                        return m.group(1)
-        time.sleep(0.1)
-    raise SystemExit(f"no mail with a token to {to} in {maildir}")
 
 
 def member(base, maildir, address, kind):
@@ -162,25 +117,8 @@ def main() -> int:
     ap.add_argument("--roles", default="anonymous,clinic,lab,support")
     ap.add_argument("--seed", type=int, default=14)
     args = ap.parse_args()
-    data = tempfile.mkdtemp(prefix="dentex-schemathesis-")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, DENTEX_METRICS__ADDR="127.0.0.1:0", RUST_LOG="warn")
-    server = subprocess.Popen(
-        [args.binary, "serve", "--data-dir", data, "--addr", f"127.0.0.1:{port}"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(os.path.join(data, "server.log"), "wb"),
-    )
-    try:
-        for _ in range(300):
-            try:
-                if call(base, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
-        maildir = os.path.join(data, "mail")
+    with Server(args.binary, "dentex-schemathesis-") as server:
+        base, data, maildir = server.base, server.data, server.maildir
         tokens = {"anonymous": None}
         roles = args.roles.split(",")
         if "clinic" in roles:
@@ -212,12 +150,9 @@ def main() -> int:
             if r.returncode != 0:
                 failed.append(role)
         if failed:
-            print(f"schemathesis failed as: {', '.join(failed)} (server log: {data}/server.log)")
+            print(f"schemathesis failed as: {', '.join(failed)} (server log: {server.log})")
             return 1
         return 0
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -83,6 +83,22 @@ pub async fn void_for_user<C: ConnectionTrait>(db: &C, purpose: &str, user_id: U
         .map(|_| ())
 }
 
+/// A new token of `purpose` for a user, voiding the unused ones it
+/// supersedes (a newer link is the only one that works).
+pub async fn replace_for_user<C: ConnectionTrait>(
+    db: &C,
+    purpose: &str,
+    user_id: Uuid,
+    ttl: Duration,
+) -> Result<String, DbErr> {
+    void_for_user(db, purpose, user_id).await?;
+    let f = TokenFor {
+        user_id: Some(user_id),
+        ..Default::default()
+    };
+    issue(db, purpose, f, ttl).await
+}
+
 /// The row of a token, used or not (`purpose`: only of that purpose).
 pub async fn find<C: ConnectionTrait>(db: &C, token: &str, purpose: Option<&str>) -> Result<Option<ott::Model>, DbErr> {
     let mut q = ott::Entity::find().filter(ott::Column::TokenHash.eq(hash(token)));

@@ -79,6 +79,17 @@ pub struct Invitation {
     pub expires_at: DateTime<Utc>,
 }
 
+impl From<service::Invitation> for Invitation {
+    fn from(i: service::Invitation) -> Self {
+        Self {
+            id: i.id,
+            email: i.email,
+            role: i.role.as_str().into(),
+            expires_at: i.expires_at,
+        }
+    }
+}
+
 async fn invite_from(
     actor: Actor,
     state: web::Data<AccountsState>,
@@ -87,14 +98,7 @@ async fn invite_from(
 ) -> Result<HttpResponse, ApiError> {
     let org = parse_org(&path)?;
     let i = service::invite(&state, &actor, org, &body.email, &body.role).await?;
-    Ok(
-        dentex_http::created(format!("/api/v1/organizations/{}/invitations/{}", org.0, i.id)).json(Invitation {
-            id: i.id,
-            email: i.email,
-            role: i.role.as_str().into(),
-            expires_at: i.expires_at,
-        }),
-    )
+    Ok(dentex_http::created(format!("/api/v1/organizations/{}/invitations/{}", org.0, i.id)).json(Invitation::from(i)))
 }
 
 /// Invites someone by e-mail with a role. Owners and admins; only owners invite owners.
@@ -134,15 +138,7 @@ pub async fn list_invitations(
     let org = parse_org(&path)?;
     let (items, next_cursor) = service::invitations(&state, &actor, org, q.page()?).await?;
     Ok(HttpResponse::Ok().json(InvitationList {
-        items: items
-            .into_iter()
-            .map(|i| Invitation {
-                id: i.id,
-                email: i.email,
-                role: i.role.as_str().into(),
-                expires_at: i.expires_at,
-            })
-            .collect(),
+        items: items.into_iter().map(Invitation::from).collect(),
         next_cursor,
     }))
 }
@@ -160,12 +156,7 @@ pub async fn get_invitation(
 ) -> Result<HttpResponse, ApiError> {
     let (org, invitation) = path.into_inner();
     let i = service::invitation(&state, &actor, parse_org(&org)?, &invitation).await?;
-    Ok(HttpResponse::Ok().json(Invitation {
-        id: i.id,
-        email: i.email,
-        role: i.role.as_str().into(),
-        expires_at: i.expires_at,
-    }))
+    Ok(HttpResponse::Ok().json(Invitation::from(i)))
 }
 
 /// Revokes an open invitation: its link stops working at once. Owners and

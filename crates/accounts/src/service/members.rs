@@ -27,6 +27,25 @@ pub struct Invitation {
     pub expires_at: DateTime<Utc>,
 }
 
+impl From<dentex_db::entities::one_time_token::Model> for Invitation {
+    fn from(r: dentex_db::entities::one_time_token::Model) -> Self {
+        Self {
+            role: invited_role(&r),
+            id: r.id,
+            email: r.email.unwrap_or_default(),
+            expires_at: r.expires_at,
+        }
+    }
+}
+
+/// The role an invitation's row was made with.
+fn invited_role(r: &dentex_db::entities::one_time_token::Model) -> OrgRole {
+    r.role
+        .as_deref()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(OrgRole::Member)
+}
+
 /// Invites someone by e-mail with a role (owners and admins; only owners
 /// invite owners); the mail carries the link that accepts.
 pub async fn invite(
@@ -101,19 +120,7 @@ pub async fn invitations(
     authorized_org(state, actor, org, Action::ViewInvitations).await?;
     let rows = tokens::open_invitations(&state.db, org.0, page.after, page.limit + 1).await?;
     let (rows, next) = dentex_http::paging::split(rows, page.limit, |r| r.id);
-    let items = rows
-        .into_iter()
-        .map(|r| Invitation {
-            id: r.id,
-            email: r.email.unwrap_or_default(),
-            role: r
-                .role
-                .as_deref()
-                .and_then(|x| x.parse().ok())
-                .unwrap_or(OrgRole::Member),
-            expires_at: r.expires_at,
-        })
-        .collect();
+    let items = rows.into_iter().map(Invitation::from).collect();
     Ok((items, next))
 }
 
@@ -124,16 +131,7 @@ pub async fn invitation(state: &AccountsState, actor: &Actor, org: OrgId, raw: &
     let r = tokens::open_invitation(&state.db, org.0, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(Invitation {
-        id: r.id,
-        email: r.email.unwrap_or_default(),
-        role: r
-            .role
-            .as_deref()
-            .and_then(|x| x.parse().ok())
-            .unwrap_or(OrgRole::Member),
-        expires_at: r.expires_at,
-    })
+    Ok(Invitation::from(r))
 }
 
 /// Revokes an open invitation: its link stops working at once. Owners and
@@ -145,11 +143,7 @@ pub async fn revoke_invitation(state: &AccountsState, actor: &Actor, org: OrgId,
     let open = tokens::open_invitation(&state.db, org.0, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let role = open
-        .role
-        .as_deref()
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(OrgRole::Member);
+    let role = invited_role(&open);
     authorize(state, actor, Action::RevokeInvitation(role), org).await?;
     let txn = dentex_db::begin_write(&state.db).await?;
     if !tokens::revoke_invitation(&txn, org.0, id).await? {

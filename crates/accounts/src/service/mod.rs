@@ -103,6 +103,19 @@ pub(crate) async fn signed_in_user(db: &sea_orm::DatabaseConnection, actor: &Act
 }
 
 /// A token link that is unknown, used or expired (400 `invalid_token`).
+/// The address of a mail-me request (a reset, a new verification link). A
+/// malformed one is refused, naming the field: it belongs to no one, so the
+/// refusal tells nothing; a well-formed one is answered alike, known or not.
+pub(crate) fn mailed_address(raw: &str) -> Result<dentex_domain::Email, ApiError> {
+    dentex_domain::Email::parse(raw).map_err(|e| {
+        ApiError::validation(vec![dentex_domain::FieldError::new(
+            "email",
+            "invalid_email",
+            e.to_string(),
+        )])
+    })
+}
+
 pub(crate) fn invalid_token(detail: &str) -> ApiError {
     let mut e = ApiError::new(&crate::codes::INVALID_TOKEN, detail);
     e.errors = vec![dentex_domain::FieldError::new(

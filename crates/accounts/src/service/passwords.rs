@@ -17,15 +17,7 @@ const RESETS_PER_HOUR: u64 = 3;
 /// Mails a password-reset link when the address has an account; the outcome
 /// is the same whether or not it does (nor for a malformed address).
 pub async fn request_reset(state: &AccountsState, origin: &Origin, email: &str) -> Result<(), ApiError> {
-    // A malformed address is refused (it cannot belong to anyone, so the
-    // refusal tells nothing); a well-formed one answers alike, known or not.
-    let email = Email::parse(email).map_err(|e| {
-        ApiError::validation(vec![dentex_domain::FieldError::new(
-            "email",
-            "invalid_email",
-            e.to_string(),
-        )])
-    })?;
+    let email = super::mailed_address(email)?;
     let found = store::users::by_email(&state.db, &email.as_str().to_lowercase()).await?;
     let mut ev = origin.event("auth.password_reset_request", "user", Outcome::Success);
     ev.actor_kind = ActorKind::Anonymous;
@@ -51,17 +43,8 @@ pub async fn request_reset(state: &AccountsState, origin: &Origin, email: &str) 
         return record(state, ev).await;
     };
     let txn = dentex_db::begin_write(&state.db).await?;
-    tokens::void_for_user(&txn, tokens::PASSWORD_RESET, u.id).await?;
-    let token = tokens::issue(
-        &txn,
-        tokens::PASSWORD_RESET,
-        tokens::TokenFor {
-            user_id: Some(u.id),
-            ..Default::default()
-        },
-        chrono::Duration::minutes(RESET_TTL_MINUTES),
-    )
-    .await?;
+    let ttl = chrono::Duration::minutes(RESET_TTL_MINUTES);
+    let token = tokens::replace_for_user(&txn, tokens::PASSWORD_RESET, u.id, ttl).await?;
     let mail = templates::password_reset(email, &state.public_base_url, &token, RESET_TTL_MINUTES);
     queue_mail(&txn, &mail).await?;
     ev.resource_id = Some(u.id.to_string());

@@ -151,15 +151,7 @@ pub async fn verify_email(db: &DatabaseConnection, origin: &Origin, token: &str)
 /// an unknown address, a confirmed one, or one past its hourly limit (three
 /// mails), so the route tells no one who uses Dentex or floods an inbox.
 pub async fn resend_verification(state: &AccountsState, origin: &Origin, email: &str) -> Result<(), ApiError> {
-    // A malformed address is refused (it cannot belong to anyone, so the
-    // refusal tells nothing); a well-formed one answers alike, known or not.
-    let email = Email::parse(email).map_err(|e| {
-        ApiError::validation(vec![dentex_domain::FieldError::new(
-            "email",
-            "invalid_email",
-            e.to_string(),
-        )])
-    })?;
+    let email = super::mailed_address(email)?;
     let found = store::users::by_email(&state.db, &email.as_str().to_lowercase()).await?;
     let mut ev = origin.event("auth.verification_resend", "user", Outcome::Success);
     ev.actor_kind = ActorKind::Anonymous;
@@ -180,17 +172,8 @@ pub async fn resend_verification(state: &AccountsState, origin: &Origin, email: 
         return record(state, ev).await;
     };
     let txn = dentex_db::begin_write(&state.db).await?;
-    tokens::void_for_user(&txn, tokens::VERIFY_EMAIL, u.id).await?;
-    let token = tokens::issue(
-        &txn,
-        tokens::VERIFY_EMAIL,
-        tokens::TokenFor {
-            user_id: Some(u.id),
-            ..Default::default()
-        },
-        chrono::Duration::hours(VERIFY_TTL_HOURS),
-    )
-    .await?;
+    let ttl = chrono::Duration::hours(VERIFY_TTL_HOURS);
+    let token = tokens::replace_for_user(&txn, tokens::VERIFY_EMAIL, u.id, ttl).await?;
     let mail = templates::verify_email(email, &u.display_name, &state.public_base_url, &token, VERIFY_TTL_HOURS);
     queue_mail(&txn, &mail).await?;
     ev.resource_id = Some(u.id.to_string());
