@@ -21,6 +21,7 @@ mod m20261202_000013_add_case_list_index;
 mod m20261202_000014_add_session_second_step;
 mod m20261202_000015_add_audit_acting_org;
 mod m20261203_000016_use_us_spelling;
+mod m20261203_000017_create_chat_and_events;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_add_session_second_step::Migration),
             Box::new(m20261202_000015_add_audit_acting_org::Migration),
             Box::new(m20261203_000016_use_us_spelling::Migration),
+            Box::new(m20261203_000017_create_chat_and_events::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod conformance;
 pub mod setup;
+pub mod sse;
 
 use dentex_db::testing::TestDatabase;
 use dentex_domain::{StaffRole, UserId};

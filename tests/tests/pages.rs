@@ -135,11 +135,15 @@ async fn a_page_of_fifty_costs_what_a_page_of_ten_does() {
 }
 
 #[tokio::test]
-async fn who_am_i_costs_one_statement() {
+async fn who_am_i_costs_two_statements() {
     let app = TestApp::new().await;
     let owner = app.register("owner@clinic.test", "clinic").await;
     // The session is fresh: no last-seen touch is due.
     let (me, queries) = app.get_counted("/api/v1/me", &owner.token).await;
     assert_eq!(me["organizations"].as_array().map(Vec::len), Some(1));
-    assert_eq!(queries, 1, "the session with its user, memberships and organisations");
+    assert_eq!(me["unread_messages"], 0);
+    // One for the session with its user, memberships and organisations;
+    // one for the unread messages over every thread the caller sees
+    // (derived, never a stored counter).
+    assert_eq!(queries, 2, "the sign-in, and the unread total");
 }

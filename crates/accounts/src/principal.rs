@@ -45,6 +45,41 @@ impl Principal {
     }
 }
 
+impl Principal {
+    /// The caller a live session names.
+    pub fn of_sign_in(
+        s: &dentex_db::entities::session::Model,
+        u: &user::Model,
+        organizations: &[(membership::Model, organization::Model)],
+    ) -> Self {
+        // A suspended organisation's members lose access to it at once.
+        let memberships = organizations
+            .iter()
+            .filter(|(_, o)| o.suspended_at.is_none())
+            .filter_map(|(m, _)| Some((OrgId(m.org_id), m.role.parse().ok()?)))
+            .collect();
+        Principal {
+            user_id: UserId(u.id),
+            session_id: s.id,
+            staff_role: u.staff_role.as_deref().and_then(|r| r.parse().ok()),
+            memberships,
+            second_step: s.second_step,
+        }
+    }
+
+    /// The caller of a live session, by its id (`None` when it is revoked,
+    /// expired or idle for too long): a stream re-checks its caller with it.
+    pub async fn of_session<C: sea_orm::ConnectionTrait>(
+        db: &C,
+        session_id: Uuid,
+        policy: sessions::SessionPolicy,
+    ) -> Result<Option<Self>, sea_orm::DbErr> {
+        Ok(sessions::authenticate_id(db, session_id, policy)
+            .await?
+            .map(|si| Self::of_sign_in(&si.session, &si.user, &si.organizations)))
+    }
+}
+
 pub fn unauthenticated() -> ApiError {
     ApiError::new(
         &dentex_http::codes::UNAUTHENTICATED,
@@ -114,19 +149,7 @@ impl FromRequest for Principal {
             } = sessions::authenticate(&state.db, &token, state.sessions)
                 .await?
                 .ok_or_else(unauthenticated)?;
-            // A suspended organisation's members lose access to it at once.
-            let memberships = organizations
-                .iter()
-                .filter(|(_, o)| o.suspended_at.is_none())
-                .filter_map(|(m, _)| Some((OrgId(m.org_id), m.role.parse().ok()?)))
-                .collect();
-            let p = Principal {
-                user_id: UserId(u.id),
-                session_id: s.id,
-                staff_role: u.staff_role.as_deref().and_then(|r| r.parse().ok()),
-                memberships,
-                second_step: s.second_step,
-            };
+            let p = Principal::of_sign_in(&s, &u, &organizations);
             req.extensions_mut().insert(p.clone());
             req.extensions_mut().insert(SignedIn { user: u, organizations });
             Ok(p)

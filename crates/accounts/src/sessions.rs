@@ -97,20 +97,29 @@ where
 
 fn sign_in_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
-    SQL.get_or_init(|| {
+    SQL.get_or_init(|| sign_in_sql_by("s.token_hash"))
+}
+
+fn sign_in_by_id_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| sign_in_sql_by("s.id"))
+}
+
+fn sign_in_sql_by(key: &str) -> String {
+    {
         format!(
             "SELECT {}, {}, {}, {} FROM sessions s \
              JOIN users u ON u.id = s.user_id \
              LEFT JOIN memberships m ON m.user_id = u.id \
              LEFT JOIN organizations o ON o.id = m.org_id \
-             WHERE s.token_hash = $1 \
+             WHERE {key} = $1 \
              ORDER BY m.created_at, m.id",
             columns::<session::Entity>("s"),
             columns::<user::Entity>("u"),
             columns::<membership::Entity>("m"),
             columns::<organization::Entity>("o"),
         )
-    })
+    }
 }
 
 /// The live session for a token with its user and memberships, in one
@@ -131,6 +140,34 @@ pub async fn authenticate<C: ConnectionTrait>(
             vec![token_hash(token).into()],
         ))
         .await?;
+    live_sign_in(db, rows, policy, true).await
+}
+
+/// [`authenticate`] by the session's id, for a caller who proved it some
+/// other way (a single-use ticket of the event stream made by that session).
+pub async fn authenticate_id<C: ConnectionTrait>(
+    db: &C,
+    session_id: Uuid,
+    policy: SessionPolicy,
+) -> Result<Option<SignIn>, DbErr> {
+    let rows = db
+        .query_all_raw(dentex_db::stmt(
+            db.get_database_backend(),
+            sign_in_by_id_sql(),
+            vec![session_id.into()],
+        ))
+        .await?;
+    // Not a request of the person: an open stream does not keep an idle
+    // session alive.
+    live_sign_in(db, rows, policy, false).await
+}
+
+async fn live_sign_in<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<sea_orm::QueryResult>,
+    policy: SessionPolicy,
+    touch: bool,
+) -> Result<Option<SignIn>, DbErr> {
     let Some(first) = rows.first() else {
         return Ok(None);
     };
@@ -150,7 +187,7 @@ pub async fn authenticate<C: ConnectionTrait>(
         return Ok(None);
     }
     // Touch at most every few seconds: enough precision for a 30-minute timeout.
-    if t - s.last_seen_at > chrono::Duration::seconds(TOUCH_EVERY_SECS) {
+    if touch && t - s.last_seen_at > chrono::Duration::seconds(TOUCH_EVERY_SECS) {
         session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, sea_orm::sea_query::Expr::value(t))
             .filter(session::Column::Id.eq(s.id))

@@ -128,3 +128,20 @@ pub async fn run(db: &DatabaseConnection, today: NaiveDate, notice_days: i64) ->
     );
     Ok(report)
 }
+
+/// Every member of `org` with the address mail goes to (chat's notices).
+pub async fn members<C: ConnectionTrait>(db: &C, org: uuid::Uuid) -> Result<Vec<(uuid::Uuid, Email)>, DbErr> {
+    let ms = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(org))
+        .all(db)
+        .await?;
+    let ids: Vec<uuid::Uuid> = ms.iter().map(|m| m.user_id).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let users = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(db).await?;
+    Ok(users
+        .into_iter()
+        .filter_map(|u| Email::parse(&u.email).ok().map(|e| (u.id, e)))
+        .collect())
+}

@@ -155,9 +155,12 @@ async fn save(
                 .put_stream(&key, "image/png", Box::pin(body), 64 << 20)
                 .await
                 .map_err(|e| fail(&e))?;
-            let saved = crate::store::analysis_done(db, f.id, report, &key)
-                .await
-                .map_err(|e| fail(&e))?;
+            let (id, k) = (f.id, key.clone());
+            let saved = analysed(db, f, move |txn| {
+                Box::pin(async move { crate::store::analysis_done(txn, id, report, &k).await })
+            })
+            .await
+            .map_err(|e| fail(&e))?;
             if !saved {
                 // The file went meanwhile: so does its preview.
                 let _ = store.delete(&key).await;
@@ -165,11 +168,52 @@ async fn save(
             tracing::info!(file = %f.id, "scan analysed");
         }
         Outcome::Failed(reason) => {
-            crate::store::analysis_failed(db, f.id, reason)
-                .await
-                .map_err(|e| fail(&e))?;
+            let id = f.id;
+            analysed(db, f, move |txn| {
+                Box::pin(async move { crate::store::analysis_failed(txn, id, reason).await.map(|()| true) })
+            })
+            .await
+            .map_err(|e| fail(&e))?;
             tracing::info!(file = %f.id, "scan is not a readable mesh");
         }
     }
     Ok(())
+}
+
+/// Writes the analysis outcome with its `file.analyzed` event (for the
+/// clinic, the lab that uploaded it, and the awarded lab), in one
+/// transaction; `false` when the file went or was analysed meanwhile.
+async fn analysed<F>(db: &DatabaseConnection, f: &case_file::Model, write: F) -> Result<bool, sea_orm::DbErr>
+where
+    F: for<'t> FnOnce(
+        &'t sea_orm::DatabaseTransaction,
+    ) -> futures_util::future::BoxFuture<'t, Result<bool, sea_orm::DbErr>>,
+{
+    let txn = dentex_db::begin_write(db).await?;
+    let saved = write(&txn).await?;
+    if saved && let Some(c) = crate::store::find_case(&txn, f.case_id).await? {
+        let mut to = vec![dentex_events::Recipient::org(c.clinic_org_id)];
+        to.extend(
+            f.lab_org_id
+                .into_iter()
+                .chain(c.awarded_lab_org_id)
+                .map(dentex_events::Recipient::org),
+        );
+        to.dedup();
+        let status = crate::store::file(&txn, f.id)
+            .await?
+            .map(|m| m.analysis_status)
+            .unwrap_or_default();
+        let mut out = dentex_events::Outbox::new();
+        out.push(
+            to,
+            "file.analyzed",
+            Some(c.id),
+            &serde_json::json!({"case_id": c.id, "file_id": f.id, "analysis_status": status}),
+        );
+        out.write_in(&txn).await?;
+    }
+    txn.commit().await?;
+    dentex_events::committed();
+    Ok(saved)
 }

@@ -22,7 +22,7 @@ use dentex_db::entities::{case, organization};
 use dentex_domain::rx::{Restoration, Rx};
 use dentex_domain::{CaseStatus, OrgId, OrgRole};
 use sea_orm::{ConnectionTrait, DbErr};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +61,9 @@ pub enum CaseAction {
     ReadUpload,
     AbortUpload,
     CompleteUpload,
+    /// A lab uploads a design file (a preview for the clinic to approve)
+    /// into its thread: the lab only, while the case is open to it.
+    UploadDesign,
 }
 
 impl CaseAction {
@@ -82,6 +85,7 @@ impl CaseAction {
             CaseAction::ReadUpload => "read upload",
             CaseAction::AbortUpload => "abort upload",
             CaseAction::CompleteUpload => "complete upload",
+            CaseAction::UploadDesign => "upload design",
         }
     }
 
@@ -95,6 +99,7 @@ impl CaseAction {
                 | CaseAction::ReadFile
                 | CaseAction::DownloadFile
                 | CaseAction::Thumbnail
+                | CaseAction::UploadDesign
         )
     }
 
@@ -121,12 +126,17 @@ pub enum Refusal {
     ClinicOnly,
     /// The case is past its draft (409).
     NotDraft,
+    /// The clinic asked for what only a lab does (403).
+    LabOnly,
 }
 
 /// Whether `viewer`, who sees `case`, may do `action` to it.
 pub fn decide(viewer: Viewer, case: &case::Model, action: CaseAction) -> Result<(), Refusal> {
     if action.clinic_only() && !viewer.is_clinic() {
         return Err(Refusal::ClinicOnly);
+    }
+    if action == CaseAction::UploadDesign && viewer.is_clinic() {
+        return Err(Refusal::LabOnly);
     }
     if action.draft_only() && CaseStatus::parse(&case.status) != Some(CaseStatus::Draft) {
         return Err(Refusal::NotDraft);
@@ -271,4 +281,45 @@ fn fits(lab: &organization::Model, case: &case::Model, services: &[Restoration])
     }
     let offered: Vec<String> = serde_json::from_str(&lab.services).unwrap_or_default();
     services.iter().all(|s| offered.iter().any(|o| o == s.as_str()))
+}
+
+/// Which of `cases` the organisation `org` may see now, as any of its
+/// members would (the live events ask this when they deliver, so a lab
+/// that lost a case stops receiving its events at once).
+pub async fn org_sees<C: ConnectionTrait>(
+    db: &C,
+    org: Uuid,
+    cases: Vec<Uuid>,
+    today: NaiveDate,
+) -> Result<HashSet<Uuid>, DbErr> {
+    let rows = crate::store::cases_by_ids(db, cases).await?;
+    let as_member = Principal {
+        user_id: dentex_domain::UserId(Uuid::nil()),
+        session_id: Uuid::nil(),
+        staff_role: None,
+        memberships: vec![(OrgId(org), OrgRole::Member)],
+        second_step: true,
+    };
+    let refs: Vec<&case::Model> = rows.iter().collect();
+    let seen = viewers(db, &as_member, &refs, today, None).await?;
+    Ok(rows
+        .iter()
+        .zip(seen)
+        .filter(|(_, v)| v.is_some())
+        .map(|(c, _)| c.id)
+        .collect())
+}
+
+/// [`org_sees`] as the event hub's gate.
+pub struct CaseGate;
+
+impl dentex_events::Gate for CaseGate {
+    fn visible<'a>(
+        &'a self,
+        db: &'a sea_orm::DatabaseConnection,
+        org: Uuid,
+        cases: Vec<Uuid>,
+    ) -> futures_util::future::BoxFuture<'a, Result<HashSet<Uuid>, DbErr>> {
+        Box::pin(org_sees(db, org, cases, chrono::Utc::now().date_naive()))
+    }
 }

@@ -28,6 +28,30 @@ pub async fn find_case<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<ca
     case::Entity::find_by_id(id).one(db).await
 }
 
+/// The files of `case` among `ids`.
+pub async fn files_among<C: ConnectionTrait>(
+    db: &C,
+    case: Uuid,
+    ids: Vec<Uuid>,
+) -> Result<Vec<case_file::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    case_file::Entity::find()
+        .filter(case_file::Column::CaseId.eq(case))
+        .filter(case_file::Column::Id.is_in(ids))
+        .all(db)
+        .await
+}
+
+/// The cases of `ids` that exist.
+pub async fn cases_by_ids<C: ConnectionTrait>(db: &C, ids: Vec<Uuid>) -> Result<Vec<case::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    case::Entity::find().filter(case::Column::Id.is_in(ids)).all(db).await
+}
+
 pub async fn insert_case<C: ConnectionTrait>(txn: &C, am: case::ActiveModel) -> Result<case::Model, DbErr> {
     am.insert(txn).await
 }
@@ -303,10 +327,18 @@ pub async fn file<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<case_fi
 pub async fn files_of<C: ConnectionTrait>(
     db: &C,
     case: Uuid,
+    lab: Option<Uuid>,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<case_file::Model>, DbErr> {
     let mut q = case_file::Entity::find().filter(case_file::Column::CaseId.eq(case));
+    if let Some(lab) = lab {
+        q = q.filter(
+            sea_orm::Condition::any()
+                .add(case_file::Column::LabOrgId.is_null())
+                .add(case_file::Column::LabOrgId.eq(lab)),
+        );
+    }
     if let Some(a) = after {
         q = q.filter(case_file::Column::Id.gt(a));
     }

@@ -15,8 +15,8 @@ use dentex_accounts::AccountsState;
 use dentex_accounts::sessions::SessionPolicy;
 use dentex_audit::AuditLog;
 use dentex_http::ApiError;
-use dentex_jobs::{JobFailure, Queue, Registry, RetryPolicy, WorkerConfig};
-use dentex_mail::{Mailer, OutgoingMail};
+use dentex_jobs::Queue;
+use dentex_mail::Mailer;
 use dentex_storage::embedded::EmbeddedS3;
 use dentex_storage::{ObjectStore, StoreConfig};
 use secrecy::ExposeSecret;
@@ -26,8 +26,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use utoipa_actix_web::AppExt;
 
-/// Job kind that delivers one [`OutgoingMail`].
-pub const JOB_MAIL_SEND: &str = dentex_mail::JOB_KIND;
+pub use crate::config::case_limits;
+pub use crate::jobs::{JOB_MAIL_SEND, job_registry, worker_config};
+use crate::jobs::{schedule_sweeps, spawn_job_workers};
 
 pub struct Application {
     addr: SocketAddr,
@@ -115,102 +116,12 @@ impl Core {
     }
 }
 
-/// The handlers of every job kind this process can run.
-pub fn job_registry(
-    mailer: Mailer,
-    db: sea_orm::DatabaseConnection,
-    store: dentex_storage::ObjectStore,
-    config: &Config,
-) -> Registry {
-    let notice_days = config.credentials.expiry_notice_days;
-    let mesh_limits = case_limits(config).mesh;
-    let mut r = Registry::new();
-    let (analysis_db, analysis_store) = (db.clone(), store.clone());
-    r.register(dentex_cases::ANALYZE_JOB, move |ctx| {
-        let (db, store) = (analysis_db.clone(), analysis_store.clone());
-        async move { dentex_cases::analysis::run(&db, &store, mesh_limits, ctx.payload).await }
-    });
-    let (sweep_db, sweep_store) = (db.clone(), store.clone());
-    r.register(dentex_cases::sweep::UPLOADS_JOB, move |_ctx| {
-        let (db, store) = (sweep_db.clone(), sweep_store.clone());
-        async move {
-            dentex_cases::sweep::abandoned_uploads(&db, &store, chrono::Utc::now())
-                .await
-                .map_err(|e| JobFailure(e.to_string()))?;
-            Ok(())
-        }
-    });
-    let (orphan_db, orphan_store) = (db.clone(), store);
-    let (remove, grace) = (
-        config.storage.orphan_sweep_remove,
-        chrono::Duration::seconds(i64::try_from(config.storage.orphan_sweep_grace_secs).unwrap_or(3600)),
-    );
-    r.register(dentex_cases::sweep::ORPHANS_JOB, move |_ctx| {
-        let (db, store) = (orphan_db.clone(), orphan_store.clone());
-        async move {
-            dentex_cases::sweep::orphans(&db, &store, remove, grace, chrono::Utc::now())
-                .await
-                .map_err(|e| JobFailure(e.to_string()))?;
-            Ok(())
-        }
-    });
-    r.register(dentex_accounts::sweep::JOB_KIND, move |_ctx| {
-        let db = db.clone();
-        async move {
-            let today = chrono::Utc::now().date_naive();
-            dentex_accounts::sweep::run(&db, today, notice_days)
-                .await
-                .map_err(|e| JobFailure(e.to_string()))?;
-            Ok(())
-        }
-    });
-    r.register(JOB_MAIL_SEND, move |ctx| {
-        let mailer = mailer.clone();
-        async move {
-            let mail: OutgoingMail =
-                serde_json::from_value(ctx.payload).map_err(|e| JobFailure(format!("bad payload: {e}")))?;
-            mailer.send(&mail).await.map_err(|e| JobFailure(e.to_string()))?;
-            tracing::info!("mail delivered");
-            Ok(())
-        }
-    });
-    r
-}
-
 pub fn audit_config(config: &Config) -> dentex_audit::BatchConfig {
     dentex_audit::BatchConfig {
         max_events: config.audit.batch_max_events,
         max_queued: config.audit.queue_max_events,
         max_wait: Duration::from_millis(config.audit.confirm_timeout_ms),
         max_flushes: config.audit.max_flushes,
-    }
-}
-
-pub fn case_limits(config: &Config) -> dentex_cases::CaseLimits {
-    dentex_cases::CaseLimits {
-        upload_max_bytes: config.cases.upload_max_bytes,
-        photo_max_bytes: config.cases.photo_max_bytes,
-        org_quota_bytes: config.cases.org_quota_bytes,
-        stream_downloads: config.cases.stream_downloads,
-        part_size: config.storage.part_size_bytes as u64,
-        upload_url_ttl: Duration::from_secs(config.cases.upload_url_ttl_secs),
-        upload_expiry: Duration::from_secs(config.cases.upload_expiry_secs),
-        mesh: dentex_mesh::Limits {
-            max_bytes: config.cases.upload_max_bytes,
-            ..dentex_mesh::Limits::default()
-        },
-    }
-}
-
-pub fn worker_config(config: &Config) -> WorkerConfig {
-    WorkerConfig {
-        poll_interval: Duration::from_millis(config.jobs.poll_interval_ms.max(10)),
-        lease: Duration::from_secs(config.jobs.lease_secs),
-        shutdown_grace: Duration::from_secs(config.jobs.shutdown_grace_secs),
-        retry: RetryPolicy {
-            base: Duration::from_millis(config.jobs.retry_base_ms),
-            max: Duration::from_secs(3600),
-        },
     }
 }
 
@@ -234,6 +145,8 @@ fn feature_states(
             .unwrap_or_else(|| config.http.public_base_url.clone()),
         store: core.store.clone(),
         document_max_bytes: config.credentials.document_max_bytes,
+        // Chat adds the unread messages to `/api/v1/me`.
+        me_hooks: Arc::new(dentex_chat::hooks::ChatMeHooks),
         sessions: SessionPolicy {
             absolute: Duration::from_secs(config.auth.session_absolute_secs),
             idle: Duration::from_secs(config.auth.session_idle_secs),
@@ -257,47 +170,39 @@ fn feature_states(
     (accounts, cases, market)
 }
 
-/// The sweeps every gateway schedules (each runs once, whoever queues it).
-fn schedule_sweeps(config: &Config, queue: &Queue, shutdown: &CancellationToken) {
-    tokio::spawn(schedule_daily(
-        queue.clone(),
-        dentex_accounts::sweep::JOB_KIND,
-        config.credentials.sweep_hour_utc,
-        shutdown.clone(),
-    ));
-    tokio::spawn(schedule_daily(
-        queue.clone(),
-        dentex_cases::sweep::ORPHANS_JOB,
-        (config.credentials.sweep_hour_utc + 1) % 24,
-        shutdown.clone(),
-    ));
-    tokio::spawn(schedule_every(
-        queue.clone(),
-        dentex_cases::sweep::UPLOADS_JOB,
-        Duration::from_secs(3600),
-        shutdown.clone(),
-    ));
-}
-
-/// The job workers of this process, with every kind of job registered.
-fn spawn_job_workers(
+/// Chat's state, with this process's event hub (its task ends with
+/// `shutdown`, and so does every open stream).
+fn chat_state(
     config: &Config,
     core: &Core,
-    queue: Queue,
+    audit: &AuditLog,
+    queue: &Queue,
+    (cases, accounts): (&dentex_cases::CasesState, &AccountsState),
     shutdown: &CancellationToken,
-) -> tokio::task::JoinHandle<()> {
-    dentex_jobs::spawn_workers(
-        config.jobs.workers,
-        queue,
-        Arc::new(job_registry(
-            core.mailer.clone(),
-            core.db.clone(),
-            core.store.clone(),
-            config,
-        )),
-        worker_config(config),
+) -> dentex_chat::ChatState {
+    let hub = dentex_events::Hub::start(
+        core.db.clone(),
+        Arc::new(dentex_cases::access::CaseGate),
+        dentex_events::HubConfig {
+            buffer: config.events.buffer,
+            ..dentex_events::HubConfig::default()
+        },
         shutdown.clone(),
-    )
+    );
+    dentex_chat::ChatState {
+        db: core.db.clone(),
+        audit: audit.clone(),
+        queue: queue.clone(),
+        cases: cases.clone(),
+        accounts: accounts.clone(),
+        hub,
+        config: dentex_chat::ChatConfig {
+            notify_after: Duration::from_secs(config.chat.notify_after_secs),
+            keep_alive: Duration::from_secs(config.events.keep_alive_secs),
+            keep: Duration::from_secs(config.events.keep_secs),
+            ..dentex_chat::ChatConfig::default()
+        },
+    }
 }
 
 impl Application {
@@ -320,15 +225,18 @@ impl Application {
         };
         let (accounts, cases, market) = feature_states(&config, &core, &audit, &queue);
         let shutdown = CancellationToken::new();
+        let chat = chat_state(&config, &core, &audit, &queue, (&cases, &accounts), &shutdown);
         if config.jobs.workers > 0 {
             schedule_sweeps(&config, &queue, &shutdown);
         }
-        let workers = (config.jobs.workers > 0).then(|| spawn_job_workers(&config, &core, queue, &shutdown));
+        let workers = (config.jobs.workers > 0)
+            .then(|| spawn_job_workers(&config, (&core.mailer, &core.db, &core.store), queue, &shutdown));
 
         let state_data = web::Data::new(state.clone());
         let accounts_data = web::Data::new(accounts);
         let cases_data = web::Data::new(cases);
         let market_data = web::Data::new(market);
+        let chat_data = web::Data::new(chat);
         let ip_source = web::Data::new(dentex_http::ClientIpSource {
             header: config.http.client_ip_header.clone().map(|h| h.to_ascii_lowercase()),
         });
@@ -353,18 +261,13 @@ impl Application {
                     .app_data(accounts_data.clone())
                     .app_data(cases_data.clone())
                     .app_data(market_data.clone())
+                    .app_data(chat_data.clone())
                     .app_data(ip_source.clone())
                     .app_data(web::Data::new(pages::Served(serve_pages)))
                     .app_data(dentex_http::JsonLimit(json_limit))
                     .app_data(web::PayloadConfig::default().limit(json_limit))
                     .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
-                    .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                        ApiError::new(
-                            &dentex_http::codes::INVALID_QUERY,
-                            format!("The query string is invalid: {e}"),
-                        )
-                        .into()
-                    }))
+                    .app_data(query_config())
                     .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
                     .wrap(from_fn(edge::edge))
                     .service(docs::docs_page)
@@ -473,69 +376,6 @@ fn metrics_server(config: &Config, state: &AppState) -> anyhow::Result<Option<(S
     Ok(Some((addr, server)))
 }
 
-/// Keeps one `kind` job queued for the next `hour`:00 UTC. Several processes
-/// may each add one; the jobs it schedules are idempotent.
-async fn schedule_daily(queue: Queue, kind: &'static str, hour: u32, shutdown: CancellationToken) {
-    loop {
-        let pending = queue
-            .list(Some(dentex_jobs::STATUS_QUEUED), 1000)
-            .await
-            .map(|jobs| jobs.iter().any(|j| j.kind == kind))
-            .unwrap_or(true);
-        if !pending {
-            let now = chrono::Utc::now();
-            let today_at = now
-                .date_naive()
-                .and_hms_opt(hour, 0, 0)
-                .map(|t| t.and_utc())
-                .unwrap_or(now);
-            let next = if today_at > now {
-                today_at
-            } else {
-                today_at + chrono::Duration::days(1)
-            };
-            let opts = dentex_jobs::EnqueueOptions {
-                run_at: Some(next),
-                max_attempts: 5,
-            };
-            if let Err(e) = queue.enqueue(kind, &serde_json::json!({}), opts).await {
-                tracing::warn!(error = %e, job.kind = kind, "scheduling a daily job failed");
-            }
-        }
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
-            () = shutdown.cancelled() => return,
-        }
-    }
-}
-
-/// Keeps one `kind` job queued to run `every` from now. Several processes
-/// may each add one; the jobs it schedules are idempotent.
-async fn schedule_every(queue: Queue, kind: &'static str, every: Duration, shutdown: CancellationToken) {
-    loop {
-        let pending = queue
-            .list(Some(dentex_jobs::STATUS_QUEUED), 1000)
-            .await
-            .map(|jobs| jobs.iter().any(|j| j.kind == kind))
-            .unwrap_or(true);
-        if !pending {
-            let opts = dentex_jobs::EnqueueOptions {
-                run_at: Some(
-                    chrono::Utc::now() + chrono::Duration::from_std(every).unwrap_or(chrono::Duration::hours(1)),
-                ),
-                max_attempts: 3,
-            };
-            if let Err(e) = queue.enqueue(kind, &serde_json::json!({}), opts).await {
-                tracing::warn!(error = %e, job.kind = kind, "scheduling a periodic job failed");
-            }
-        }
-        tokio::select! {
-            () = tokio::time::sleep(every.min(Duration::from_secs(3600))) => {}
-            () = shutdown.cancelled() => return,
-        }
-    }
-}
-
 /// Unknown address: 404; known address with another method: 405 with `Allow`.
 /// Every API route, each declared once: the server is built with this, and the
 /// OpenAPI document is collected from it (`docs::publish`).
@@ -545,7 +385,19 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(docs::openapi_json)
         .configure(dentex_accounts::configure)
         .configure(dentex_cases::configure)
-        .configure(dentex_market::configure);
+        .configure(dentex_market::configure)
+        .configure(dentex_chat::configure);
+}
+
+/// A query string that does not parse: 400 `invalid_query`.
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|e, _| {
+        ApiError::new(
+            &dentex_http::codes::INVALID_QUERY,
+            format!("The query string is invalid: {e}"),
+        )
+        .into()
+    })
 }
 
 async fn fallback(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -27,6 +27,8 @@ pub struct Config {
     pub cases: CasesConfig,
     pub metrics: MetricsConfig,
     pub audit: AuditConfig,
+    pub chat: ChatConfig,
+    pub events: EventsConfig,
 }
 
 impl Default for Config {
@@ -44,6 +46,8 @@ impl Default for Config {
             cases: CasesConfig::default(),
             metrics: MetricsConfig::default(),
             audit: AuditConfig::default(),
+            chat: ChatConfig::default(),
+            events: EventsConfig::default(),
         }
     }
 }
@@ -490,6 +494,18 @@ impl Config {
 
     /// Mail, jobs, sessions, credentials, cases and logging.
     fn validate_mail_jobs_auth(&self, errs: &mut Vec<String>) {
+        if self.chat.notify_after_secs == 0 {
+            errs.push("chat.notify_after_secs: at least 1".into());
+        }
+        if self.events.keep_secs < 60 {
+            errs.push("events.keep_secs: at least 60".into());
+        }
+        if !(1..=300).contains(&self.events.keep_alive_secs) {
+            errs.push("events.keep_alive_secs: 1 to 300".into());
+        }
+        if !(1..=65_536).contains(&self.events.buffer) {
+            errs.push("events.buffer: 1 to 65536".into());
+        }
         if let Some(url) = &self.mail.smtp_url {
             let u = url.expose_secret();
             if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
@@ -546,5 +562,25 @@ impl Config {
     }
 }
 
+mod live;
+pub use live::{ChatConfig, EventsConfig};
+
 #[cfg(test)]
 mod tests;
+
+/// What the cases crate is limited by, from the configuration.
+pub fn case_limits(config: &Config) -> dentex_cases::CaseLimits {
+    dentex_cases::CaseLimits {
+        upload_max_bytes: config.cases.upload_max_bytes,
+        photo_max_bytes: config.cases.photo_max_bytes,
+        org_quota_bytes: config.cases.org_quota_bytes,
+        stream_downloads: config.cases.stream_downloads,
+        part_size: config.storage.part_size_bytes as u64,
+        upload_url_ttl: std::time::Duration::from_secs(config.cases.upload_url_ttl_secs),
+        upload_expiry: std::time::Duration::from_secs(config.cases.upload_expiry_secs),
+        mesh: dentex_mesh::Limits {
+            max_bytes: config.cases.upload_max_bytes,
+            ..dentex_mesh::Limits::default()
+        },
+    }
+}

@@ -11,6 +11,7 @@ pub mod config;
 pub mod docs;
 pub mod edge;
 pub mod health;
+pub mod jobs;
 pub mod metrics;
 pub mod pages;
 pub mod server;

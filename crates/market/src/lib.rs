@@ -30,6 +30,7 @@ pub mod codes;
 pub mod hooks;
 pub mod http;
 pub mod idempotency;
+pub(crate) mod live;
 pub mod notify;
 pub mod policy;
 pub mod service;

@@ -161,7 +161,15 @@ pub struct Quotes {
 
 impl Market {
     pub async fn new() -> Self {
-        let app = TestApp::new().await;
+        Self::on(TestApp::new().await).await
+    }
+
+    /// The same world on an app with `f` applied to its configuration.
+    pub async fn configured(f: impl FnOnce(&mut dentex_gateway::config::Config) + 'static) -> Self {
+        Self::on(TestApp::builder().config(f).start().await).await
+    }
+
+    async fn on(app: TestApp) -> Self {
         let staff = app.support_agent("support@dentex.test").await;
         let clinic = app.verified_org(&staff, "owner@clinic.test", "clinic", &[]).await;
         let mut labs = Vec::new();

@@ -142,12 +142,18 @@ pub async fn logout(actor: Actor, state: web::Data<AccountsState>) -> Result<Htt
     (status = 401, body = dentex_http::Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/me")]
-pub async fn me(req: HttpRequest, _p: crate::Principal) -> Result<HttpResponse, ApiError> {
+pub async fn me(
+    req: HttpRequest,
+    p: crate::Principal,
+    state: web::Data<AccountsState>,
+) -> Result<HttpResponse, ApiError> {
     // The sign-in of this request loaded all of it.
     let signed_in = req
         .extensions()
         .get::<SignedIn>()
         .cloned()
         .ok_or_else(crate::principal::unauthenticated)?;
-    Ok(HttpResponse::Ok().json(Me::new(signed_in.user, signed_in.organizations)))
+    let mut me = Me::new(signed_in.user, signed_in.organizations);
+    me.unread_messages = state.me_hooks.unread_messages(&state.db, &p).await?;
+    Ok(HttpResponse::Ok().json(me))
 }

@@ -34,6 +34,9 @@ pub struct Me {
     pub email_verified: bool,
     pub mfa_enabled: bool,
     pub organizations: Vec<MyOrganization>,
+    /// Messages waiting unread over every thread the caller sees (derived
+    /// from the threads and the caller's read marks).
+    pub unread_messages: i64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -64,6 +67,7 @@ impl Me {
                     role: m.role,
                 })
                 .collect(),
+            unread_messages: 0,
         }
     }
 }

@@ -393,8 +393,10 @@ pub async fn submit(
         return Err(ApiError::validation(errors));
     }
     store::mark_submitted(&txn, c.id, open, &labs).await?;
+    case_moved(&txn, &c, &labs, "case.submitted", CaseStatus::Submitted).await?;
     audit_change(&txn, actor, &c, v, "case.submit", None).await?;
     txn.commit().await?;
+    dentex_events::committed();
     Ok(Shown {
         case: reread(state, c.id).await?,
         viewer: v,
@@ -440,16 +442,40 @@ pub async fn cancel(
             involved.push(lab);
         }
     }
+    case_moved(&txn, &c, &involved, "case.canceled", CaseStatus::Canceled).await?;
     if CaseStatus::parse(&was) == Some(CaseStatus::Submitted) {
         tell_labs(&txn, c.id, involved).await?;
     }
     audit_change(&txn, actor, &c, v, "case.cancel", None).await?;
     txn.commit().await?;
+    dentex_events::committed();
     Ok(Shown {
         case: reread(state, c.id).await?,
         viewer: v,
         labs,
     })
+}
+
+/// The live event of a case's move, for its clinic and the labs named (in
+/// the move's transaction, before its audit row).
+pub(crate) async fn case_moved(
+    txn: &DatabaseTransaction,
+    c: &case::Model,
+    labs: &[Uuid],
+    kind: &'static str,
+    status: CaseStatus,
+) -> Result<(), ApiError> {
+    let mut to = vec![dentex_events::Recipient::org(c.clinic_org_id)];
+    to.extend(labs.iter().map(|l| dentex_events::Recipient::org(*l)));
+    let mut out = dentex_events::Outbox::new();
+    out.push(
+        to,
+        kind,
+        Some(c.id),
+        &serde_json::json!({"case_id": c.id, "status": status.as_str()}),
+    );
+    out.write_in(txn).await?;
+    Ok(())
 }
 
 /// Queues the cancellation notice to the owners and admins of each lab, in
@@ -526,4 +552,9 @@ pub async fn award(txn: &DatabaseTransaction, case: Uuid, lab: Uuid) -> Result<b
 /// `awarded → submitted`, no awarded lab. `false` when it was not awarded.
 pub async fn reopen(txn: &DatabaseTransaction, case: Uuid) -> Result<bool, DbErr> {
     store::move_case(txn, case, CaseStatus::Awarded, CaseStatus::Submitted, None).await
+}
+
+/// The labs a case was sent to by name (chat makes their threads).
+pub async fn named_labs(state: &CasesState, case: Uuid) -> Result<Vec<Uuid>, ApiError> {
+    Ok(store::named_labs(&state.db, case).await?)
 }

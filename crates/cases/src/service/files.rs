@@ -13,7 +13,7 @@ use dentex_accounts::Actor;
 use dentex_audit::Outcome;
 use dentex_db::entities::{case, case_file};
 use dentex_db::now;
-use dentex_domain::{AnalysisStatus, OrgId};
+use dentex_domain::{AnalysisStatus, CaseStatus, OrgId};
 use dentex_http::ApiError;
 use dentex_http::paging::Page;
 use dentex_jobs::{EnqueueOptions, Queue};
@@ -135,6 +135,7 @@ pub(crate) fn file_row(
         analysis_error: Set(None),
         analysis: Set(None),
         thumbnail_key: Set(None),
+        lab_org_id: Set(None),
         created_by: Set(actor.user_id.0),
         created_at: Set(now()),
     }
@@ -153,7 +154,11 @@ pub(crate) async fn save_file(
     quota: u64,
     adds: u64,
 ) -> Result<case_file::Model, ApiError> {
-    let used = store::usage_locked(txn, c.clinic_org_id).await?;
+    let owner = match &row.org_id {
+        sea_orm::ActiveValue::Set(o) | sea_orm::ActiveValue::Unchanged(o) => *o,
+        sea_orm::ActiveValue::NotSet => c.clinic_org_id,
+    };
+    let used = store::usage_locked(txn, owner).await?;
     if used.saturating_add(adds) > quota {
         return Err(too_large(quota, true));
     }
@@ -179,9 +184,9 @@ struct Room {
     quota_bound: bool,
 }
 
-async fn room(state: &CasesState, c: &case::Model) -> Result<Room, ApiError> {
+async fn room(state: &CasesState, owner: Uuid) -> Result<Room, ApiError> {
     let limits = state.limits;
-    let used = store::org_usage(&state.db, c.clinic_org_id).await?;
+    let used = store::org_usage(&state.db, owner).await?;
     let room = limits.org_quota_bytes.saturating_sub(used);
     Ok(Room {
         max: limits.upload_max_bytes.min(room),
@@ -230,13 +235,25 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin + 'static,
     E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
 {
-    let (c, v) = allowed.take(actor, CaseAction::UploadFile)?;
+    let design = allowed.action == CaseAction::UploadDesign;
+    let (c, v) = allowed.take(
+        actor,
+        if design {
+            CaseAction::UploadDesign
+        } else {
+            CaseAction::UploadFile
+        },
+    )?;
+    // A lab's design file is the lab's: its quota, visible to the clinic
+    // and that lab only.
+    let lab = design.then(|| v.org());
+    let owner = lab.unwrap_or(c.clinic_org_id);
     let Incoming {
         declared_len,
         name,
         mut body,
     } = incoming;
-    let room = room(state, c).await?;
+    let room = room(state, owner).await?;
     if declared_len.is_some_and(|n| n > room.max) {
         return Err(too_large(room.max, room.quota_bound));
     }
@@ -262,10 +279,19 @@ where
     let key = object_key(c, file_id);
     let head = head.freeze();
     let stored = store_body(state, &key, &sniffed, head.clone(), body, &room).await?;
-    let row = file_row(actor, c, file_id, &sniffed, (&stored, &key), name);
+    let mut row = file_row(actor, c, file_id, &sniffed, (&stored, &key), name);
+    row.org_id = Set(owner);
+    row.lab_org_id = Set(lab);
     let saved: Result<case_file::Model, ApiError> = async {
         let txn = dentex_db::begin_write(&state.db).await?;
-        lock_draft(&txn, c.id).await?;
+        if design {
+            // Still open to the lab: a case cancelled meanwhile is gone for it.
+            if !store::lock_case_in(&txn, c.id, &[CaseStatus::Submitted, CaseStatus::Awarded]).await? {
+                return Err(ApiError::not_found());
+            }
+        } else {
+            lock_draft(&txn, c.id).await?;
+        }
         let f = save_file(&txn, actor, c, v, row, state.limits.org_quota_bytes, stored.size).await?;
         txn.commit().await?;
         Ok(f)
@@ -388,10 +414,30 @@ pub async fn file_of(
         Some(id) => store::file_in_case(&state.db, c.id, id).await?,
         None => None,
     };
+    // A lab's design file is the clinic's and that lab's only.
+    let other_lab = |f: &case_file::Model| match allowed.viewer() {
+        Viewer::Lab { org } => f.lab_org_id.is_some_and(|l| l != org),
+        Viewer::Clinic { .. } => false,
+    };
     match found {
-        Some(f) => Ok(f),
-        None => Err(missing_in_case(state, actor, c, "case_file", id).await),
+        Some(f) if !other_lab(&f) => Ok(f),
+        _ => Err(missing_in_case(state, actor, c, "case_file", id).await),
     }
+}
+
+/// The files of `case` among `ids` that a thread with `lab` may carry (the
+/// clinic's, and that lab's own), for chat attachments; others are left out.
+pub async fn thread_files<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    case: Uuid,
+    lab: Uuid,
+    ids: Vec<Uuid>,
+) -> Result<Vec<case_file::Model>, ApiError> {
+    let rows = store::files_among(db, case, ids).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|f| f.lab_org_id.is_none_or(|l| l == lab))
+        .collect())
 }
 
 /// A page of the files of a case, oldest first, audited as listed.
@@ -402,7 +448,11 @@ pub async fn list(
     page: Page<Uuid>,
 ) -> Result<(Vec<case_file::Model>, Option<String>), ApiError> {
     let (c, v) = allowed.take(actor, CaseAction::ListFiles)?;
-    let rows = store::files_of(&state.db, c.id, page.after, page.limit + 1).await?;
+    let lab = match v {
+        Viewer::Lab { org } => Some(org),
+        Viewer::Clinic { .. } => None,
+    };
+    let rows = store::files_of(&state.db, c.id, lab, page.after, page.limit + 1).await?;
     audit_read(state, actor, c, v, "case_file.list", None).await?;
     Ok(dentex_http::paging::split(rows, page.limit, |f| f.id))
 }

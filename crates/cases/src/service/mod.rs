@@ -211,6 +211,9 @@ pub async fn case_for(state: &CasesState, actor: &Actor, raw: &str, action: Case
                 "Only the clinic that owns the case may do this.",
             ))
         }
+        Err(Refusal::LabOnly) => Err(accounts_policy::forbidden(
+            "Only a lab uploads design files, into its own thread.",
+        )),
         Err(Refusal::NotDraft) => Err(ApiError::new(
             &crate::codes::CASE_NOT_DRAFT,
             format!(

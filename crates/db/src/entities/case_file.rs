@@ -24,6 +24,9 @@ pub struct Model {
     /// The mesh report as JSON.
     pub analysis: Option<String>,
     pub thumbnail_key: Option<String>,
+    /// The lab that uploaded it into its thread (visible to the clinic and
+    /// that lab only); `None` for the clinic's files.
+    pub lab_org_id: Option<Uuid>,
     pub created_by: Uuid,
     pub created_at: DateTimeUtc,
 }

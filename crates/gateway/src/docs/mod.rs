@@ -196,6 +196,7 @@ pub fn error_catalogues() -> Vec<(&'static str, &'static [&'static dentex_http::
         ("Accounts, organisations, credentials", dentex_accounts::codes::ALL),
         ("Cases and files", dentex_cases::codes::ALL),
         ("Quotes and orders", dentex_market::codes::ALL),
+        ("Chat and live events", dentex_chat::codes::ALL),
     ]
 }
 

@@ -126,11 +126,13 @@ async fn award(
         })
         .await?;
     }
+    crate::live::awarded(&txn, &q, &o, &declined).await?;
     let shown = shown_order(&txn, o, true).await?;
     let body = render(shown)?;
     idempotency::finish(&txn, k, StatusCode::CREATED, &body).await?;
     dentex_accounts::audit_in(&txn, accepted).await?;
     txn.commit().await?;
+    dentex_events::committed();
     Ok(body)
 }
 

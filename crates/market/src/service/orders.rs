@@ -377,8 +377,11 @@ pub async fn transition(
         dentex_mail::templates::order_update(to_addr, &order_id, to.as_str())
     })
     .await?;
+    let moved = store::orders::find(&txn, o.id).await?.ok_or_else(ApiError::not_found)?;
+    crate::live::order_moved(&txn, &moved, Some(from), to).await?;
     audit_in(&txn, actor, order_trail(&o, side, "order.transition", Outcome::Success)).await?;
     txn.commit().await?;
+    dentex_events::committed();
     state.queue.wake();
     let o = store::orders::find(&state.db, o.id)
         .await?
@@ -511,7 +514,9 @@ async fn open_remake(
     .await?;
     let mut done = order_trail(o, Side::Clinic, "order.remake", Outcome::Success);
     done.id = remade.id.to_string();
+    crate::live::remake_created(&txn, o, &remade, why).await?;
     audit_in(&txn, actor, done).await?;
     txn.commit().await?;
+    dentex_events::committed();
     Ok(remade)
 }

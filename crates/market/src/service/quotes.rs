@@ -366,8 +366,10 @@ pub async fn create(state: &MarketState, actor: &Actor, raw: &str, input: QuoteI
         dentex_mail::templates::quote_received(to, &case_id, false)
     })
     .await?;
+    crate::live::quote_changed(&txn, "quote.created", &q).await?;
     audit_in(&txn, actor, quote_trail(&c, &q, v, "quote.create", Outcome::Success)).await?;
     txn.commit().await?;
+    dentex_events::committed();
     state.queue.wake();
     shown_quote(&state.db, q).await
 }
@@ -438,8 +440,10 @@ pub async fn revise(
         dentex_mail::templates::quote_received(to, &case_id, true)
     })
     .await?;
+    crate::live::quote_changed(&txn, "quote.revised", &q).await?;
     audit_in(&txn, actor, quote_trail(&c, &q, v, "quote.revise", Outcome::Success)).await?;
     txn.commit().await?;
+    dentex_events::committed();
     state.queue.wake();
     shown_quote(&state.db, q).await
 }
@@ -458,7 +462,9 @@ pub async fn withdraw(
     if !withdrawn {
         return Err(not_active(&q));
     }
+    crate::live::quote_changed(&txn, "quote.withdrawn", &q).await?;
     audit_in(&txn, actor, quote_trail(&c, &q, v, "quote.withdraw", Outcome::Success)).await?;
     txn.commit().await?;
+    dentex_events::committed();
     shown_quote(&state.db, q).await
 }
