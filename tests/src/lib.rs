@@ -166,6 +166,11 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// The database this app runs on (a second process may share it).
+    pub fn database_url(&self) -> &str {
+        &self.db.url
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.db.is_postgres()
     }

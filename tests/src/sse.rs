@@ -16,6 +16,7 @@ pub struct Event {
 pub struct Client {
     body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
     buf: String,
+    comments: usize,
     pub status: u16,
     pub content_type: String,
 }
@@ -42,6 +43,7 @@ impl Client {
         Client {
             body: Box::pin(r.bytes_stream()),
             buf: String::new(),
+            comments: 0,
             status,
             content_type,
         }
@@ -65,7 +67,9 @@ impl Client {
                     }
                 }
                 if data.is_empty() {
-                    continue; // a comment, a retry line
+                    // A comment (the opening line, a keep-alive), a retry line.
+                    self.comments += 1;
+                    continue;
                 }
                 return Some(Event {
                     id,
@@ -76,6 +80,11 @@ impl Client {
             let chunk = tokio::time::timeout_at(deadline, self.body.next()).await.ok()??;
             self.buf.push_str(&String::from_utf8_lossy(&chunk.ok()?));
         }
+    }
+
+    /// Comment frames received so far (the opening line, keep-alives).
+    pub fn comments(&self) -> usize {
+        self.comments
     }
 
     /// The next event of `kind`, skipping others.

@@ -266,8 +266,10 @@ async fn a_lab_that_lost_the_award_loses_its_thread_at_once() {
     )
     .await;
     assert_eq!(r.status(), 404);
-    // The clinic keeps every thread to read; B's goes on.
+    // The clinic keeps every thread to read, not to write into; B's goes on.
     assert_eq!(page(&m, &m.clinic, &ta, "").await.status(), 200);
+    let r = post(&m, &m.clinic, &ta, json!({"body": "are you there?"})).await;
+    assert_eq!(problem(r).await["code"], "thread_closed");
     let shipped = move_order(
         &m.app,
         &m.b,
@@ -315,6 +317,7 @@ async fn the_event_stream_delivers_live_and_resumes_where_it_left_off() {
         clinic.content_type
     );
     let mut lab_a = sse::Client::connect(&base, "", Some(&m.a.token), None).await;
+    assert_eq!(lab_a.status, 200);
 
     let r = post(&m, &m.a, &ta, json!({"body": "hello"})).await;
     let sent = json_of(r).await;
@@ -364,7 +367,13 @@ async fn the_event_stream_delivers_live_and_resumes_where_it_left_off() {
     // case after it, though B's order moves.
     let (_, order) = m.awarded().await;
     assert!(back.next_of("case.awarded", WAIT).await.is_some());
-    while lab_a.next(Duration::from_millis(300)).await.is_some() {}
+    // Lab A (declined) hears that it lost (its stream is alive), then
+    // nothing more of the case, though B's order moves.
+    let lost = lab_a
+        .next_of("quote.declined", WAIT)
+        .await
+        .expect("the declined lab is told");
+    assert_eq!(lost.data["case_id"], m.case.as_str());
     let r = move_order(
         &m.app,
         &m.b,
@@ -494,4 +503,165 @@ async fn the_notice_mail_says_a_message_waits_and_nothing_more() {
     assert_eq!(count, 1, "one notice per thread and window");
     let logs = dentex_tests::captured_logs();
     assert!(!logs.contains("PLANTED-MSG-7731"), "the logs carry a message's text");
+}
+
+/// A case open to all is announced live to the verified labs it reaches,
+/// and not to a lab that is not verified; the lab's thread is there as
+/// soon as it sees the case.
+#[tokio::test]
+async fn an_open_case_is_announced_to_the_labs_it_reaches() {
+    let m = Market::configured(|c| c.events.keep_alive_secs = 1).await;
+    let reached = m.outsider().await;
+    // Offers the services, takes new work, sits in the region: only its
+    // verification is missing, so only the gate keeps the event from it.
+    let unverified = m.app.register("unverified@lab.test", "dental_lab").await;
+    let r = call(
+        &m.app,
+        Method::PATCH,
+        &format!("/api/v1/organizations/{}", unverified.org_id),
+        &unverified,
+        Some(json!({"services": ["crown", "bridge"], "accepts_new_work": true})),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let base = m.app.direct_base.clone();
+    let mut heard = sse::Client::connect(&base, "", Some(&reached.token), None).await;
+    let mut deaf = sse::Client::connect(&base, "", Some(&unverified.token), None).await;
+    assert_eq!((heard.status, deaf.status), (200, 200));
+    let open = m.app.submitted_case(&m.clinic, "Open Case Ref", &[]).await;
+    let e = heard
+        .next_of("case.submitted", WAIT)
+        .await
+        .expect("the reached lab hears it");
+    assert_eq!(e.data["case_id"], open.as_str());
+    assert!(
+        deaf.next_of("case.submitted", Duration::from_millis(2500))
+            .await
+            .is_none()
+    );
+    assert!(
+        deaf.comments() > 1,
+        "the unverified lab's stream is open (keep-alives); it hears nothing"
+    );
+    let r = call(
+        &m.app,
+        Method::GET,
+        &format!("/api/v1/cases/{open}/threads"),
+        &reached,
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = call(
+        &m.app,
+        Method::GET,
+        &format!("/api/v1/cases/{open}/threads"),
+        &unverified,
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+}
+
+/// Every thread route answers 404 to another clinic, a lab the case is not
+/// open to and platform staff (SECURITY items 1 and 3), and reading a
+/// thread leaves one audit row per page in the clinic's chain (item 18).
+#[tokio::test]
+async fn thread_routes_are_404_to_everyone_else_and_reads_are_audited() {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let m = Market::new().await;
+    let ta = own_thread(&m, &m.a).await;
+    let sent = json_of(post(&m, &m.a, &ta, json!({"body": "for the clinic"})).await).await;
+    let mid = sent["id"].as_str().unwrap().to_owned();
+    let other = m.other_clinic().await;
+    let outsider = m.outsider().await;
+    let staff = &m.staff;
+    let case = &m.case;
+    for who in [&other, &outsider, staff] {
+        let routes: Vec<(Method, String, Option<Value>)> = vec![
+            (Method::GET, format!("/api/v1/cases/{case}/threads"), None),
+            (Method::GET, format!("/api/v1/threads/{ta}/messages"), None),
+            (
+                Method::POST,
+                format!("/api/v1/threads/{ta}/messages"),
+                Some(json!({"body": "x"})),
+            ),
+            (Method::DELETE, format!("/api/v1/threads/{ta}/messages/{mid}"), None),
+            (
+                Method::POST,
+                format!("/api/v1/threads/{ta}/read"),
+                Some(json!({"up_to": 1})),
+            ),
+        ];
+        for (method, path, body) in routes {
+            let r = call(&m.app, method.clone(), &path, who, body).await;
+            assert_eq!(r.status(), 404, "{method} {path} as {}", who.email);
+        }
+        let r = m
+            .app
+            .client
+            .post(m.app.url(&format!("/api/v1/threads/{ta}/files")))
+            .bearer_auth(&who.token)
+            .body(dentex_tests::cube_stl())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "design upload as {}", who.email);
+    }
+    // Three pages read by the clinic: three rows, in the clinic's chain.
+    for _ in 0..3 {
+        assert_eq!(page(&m, &m.clinic, &ta, "").await.status(), 200);
+    }
+    use dentex_db::entities::audit_event;
+    let rows = audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq("chat.read"))
+        .filter(audit_event::Column::ResourceId.eq(ta.clone()))
+        .filter(audit_event::Column::ActorId.eq(uuid::Uuid::parse_str(&m.clinic.user_id).unwrap()))
+        .count(&m.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(rows, 3);
+    let in_chain = audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq("chat.message.create"))
+        .filter(audit_event::Column::OrgId.eq(uuid::Uuid::parse_str(&m.clinic.org_id).unwrap()))
+        .filter(audit_event::Column::ActingOrgId.eq(uuid::Uuid::parse_str(&m.a.org_id).unwrap()))
+        .count(&m.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(in_chain, 1, "the lab's message, in the clinic's chain, naming the lab");
+}
+
+/// A stream ends when its session does (SECURITY item 2): the next event
+/// after a sign-out is not delivered and ends the stream (the hub asks
+/// which subscribers' sessions are live before each batch); an idle stream
+/// ends at its next keep-alive.
+#[tokio::test]
+async fn a_stream_ends_with_its_session() {
+    let m = Market::new().await;
+    let ta = own_thread(&m, &m.a).await;
+    let base = m.app.direct_base.clone();
+    let mut s = sse::Client::connect(&base, "", Some(&m.a.token), None).await;
+    assert_eq!(s.status, 200);
+    let r = call(&m.app, Method::POST, "/api/v1/auth/logout", &m.a, None).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        post(&m, &m.clinic, &ta, json!({"body": "for a signed-out lab"}))
+            .await
+            .status(),
+        201
+    );
+    // Keep-alives are every 15 s here: the end comes from the delivery.
+    let started = std::time::Instant::now();
+    let mut leaked = Vec::new();
+    while let Some(e) = s.next(Duration::from_secs(30)).await {
+        leaked.push(e.kind);
+    }
+    assert!(leaked.is_empty(), "delivered after sign-out: {leaked:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "ended by the delivery, not a keep-alive"
+    );
+    // And it does not come back on the old token.
+    let again = sse::Client::connect(&base, "", Some(&m.a.token), None).await;
+    assert_eq!(again.status, 401);
 }

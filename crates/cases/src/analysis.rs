@@ -181,8 +181,7 @@ async fn save(
 }
 
 /// Writes the analysis outcome with its `file.analyzed` event (for the
-/// clinic, the lab that uploaded it, and the awarded lab), in one
-/// transaction; `false` when the file went or was analysed meanwhile.
+/// clinic and the labs that may see the file), in one transaction; `false` when the file went or was analysed meanwhile.
 async fn analysed<F>(db: &DatabaseConnection, f: &case_file::Model, write: F) -> Result<bool, sea_orm::DbErr>
 where
     F: for<'t> FnOnce(
@@ -192,14 +191,20 @@ where
     let txn = dentex_db::begin_write(db).await?;
     let saved = write(&txn).await?;
     if saved && let Some(c) = crate::store::find_case(&txn, f.case_id).await? {
+        // A lab's design file: the clinic and that lab. The clinic's file:
+        // the clinic and the labs that see the case (named, or awarded).
+        let labs = match f.lab_org_id {
+            Some(lab) => vec![lab],
+            None => {
+                let mut labs = crate::store::named_labs(&txn, c.id).await?;
+                labs.extend(c.awarded_lab_org_id);
+                labs.sort();
+                labs.dedup();
+                labs
+            }
+        };
         let mut to = vec![dentex_events::Recipient::org(c.clinic_org_id)];
-        to.extend(
-            f.lab_org_id
-                .into_iter()
-                .chain(c.awarded_lab_org_id)
-                .map(dentex_events::Recipient::org),
-        );
-        to.dedup();
+        to.extend(labs.into_iter().map(dentex_events::Recipient::org));
         let status = crate::store::file(&txn, f.id)
             .await?
             .map(|m| m.analysis_status)

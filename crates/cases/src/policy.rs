@@ -310,8 +310,11 @@ pub async fn org_sees<C: ConnectionTrait>(
         .collect())
 }
 
-/// [`org_sees`] as the event hub's gate.
-pub struct CaseGate;
+/// [`org_sees`] as the event hub's gate, with the accounts crate's answer
+/// of which subscribers' sessions are still live members.
+pub struct CaseGate {
+    pub sessions: dentex_accounts::sessions::SessionPolicy,
+}
 
 impl dentex_events::Gate for CaseGate {
     fn visible<'a>(
@@ -321,5 +324,41 @@ impl dentex_events::Gate for CaseGate {
         cases: Vec<Uuid>,
     ) -> futures_util::future::BoxFuture<'a, Result<HashSet<Uuid>, DbErr>> {
         Box::pin(org_sees(db, org, cases, chrono::Utc::now().date_naive()))
+    }
+
+    fn live_sessions<'a>(
+        &'a self,
+        db: &'a sea_orm::DatabaseConnection,
+        org: Uuid,
+        sessions: Vec<Uuid>,
+    ) -> futures_util::future::BoxFuture<'a, Result<HashSet<Uuid>, DbErr>> {
+        Box::pin(dentex_accounts::sessions::live_members(
+            db,
+            org,
+            sessions,
+            self.sessions,
+        ))
+    }
+}
+
+/// The labs a case open to all reaches now, but for their verification
+/// (which the event hub's gate asks when it delivers): those that take new
+/// work in the case's region and offer every service its Rx needs.
+pub async fn open_labs<C: ConnectionTrait>(db: &C, case: &case::Model) -> Result<Vec<Uuid>, DbErr> {
+    let Some(services) = services_of(case) else {
+        return Ok(Vec::new());
+    };
+    let labs = crate::store::working_labs_in(db, &case.region).await?;
+    Ok(labs.iter().filter(|l| fits(l, case, &services)).map(|l| l.id).collect())
+}
+
+/// Whether a file of a case the caller sees is shown to it: the clinic
+/// sees every file; a lab the clinic's files and its own design files,
+/// never another lab's. (`store::files_of` applies the same rule in SQL
+/// for a page.)
+pub fn sees_file(viewer: Viewer, f: &dentex_db::entities::case_file::Model) -> bool {
+    match viewer {
+        Viewer::Clinic { .. } => true,
+        Viewer::Lab { org } => f.lab_org_id.is_none_or(|l| l == org),
     }
 }

@@ -44,6 +44,17 @@ pub async fn files_among<C: ConnectionTrait>(
         .await
 }
 
+/// The case, its row held against changes until the transaction ends
+/// (`FOR SHARE` on PostgreSQL; SQLite serialises writers): an award or a
+/// cancellation waits for the holder, or the holder sees it.
+pub async fn case_shared<C: ConnectionTrait>(txn: &C, id: Uuid) -> Result<Option<case::Model>, DbErr> {
+    let mut q = case::Entity::find_by_id(id);
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        q = q.lock_shared();
+    }
+    q.one(txn).await
+}
+
 /// The cases of `ids` that exist.
 pub async fn cases_by_ids<C: ConnectionTrait>(db: &C, ids: Vec<Uuid>) -> Result<Vec<case::Model>, DbErr> {
     if ids.is_empty() {
@@ -166,6 +177,19 @@ pub async fn named_labs_of<C: ConnectionTrait>(db: &C, cases: Vec<Uuid>) -> Resu
 pub async fn organizations<C: ConnectionTrait>(db: &C, ids: Vec<Uuid>) -> Result<Vec<organization::Model>, DbErr> {
     organization::Entity::find()
         .filter(organization::Column::Id.is_in(ids))
+        .all(db)
+        .await
+}
+
+/// The labs of a data region that take new work and are not suspended
+/// (for the live event of a case open to all; services and verification
+/// are decided after).
+pub async fn working_labs_in<C: ConnectionTrait>(db: &C, region: &str) -> Result<Vec<organization::Model>, DbErr> {
+    organization::Entity::find()
+        .filter(organization::Column::Kind.is_in(LAB_KINDS.iter().copied()))
+        .filter(organization::Column::Region.eq(region))
+        .filter(organization::Column::SuspendedAt.is_null())
+        .filter(organization::Column::AcceptsNewWork.eq(true))
         .all(db)
         .await
 }

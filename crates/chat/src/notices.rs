@@ -20,7 +20,7 @@ const LOOKBACK_DAYS: i64 = 7;
 pub async fn run(db: &DatabaseConnection, notify_after: Duration, base_url: &str) -> Result<u64, DbErr> {
     let after = chrono::Duration::from_std(notify_after).unwrap_or(chrono::Duration::minutes(10));
     let now = dentex_db::now();
-    let threads = store::notices::quiet_threads(db, now - after, now - chrono::Duration::days(LOOKBACK_DAYS)).await?;
+    let threads = store::notices::active_threads(db, now - chrono::Duration::days(LOOKBACK_DAYS)).await?;
     let today = now.date_naive();
     let mut sent = 0;
     for t in threads {

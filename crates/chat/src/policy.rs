@@ -34,7 +34,8 @@ impl ThreadAction {
 pub enum Refusal {
     /// Only the lab uploads design files into its thread (403).
     LabOnly,
-    /// The case is cancelled: the thread is read-only (409).
+    /// The case is cancelled, or awarded to another lab: the thread is
+    /// read-only (409).
     Closed,
 }
 
@@ -46,18 +47,29 @@ pub fn sees(viewer: Viewer, thread: &chat_thread::Model) -> bool {
     }
 }
 
-/// Whether `viewer`, who sees the thread, may do `action` in it.
-pub fn decide(viewer: Viewer, case: &case::Model, action: ThreadAction) -> Result<(), Refusal> {
+/// Whether `viewer`, who sees the thread, may do `action` in it. Writing
+/// needs the case still with the thread's lab: submitted, or awarded to it
+/// (the clinic keeps a losing lab's thread to read, not to write into).
+pub fn decide(
+    viewer: Viewer,
+    case: &case::Model,
+    thread: &chat_thread::Model,
+    action: ThreadAction,
+) -> Result<(), Refusal> {
     if action == ThreadAction::UploadDesign && viewer.is_clinic() {
         return Err(Refusal::LabOnly);
     }
-    let writes = matches!(
-        action,
-        ThreadAction::Post | ThreadAction::DeleteMessage | ThreadAction::UploadDesign
-    );
-    match CaseStatus::parse(&case.status) {
-        Some(CaseStatus::Submitted | CaseStatus::Awarded) => Ok(()),
-        Some(CaseStatus::Draft | CaseStatus::Canceled) | None if writes => Err(Refusal::Closed),
-        Some(CaseStatus::Draft | CaseStatus::Canceled) | None => Ok(()),
+    let writes = match action {
+        ThreadAction::Post | ThreadAction::DeleteMessage | ThreadAction::UploadDesign => true,
+        ThreadAction::Read | ThreadAction::MarkRead => false,
+    };
+    let with_lab = match CaseStatus::parse(&case.status) {
+        Some(CaseStatus::Submitted) => true,
+        Some(CaseStatus::Awarded) => case.awarded_lab_org_id == Some(thread.lab_org_id),
+        Some(CaseStatus::Draft | CaseStatus::Canceled) | None => false,
+    };
+    if writes && !with_lab {
+        return Err(Refusal::Closed);
     }
+    Ok(())
 }

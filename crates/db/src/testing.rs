@@ -93,6 +93,21 @@ impl Drop for TestDatabase {
                     })
                     .await
                     {
+                        // The test is over: a connection of its app still
+                        // holding locks in the schema (a transaction whose
+                        // task was cancelled at shutdown, its rollback queued
+                        // on a pool nobody uses any more) would make the
+                        // drop wait for ever. End them first; never wait
+                        // more than a few seconds.
+                        let _ = db
+                            .execute_unprepared(&format!(
+                                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l \
+                                 JOIN pg_class c ON c.oid = l.relation \
+                                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                                 WHERE n.nspname = '{schema}' AND l.pid <> pg_backend_pid()"
+                            ))
+                            .await;
+                        let _ = db.execute_unprepared("SET lock_timeout = '10s'").await;
                         let _ = db
                             .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
                             .await;

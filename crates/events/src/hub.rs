@@ -23,6 +23,16 @@ pub trait Gate: Send + Sync {
         org: Uuid,
         cases: Vec<Uuid>,
     ) -> BoxFuture<'a, Result<HashSet<Uuid>, DbErr>>;
+
+    /// The subset of `sessions` that are live and whose person is still a
+    /// member of `org`: asked once per organisation and batch before
+    /// delivery, so a revoked session or a removed member gets nothing more.
+    fn live_sessions<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        org: Uuid,
+        sessions: Vec<Uuid>,
+    ) -> BoxFuture<'a, Result<HashSet<Uuid>, DbErr>>;
 }
 
 /// An event as a subscriber receives it.
@@ -74,6 +84,7 @@ impl Default for HubConfig {
 struct Conn {
     id: u64,
     user: Uuid,
+    session: Uuid,
     tx: mpsc::Sender<Arc<Delivered>>,
 }
 
@@ -160,8 +171,8 @@ impl Hub {
         ids.len()
     }
 
-    /// Subscribes `user` to the streams of `orgs`.
-    pub async fn subscribe(&self, user: Uuid, orgs: Vec<Uuid>) -> Result<Subscription, DbErr> {
+    /// Subscribes `user`, signed in with `session`, to the streams of `orgs`.
+    pub async fn subscribe(&self, user: Uuid, session: Uuid, orgs: Vec<Uuid>) -> Result<Subscription, DbErr> {
         // The heads first: an event after them is delivered live, one before
         // them is in the database when the caller catches up.
         let heads: HashMap<Uuid, i64> = crate::store::heads(&self.inner.db, orgs.clone())
@@ -186,6 +197,7 @@ impl Hub {
                 entry.conns.push(Conn {
                     id,
                     user,
+                    session,
                     tx: tx.clone(),
                 });
                 start.insert(*org, entry.last);
@@ -278,6 +290,21 @@ impl Hub {
             } else {
                 self.inner.gate.visible(&self.inner.db, org, cases).await?
             };
+            let sessions: Vec<Uuid> = {
+                let subs = self
+                    .inner
+                    .subs
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let Some(s) = subs.get(&org) else { return Ok(()) };
+                s.conns
+                    .iter()
+                    .map(|c| c.session)
+                    .collect::<HashSet<_>>()
+                    .into_iter()
+                    .collect()
+            };
+            let live = self.inner.gate.live_sessions(&self.inner.db, org, sessions).await?;
             let batch: Vec<Arc<Delivered>> = rows
                 .into_iter()
                 .filter(|r| r.case_id.is_none_or(|c| visible.contains(&c)))
@@ -293,14 +320,26 @@ impl Hub {
                 return Ok(());
             }
             s.last = end;
-            // A subscriber whose buffer is full is dropped: its stream
-            // ends, and its client resumes from its cursor.
-            s.conns.retain(|c| {
-                batch
-                    .iter()
-                    .filter(|d| d.is_for(c.user))
-                    .all(|d| c.tx.try_send(d.clone()).is_ok())
-            });
+            // A subscriber whose session is over, or whose buffer is full,
+            // is dropped from every organisation it follows: its stream
+            // ends, and its client resumes from its cursor (or signs in).
+            let mut dropped = Vec::new();
+            for c in &s.conns {
+                let ok = live.contains(&c.session)
+                    && batch
+                        .iter()
+                        .filter(|d| d.is_for(c.user))
+                        .all(|d| c.tx.try_send(d.clone()).is_ok());
+                if !ok {
+                    dropped.push(c.id);
+                }
+            }
+            if !dropped.is_empty() {
+                for other in subs.values_mut() {
+                    other.conns.retain(|c| !dropped.contains(&c.id));
+                }
+                subs.retain(|_, s| !s.conns.is_empty());
+            }
             drop(subs);
             last = end;
         }

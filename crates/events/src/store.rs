@@ -78,30 +78,35 @@ pub async fn after<C: ConnectionTrait>(
         .await
 }
 
-/// Removes events created before `before`, and records per organisation
-/// how far its stream was purged. Answers how many went.
-pub async fn purge<C: ConnectionTrait>(txn: &C, before: DateTime<Utc>) -> Result<u64, DbErr> {
-    let gone: Vec<(Uuid, i64)> = event::Entity::find()
+/// The organisations with events created before `before`, and the last
+/// such position of each, in organisation order.
+pub async fn purgeable<C: ConnectionTrait>(db: &C, before: DateTime<Utc>) -> Result<Vec<(Uuid, i64)>, DbErr> {
+    let mut gone: Vec<(Uuid, i64)> = event::Entity::find()
         .select_only()
         .column(event::Column::OrgId)
         .column_as(event::Column::Position.max(), "p")
         .filter(event::Column::CreatedAt.lt(before))
         .group_by(event::Column::OrgId)
         .into_tuple()
-        .all(txn)
+        .all(db)
         .await?;
-    for (org, through) in &gone {
-        event_stream::Entity::update_many()
-            .col_expr(event_stream::Column::PurgedThrough, Expr::value(*through))
-            .filter(event_stream::Column::OrgId.eq(*org))
-            .filter(event_stream::Column::PurgedThrough.lt(*through))
-            .exec(txn)
-            .await?;
-        event::Entity::delete_many()
-            .filter(event::Column::OrgId.eq(*org))
-            .filter(event::Column::Position.lte(*through))
-            .exec(txn)
-            .await?;
-    }
-    Ok(gone.len() as u64)
+    gone.sort();
+    Ok(gone)
+}
+
+/// Removes `org`'s events up to `through` and records how far its stream
+/// was purged (a cursor below it gets `reset`).
+pub async fn purge_org<C: ConnectionTrait>(txn: &C, org: Uuid, through: i64) -> Result<(), DbErr> {
+    event_stream::Entity::update_many()
+        .col_expr(event_stream::Column::PurgedThrough, Expr::value(through))
+        .filter(event_stream::Column::OrgId.eq(org))
+        .filter(event_stream::Column::PurgedThrough.lt(through))
+        .exec(txn)
+        .await?;
+    event::Entity::delete_many()
+        .filter(event::Column::OrgId.eq(org))
+        .filter(event::Column::Position.lte(through))
+        .exec(txn)
+        .await?;
+    Ok(())
 }

@@ -182,10 +182,12 @@ fn chat_state(
 ) -> dentex_chat::ChatState {
     let hub = dentex_events::Hub::start(
         core.db.clone(),
-        Arc::new(dentex_cases::access::CaseGate),
+        Arc::new(dentex_cases::access::CaseGate {
+            sessions: accounts.sessions,
+        }),
         dentex_events::HubConfig {
             buffer: config.events.buffer,
-            ..dentex_events::HubConfig::default()
+            poll: Duration::from_millis(config.events.poll_ms),
         },
         shutdown.clone(),
     );

@@ -506,6 +506,9 @@ impl Config {
         if !(1..=65_536).contains(&self.events.buffer) {
             errs.push("events.buffer: 1 to 65536".into());
         }
+        if !(10..=3_600_000).contains(&self.events.poll_ms) {
+            errs.push("events.poll_ms: 10 to 3600000".into());
+        }
         if let Some(url) = &self.mail.smtp_url {
             let u = url.expose_secret();
             if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {

@@ -243,6 +243,17 @@ pub fn remake_requested(to: Email, original: &str, order_id: &str, reason: &str)
     }
 }
 
+/// To a person with unread messages on a case: the case id and a link,
+/// never the text, the sender or the patient reference.
+pub fn chat_waiting(to: Email, case_id: &str, link: &str) -> OutgoingMail {
+    OutgoingMail {
+        to,
+        to_name: None,
+        subject: "A message is waiting in Dentex".into(),
+        text: format!("A message is waiting on case {case_id}.\n\nRead it in Dentex: {link}\n"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,16 +273,5 @@ mod tests {
             m.text
         );
         assert!(!m.text.contains("?token="));
-    }
-}
-
-/// To a person with unread messages on a case: the case id and a link,
-/// never the text, the sender or the patient reference.
-pub fn chat_waiting(to: Email, case_id: &str, link: &str) -> OutgoingMail {
-    OutgoingMail {
-        to,
-        to_name: None,
-        subject: "A message is waiting in Dentex".into(),
-        text: format!("A message is waiting on case {case_id}.\n\nRead it in Dentex: {link}\n"),
     }
 }

@@ -51,8 +51,9 @@ fn thread_of_quote(q: &quote::Model) -> Thread {
 }
 
 /// The award: `case.awarded` and `quote.accepted` for both sides,
-/// `quote.declined` for each declined lab, and a system message in the
-/// winning thread.
+/// `quote.declined` for each declined lab (delivered although the lab no
+/// longer sees the case: it is how its screens learn it lost it), and a
+/// system message in the winning thread.
 pub(crate) async fn awarded(
     txn: &DatabaseTransaction,
     q: &quote::Model,
@@ -74,10 +75,12 @@ pub(crate) async fn awarded(
         &serde_json::json!({"case_id": q.case_id, "quote_id": q.id, "status": "accepted", "order_id": o.id}),
     );
     for d in declined {
+        // Told to a lab that just lost the case: not gated by the case
+        // (the gate would drop it), ids only.
         out.push(
             [Recipient::org(d.lab_org_id)],
             "quote.declined",
-            Some(d.case_id),
+            None,
             &serde_json::json!({"case_id": d.case_id, "quote_id": d.id, "status": "declined"}),
         );
     }

@@ -393,7 +393,15 @@ pub async fn submit(
         return Err(ApiError::validation(errors));
     }
     store::mark_submitted(&txn, c.id, open, &labs).await?;
-    case_moved(&txn, &c, &labs, "case.submitted", CaseStatus::Submitted).await?;
+    // Open to all: every lab it reaches hears of it (the gate drops those
+    // that are not verified when it delivers).
+    let told = if open {
+        let reread = store::find_case(&txn, c.id).await?.ok_or_else(ApiError::not_found)?;
+        crate::policy::open_labs(&txn, &reread).await?
+    } else {
+        labs.clone()
+    };
+    case_moved(&txn, &c, &told, "case.submitted", CaseStatus::Submitted).await?;
     audit_change(&txn, actor, &c, v, "case.submit", None).await?;
     txn.commit().await?;
     dentex_events::committed();
@@ -467,11 +475,14 @@ pub(crate) async fn case_moved(
 ) -> Result<(), ApiError> {
     let mut to = vec![dentex_events::Recipient::org(c.clinic_org_id)];
     to.extend(labs.iter().map(|l| dentex_events::Recipient::org(*l)));
+    // A cancellation reaches the labs that lose the case with it: not gated
+    // by the case (ids only).
+    let gated = (status != CaseStatus::Canceled).then_some(c.id);
     let mut out = dentex_events::Outbox::new();
     out.push(
         to,
         kind,
-        Some(c.id),
+        gated,
         &serde_json::json!({"case_id": c.id, "status": status.as_str()}),
     );
     out.write_in(txn).await?;
@@ -557,4 +568,19 @@ pub async fn reopen(txn: &DatabaseTransaction, case: Uuid) -> Result<bool, DbErr
 /// The labs a case was sent to by name (chat makes their threads).
 pub async fn named_labs(state: &CasesState, case: Uuid) -> Result<Vec<Uuid>, ApiError> {
     Ok(store::named_labs(&state.db, case).await?)
+}
+
+/// Whether `lab` still has the case, decided under a shared lock on its row
+/// in `txn` (a chat message posted in the lab's thread commits before an
+/// award or a cancellation, or sees it): the case is submitted, or awarded
+/// to this lab.
+pub async fn still_with_lab(txn: &DatabaseTransaction, case: Uuid, lab: Uuid) -> Result<bool, ApiError> {
+    let Some(c) = store::case_shared(txn, case).await? else {
+        return Ok(false);
+    };
+    Ok(match CaseStatus::parse(&c.status) {
+        Some(CaseStatus::Submitted) => true,
+        Some(CaseStatus::Awarded) => c.awarded_lab_org_id == Some(lab),
+        Some(CaseStatus::Draft | CaseStatus::Canceled) | None => false,
+    })
 }

@@ -415,12 +415,8 @@ pub async fn file_of(
         None => None,
     };
     // A lab's design file is the clinic's and that lab's only.
-    let other_lab = |f: &case_file::Model| match allowed.viewer() {
-        Viewer::Lab { org } => f.lab_org_id.is_some_and(|l| l != org),
-        Viewer::Clinic { .. } => false,
-    };
     match found {
-        Some(f) if !other_lab(&f) => Ok(f),
+        Some(f) if crate::policy::sees_file(allowed.viewer(), &f) => Ok(f),
         _ => Err(missing_in_case(state, actor, c, "case_file", id).await),
     }
 }
@@ -436,7 +432,7 @@ pub async fn thread_files<C: sea_orm::ConnectionTrait>(
     let rows = store::files_among(db, case, ids).await?;
     Ok(rows
         .into_iter()
-        .filter(|f| f.lab_org_id.is_none_or(|l| l == lab))
+        .filter(|f| crate::policy::sees_file(Viewer::Lab { org: lab }, f))
         .collect())
 }
 

@@ -138,7 +138,7 @@ impl Stream {
 /// Opens the stream of `p` from `from` (none: live from now).
 pub async fn open(state: &ChatState, p: &Principal, from: Option<&str>) -> Result<Stream, ApiError> {
     let orgs: Vec<Uuid> = p.memberships.iter().map(|(o, _)| o.0).collect();
-    let sub = state.hub.subscribe(p.user_id.0, orgs.clone()).await?;
+    let sub = state.hub.subscribe(p.user_id.0, p.session_id, orgs.clone()).await?;
     let asked = from.map(Cursor::parse);
     let mut cursor = Cursor(sub.start.clone());
     let mut pending = VecDeque::new();
@@ -154,13 +154,22 @@ pub async fn open(state: &ChatState, p: &Principal, from: Option<&str>) -> Resul
             let Some(&from) = asked.0.get(org) else { continue };
             let (last, purged) = heads.get(org).copied().unwrap_or((0, 0));
             let until = sub.start.get(org).copied().unwrap_or(0);
-            if from < purged || from > last || (until - from) as usize > CATCH_UP_MAX {
+            // A cursor ahead of this process's hub (the client saw the event
+            // on another process first) is not stale: the live events skip
+            // what it has.
+            let behind = usize::try_from(until.saturating_sub(from)).unwrap_or(0);
+            if from < purged || from > last || behind > CATCH_UP_MAX {
                 reset = true;
                 continue;
             }
             // Resumed from where the client was.
             cursor.0.insert(*org, from);
-            missed.extend(catch_up(state, *org, from, until).await?);
+            let (events, too_old) = catch_up(state, *org, from, until).await?;
+            if too_old {
+                reset = true;
+                continue;
+            }
+            missed.extend(events);
         }
         if !reset {
             for d in missed.into_iter().filter(|d| d.is_for(p.user_id.0)) {
@@ -184,11 +193,20 @@ pub async fn open(state: &ChatState, p: &Principal, from: Option<&str>) -> Resul
 }
 
 /// The events of `org` after `from` up to `until`, as the organisation may
-/// see them now.
-async fn catch_up(state: &ChatState, org: Uuid, mut from: i64, until: i64) -> Result<Vec<Delivered>, ApiError> {
+/// see them now; `true` when the first of them is older than what is kept
+/// (`events.keep_secs`: the client reloads, whether or not the purge has
+/// run yet).
+async fn catch_up(state: &ChatState, org: Uuid, mut from: i64, until: i64) -> Result<(Vec<Delivered>, bool), ApiError> {
     let mut out = Vec::new();
+    let keep = chrono::Duration::from_std(state.config.keep).unwrap_or(chrono::Duration::days(7));
+    let oldest_kept = dentex_db::now() - keep;
+    let mut first = true;
     while from < until {
         let rows = dentex_events::store::after(&state.db, org, from, 500).await?;
+        if first && rows.first().is_some_and(|r| r.created_at < oldest_kept) {
+            return Ok((Vec::new(), true));
+        }
+        first = false;
         let Some(last) = rows.last().map(|r| r.position) else {
             break;
         };
@@ -210,7 +228,7 @@ async fn catch_up(state: &ChatState, org: Uuid, mut from: i64, until: i64) -> Re
         );
         from = last;
     }
-    Ok(out)
+    Ok((out, false))
 }
 
 /// Removes stream tickets that expired more than a day ago.

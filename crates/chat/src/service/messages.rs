@@ -129,8 +129,14 @@ fn checked(input: &MessageInput) -> Result<String, ApiError> {
 pub async fn post(state: &ChatState, actor: &Actor, raw: &str, input: MessageInput) -> Result<Shown, ApiError> {
     let reached = thread_for(state, actor, raw, ThreadAction::Post).await?;
     let body = checked(&input)?;
-    let mut wanted = input.attachments.clone();
-    wanted.dedup();
+    // Each file once, in the order given.
+    let mut seen = std::collections::HashSet::new();
+    let wanted: Vec<Uuid> = input
+        .attachments
+        .iter()
+        .copied()
+        .filter(|id| seen.insert(*id))
+        .collect();
     let found = dentex_cases::service::files::thread_files(
         &state.db,
         reached.case.id,
@@ -156,6 +162,7 @@ pub async fn post(state: &ChatState, actor: &Actor, raw: &str, input: MessageInp
     }
     let t = &reached.thread;
     let txn = dentex_db::begin_write(&state.db).await?;
+    super::still_open(&txn, &reached).await?;
     let seq = store::threads::next_seq(&txn, t.id).await?;
     let m = store::messages::insert(
         &txn,
@@ -216,6 +223,7 @@ pub async fn delete(state: &ChatState, actor: &Actor, raw: &str, raw_message: &s
         ));
     }
     let txn = dentex_db::begin_write(&state.db).await?;
+    super::still_open(&txn, &reached).await?;
     if !store::messages::tombstone(&txn, m.id, now).await? {
         return Err(ApiError::new(
             &crate::codes::MESSAGE_NOT_DELETABLE,

@@ -62,7 +62,8 @@ pub async fn thread_for(
         match dentex_cases::service::case_for(&state.cases, actor, &thread.case_id.to_string(), CaseAction::Read).await
         {
             Ok(a) => a,
-            Err(e) if e.status == 404 => return Err(not_found(state, actor, raw, action).await),
+            // `case_for` has audited the refusal already.
+            Err(e) if e.status == 404 => return Err(ApiError::not_found()),
             Err(e) => return Err(e),
         };
     let viewer = allowed.viewer();
@@ -70,7 +71,7 @@ pub async fn thread_for(
         return Err(not_found(state, actor, raw, action).await);
     }
     let case = allowed.case().clone();
-    match policy::decide(viewer, &case, action) {
+    match policy::decide(viewer, &case, &thread, action) {
         Ok(()) => Ok(Reached { thread, case, viewer }),
         Err(Refusal::LabOnly) => {
             let mut ev = event(actor, &thread, viewer, "access.refused");
@@ -81,10 +82,31 @@ pub async fn thread_for(
                 "Only the thread's lab uploads design files into it.",
             ))
         }
-        Err(Refusal::Closed) => Err(ApiError::new(
-            &crate::codes::THREAD_CLOSED,
-            format!("The case is {}: its threads are read-only.", case.status),
-        )),
+        Err(Refusal::Closed) => Err(closed(&case)),
+    }
+}
+
+/// 409 `thread_closed`: the case is no longer with the thread's lab.
+pub(crate) fn closed(case: &case::Model) -> ApiError {
+    ApiError::new(
+        &crate::codes::THREAD_CLOSED,
+        format!(
+            "The case is {}: this thread is kept to read, not written to.",
+            case.status
+        ),
+    )
+}
+
+/// The thread's writes re-checked under the case's row (held to commit):
+/// an award or cancellation that got there first closes it (404 for the
+/// lab, which lost the case; 409 for the clinic).
+pub(crate) async fn still_open(txn: &sea_orm::DatabaseTransaction, r: &Reached) -> Result<(), ApiError> {
+    if dentex_cases::service::cases::still_with_lab(txn, r.case.id, r.thread.lab_org_id).await? {
+        Ok(())
+    } else if r.viewer.is_clinic() {
+        Err(closed(&r.case))
+    } else {
+        Err(ApiError::not_found())
     }
 }
 

@@ -6,15 +6,13 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Threads whose newest message is older than `quiet_since` and newer
-/// than `not_before`.
-pub async fn quiet_threads<C: ConnectionTrait>(
+/// Threads with a message since `not_before` (whether a person's oldest
+/// unread one is old enough is decided per person).
+pub async fn active_threads<C: ConnectionTrait>(
     db: &C,
-    quiet_since: DateTime<Utc>,
     not_before: DateTime<Utc>,
 ) -> Result<Vec<chat_thread::Model>, DbErr> {
     chat_thread::Entity::find()
-        .filter(chat_thread::Column::LastMessageAt.lte(quiet_since))
         .filter(chat_thread::Column::LastMessageAt.gte(not_before))
         .order_by_asc(chat_thread::Column::Id)
         .limit(10_000)

@@ -28,6 +28,10 @@ pub struct EventsConfig {
     /// Events one connection may have waiting; a client that falls further
     /// behind is disconnected (it resumes from its cursor).
     pub buffer: usize,
+    /// How often each process looks at the outbox without being woken (a
+    /// safety net: PostgreSQL's NOTIFY and the in-process wake-up deliver
+    /// at once).
+    pub poll_ms: u64,
 }
 
 impl Default for EventsConfig {
@@ -36,6 +40,7 @@ impl Default for EventsConfig {
             keep_secs: 7 * 86_400,
             keep_alive_secs: 15,
             buffer: 256,
+            poll_ms: 1000,
         }
     }
 }
