@@ -264,6 +264,12 @@ async fn processes() {
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .env_remove("DENTEX_TEST_POSTGRES_URL")
+        // This benchmark's own settings are not the server's (it refuses
+        // unknown DENTEX_ keys).
+        .env_remove("DENTEX_LIVE_PARTS")
+        .env_remove("DENTEX_LIVE_POSTS")
+        .env_remove("DENTEX_LIVE_CONNECTIONS")
+        .env_remove("DENTEX_LIVE_MESSAGES")
         .env("DENTEX_DATABASE__URL", m.app.database_url())
         .env("DENTEX_METRICS__ADDR", "127.0.0.1:0")
         .env("DENTEX_JOBS__WORKERS", "0")
