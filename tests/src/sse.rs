@@ -17,6 +17,7 @@ pub struct Client {
     body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
     buf: String,
     comments: usize,
+    ended: bool,
     pub status: u16,
     pub content_type: String,
 }
@@ -44,6 +45,7 @@ impl Client {
             body: Box::pin(r.bytes_stream()),
             buf: String::new(),
             comments: 0,
+            ended: false,
             status,
             content_type,
         }
@@ -77,9 +79,22 @@ impl Client {
                     data: serde_json::from_str(&data).expect("event data is JSON"),
                 });
             }
-            let chunk = tokio::time::timeout_at(deadline, self.body.next()).await.ok()??;
-            self.buf.push_str(&String::from_utf8_lossy(&chunk.ok()?));
+            let Ok(chunk) = tokio::time::timeout_at(deadline, self.body.next()).await else {
+                return None; // nothing within `wait`
+            };
+            match chunk {
+                Some(Ok(bytes)) => self.buf.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => {
+                    self.ended = true;
+                    return None;
+                }
+            }
         }
+    }
+
+    /// Whether the server ended the stream (as opposed to a quiet wait).
+    pub fn ended(&self) -> bool {
+        self.ended
     }
 
     /// Comment frames received so far (the opening line, keep-alives).

@@ -238,6 +238,9 @@ async fn each_lab_sees_its_own_thread_and_marks_are_per_person() {
     assert_eq!(older["items"][0]["seq"], 1);
     let newer = json_of(page(&m, &m.a, &ta, "?after=1").await).await;
     assert_eq!(newer["items"][0]["seq"], 2);
+    let between = json_of(page(&m, &m.a, &ta, "?after=0&before=2").await).await;
+    let seqs: Vec<&Value> = between["items"].as_array().unwrap().iter().map(|i| &i["seq"]).collect();
+    assert_eq!(seqs, vec![&json!(1)], "both bounds: the messages between them");
 }
 
 /// After the award the declined labs' threads are 404 at once, the winner's
@@ -392,6 +395,10 @@ async fn the_event_stream_delivers_live_and_resumes_where_it_left_off() {
         lab_a.next(Duration::from_millis(500)).await.is_none(),
         "the declined lab hears nothing"
     );
+    assert!(
+        !lab_a.ended(),
+        "the declined lab's stream is still open: it just hears nothing"
+    );
 
     // A cursor we never gave resets the client.
     let mut odd = sse::Client::connect(&base, "?after=nonsense", Some(&m.clinic.token), None).await;
@@ -534,11 +541,14 @@ async fn an_open_case_is_announced_to_the_labs_it_reaches() {
         .await
         .expect("the reached lab hears it");
     assert_eq!(e.data["case_id"], open.as_str());
+    let before = deaf.comments();
     assert!(
         deaf.next_of("case.submitted", Duration::from_millis(2500))
             .await
             .is_none()
     );
+    assert!(!deaf.ended(), "the unverified lab's stream survived the delivery");
+    assert!(deaf.comments() > before, "and keeps receiving keep-alives");
     assert!(
         deaf.comments() > 1,
         "the unverified lab's stream is open (keep-alives); it hears nothing"

@@ -101,10 +101,11 @@ impl Drop for TestDatabase {
                         // more than a few seconds.
                         let _ = db
                             .execute_unprepared(&format!(
-                                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l \
+                                "SELECT pg_terminate_backend(l.pid, 5000) FROM pg_locks l \
                                  JOIN pg_class c ON c.oid = l.relation \
                                  JOIN pg_namespace n ON n.oid = c.relnamespace \
-                                 WHERE n.nspname = '{schema}' AND l.pid <> pg_backend_pid()"
+                                 WHERE n.nspname = '{schema}' AND l.pid <> pg_backend_pid() \
+                                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                             ))
                             .await;
                         let _ = db.execute_unprepared("SET lock_timeout = '10s'").await;

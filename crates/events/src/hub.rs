@@ -290,20 +290,18 @@ impl Hub {
             } else {
                 self.inner.gate.visible(&self.inner.db, org, cases).await?
             };
-            let sessions: Vec<Uuid> = {
+            // The subscribers asked about; one that subscribes while the
+            // question is out has just been checked by `subscribe`'s caller.
+            let asked: HashMap<u64, Uuid> = {
                 let subs = self
                     .inner
                     .subs
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let Some(s) = subs.get(&org) else { return Ok(()) };
-                s.conns
-                    .iter()
-                    .map(|c| c.session)
-                    .collect::<HashSet<_>>()
-                    .into_iter()
-                    .collect()
+                s.conns.iter().map(|c| (c.id, c.session)).collect()
             };
+            let sessions: Vec<Uuid> = asked.values().copied().collect::<HashSet<_>>().into_iter().collect();
             let live = self.inner.gate.live_sessions(&self.inner.db, org, sessions).await?;
             let batch: Vec<Arc<Delivered>> = rows
                 .into_iter()
@@ -323,15 +321,16 @@ impl Hub {
             // A subscriber whose session is over, or whose buffer is full,
             // is dropped from every organisation it follows: its stream
             // ends, and its client resumes from its cursor (or signs in).
-            let mut dropped = Vec::new();
+            let mut dropped = HashSet::new();
             for c in &s.conns {
-                let ok = live.contains(&c.session)
+                let over = asked.contains_key(&c.id) && !live.contains(&c.session);
+                let ok = !over
                     && batch
                         .iter()
                         .filter(|d| d.is_for(c.user))
                         .all(|d| c.tx.try_send(d.clone()).is_ok());
                 if !ok {
-                    dropped.push(c.id);
+                    dropped.insert(c.id);
                 }
             }
             if !dropped.is_empty() {

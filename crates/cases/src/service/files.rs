@@ -286,7 +286,9 @@ where
         let txn = dentex_db::begin_write(&state.db).await?;
         if design {
             // Still open to the lab: a case cancelled meanwhile is gone for it.
-            if !store::lock_case_in(&txn, c.id, &[CaseStatus::Submitted, CaseStatus::Awarded]).await? {
+            if !store::lock_case_in(&txn, c.id, &[CaseStatus::Submitted, CaseStatus::Awarded]).await?
+                || !crate::service::cases::still_with_lab(&txn, c.id, owner).await?
+            {
                 return Err(ApiError::not_found());
             }
         } else {

@@ -1,7 +1,7 @@
 //! The live stream: `GET /api/v1/events` (Server-Sent Events) and
 //! `POST /api/v1/events/ticket`.
 
-use crate::http::views::TicketView;
+use crate::http::views::{StreamEvent, TicketView};
 use crate::service::live::{self, Stream};
 use crate::state::ChatState;
 use actix_web::dev::Payload;
@@ -31,7 +31,7 @@ pub struct EventsQuery {
 /// `reset` (reload). A comment line keeps an idle stream open every 15 s.
 #[utoipa::path(get, path = "/api/v1/events", tag = "chat", security(("bearer" = [])),
     params(EventsQuery, ("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received.")),
-    responses((status = 200, description = "An endless `text/event-stream`.", content_type = "text/event-stream", body = String), (status = 401, description = "`unauthenticated`, `ticket_invalid`", body = dentex_http::Problem)))]
+    responses((status = 200, description = "An endless `text/event-stream`: each event as described (comment lines keep it open).", content_type = "text/event-stream", body = StreamEvent), (status = 401, description = "`unauthenticated`, `ticket_invalid`", body = dentex_http::Problem)))]
 #[get("/api/v1/events")]
 pub async fn events(
     req: HttpRequest,

@@ -10,7 +10,8 @@ use dentex_http::{ApiError, Json};
 use serde::Deserialize;
 
 /// Which messages: the newest (no cursor), those `before` a sequence
-/// number (older), or those `after` one (newer, for catching up).
+/// number (older), those `after` one (newer, for catching up), or both:
+/// the first `limit` between them.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
@@ -28,12 +29,6 @@ pub struct MessagesQuery {
 impl MessagesQuery {
     fn page(&self) -> Result<PageOf, ApiError> {
         let p = dentex_http::paging::page::<i64>(self.limit, None)?;
-        if self.before.is_some() && self.after.is_some() {
-            return Err(ApiError::new(
-                &dentex_http::codes::INVALID_QUERY,
-                "before, after: give one of them, not both.",
-            ));
-        }
         if self.before.is_some_and(|b| b < 1) || self.after.is_some_and(|a| a < 0) {
             return Err(ApiError::new(
                 &dentex_http::codes::INVALID_QUERY,

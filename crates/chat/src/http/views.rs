@@ -169,3 +169,37 @@ pub struct TicketView {
     pub ticket: String,
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
+
+dentex_domain::doc_enum!(
+    /// `StreamEvent.event` in the document.
+    EventKind = "What happened: fetch the resource named in `data` for the rest.",
+    [
+        "reset",
+        "message.created",
+        "message.deleted",
+        "thread.read",
+        "case.submitted",
+        "case.canceled",
+        "case.awarded",
+        "file.analyzed",
+        "quote.created",
+        "quote.revised",
+        "quote.withdrawn",
+        "quote.accepted",
+        "quote.declined",
+        "order.transitioned",
+        "remake.created",
+    ]
+);
+
+/// One event of `GET /api/v1/events`, as an SSE client parses it.
+#[derive(Serialize, ToSchema)]
+pub struct StreamEvent {
+    /// The cursor after this event: send it back as `Last-Event-ID`.
+    pub id: String,
+    #[schema(value_type = EventKind)]
+    pub event: String,
+    /// JSON: ids, states and counts only (`case_id`, `thread_id`,
+    /// `message_id`, `seq`, `status`, …); `reset` asks the client to reload.
+    pub data: String,
+}

@@ -203,7 +203,13 @@ async fn catch_up(state: &ChatState, org: Uuid, mut from: i64, until: i64) -> Re
     let mut first = true;
     while from < until {
         let rows = dentex_events::store::after(&state.db, org, from, 500).await?;
-        if first && rows.first().is_some_and(|r| r.created_at < oldest_kept) {
+        // Positions have no gaps: a first row past `from + 1` means a purge
+        // took what the client missed.
+        if first
+            && rows
+                .first()
+                .is_some_and(|r| r.created_at < oldest_kept || r.position != from + 1)
+        {
             return Ok((Vec::new(), true));
         }
         first = false;
