@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use dentex_db::entities::{membership, organization, session, user};
 use dentex_db::now;
-use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
     QueryFilter, Set,
@@ -55,9 +54,7 @@ pub async fn issue<C: ConnectionTrait>(
     policy: SessionPolicy,
     second_step: bool,
 ) -> Result<NewSession, DbErr> {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
+    let token = random_token(TOKEN_PREFIX);
     let t = now();
     let expires_at = t + chrono::Duration::from_std(policy.absolute).unwrap_or(chrono::Duration::hours(12));
     let id = Uuid::now_v7();
@@ -280,4 +277,12 @@ pub async fn live_members<C: ConnectionTrait>(
         .query_all_raw(dentex_db::stmt(db.get_database_backend(), &sql, values))
         .await?;
     rows.iter().map(|r| r.try_get::<Uuid>("", "id")).collect()
+}
+
+/// 256 random bits as hex after `prefix` (`dentex_accounts::tokens::random`
+/// for the other crates).
+pub fn random_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    format!("{prefix}{}", hex::encode(bytes))
 }

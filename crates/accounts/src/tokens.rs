@@ -5,7 +5,6 @@
 use chrono::Duration;
 use dentex_db::entities::one_time_token as ott;
 use dentex_db::now;
-use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
@@ -22,15 +21,19 @@ pub struct TokenFor {
     pub created_by: Option<Uuid>,
 }
 
+/// 256 random bits as hex after `prefix`: every token the server hands out
+/// (sessions, e-mailed links, event-stream tickets).
+pub fn random(prefix: &str) -> String {
+    crate::sessions::random_token(prefix)
+}
+
 pub fn hash(token: &str) -> String {
     crate::sessions::token_hash(token)
 }
 
 /// Creates a token and returns it (to be mailed; never stored or logged).
 pub async fn issue<C: ConnectionTrait>(db: &C, purpose: &str, f: TokenFor, ttl: Duration) -> Result<String, DbErr> {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
+    let token = random("");
     let t = now();
     ott::ActiveModel {
         id: Set(Uuid::now_v7()),

@@ -32,6 +32,24 @@ fn download(d: Download) -> HttpResponse {
     }
 }
 
+/// A streamed upload as the request brings it: its declared length, the
+/// client's name for the file (metadata only: it never reaches a key, a URL
+/// or a log) and the body. Case files and chat's design files alike.
+pub fn incoming(req: &HttpRequest, payload: web::Payload) -> Incoming<web::Payload> {
+    Incoming {
+        declared_len: req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok()),
+        name: req
+            .headers()
+            .get("x-file-name")
+            .and_then(|raw| service::files::clean_file_name(&String::from_utf8_lossy(raw.as_bytes()))),
+        body: payload,
+    }
+}
+
 /// Uploads a file by streaming the body into the object store. The type comes
 /// from the bytes; the size limit and the organisation's quota hold while
 /// streaming (413 at once, nothing kept); photos lose their metadata first.
@@ -48,19 +66,7 @@ pub async fn upload_file(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let allowed = service::case_for(&state, &actor, &path, CaseAction::UploadFile).await?;
-    let incoming = Incoming {
-        declared_len: req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok()),
-        // The client's name is metadata: it never reaches a key, a URL or a log.
-        name: req
-            .headers()
-            .get("x-file-name")
-            .and_then(|raw| service::files::clean_file_name(&String::from_utf8_lossy(raw.as_bytes()))),
-        body: payload,
-    };
+    let incoming = incoming(&req, payload);
     let f = service::files::upload(&state, &actor, &allowed, incoming).await?;
     Ok(
         dentex_http::created(format!("/api/v1/cases/{}/files/{}", f.case_id, f.id)).json(views::file_view(

@@ -3,12 +3,11 @@
 use crate::policy::ThreadAction;
 use crate::service::thread_for;
 use crate::state::ChatState;
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use dentex_accounts::Actor;
 use dentex_cases::access::CaseAction;
 use dentex_cases::http::views::FileView;
-use dentex_cases::service::files::{self, Incoming};
+use dentex_cases::service::files;
 use dentex_http::ApiError;
 
 /// The thread's lab uploads a design file (a preview for the clinic to
@@ -35,18 +34,7 @@ pub async fn upload_design(
         CaseAction::UploadDesign,
     )
     .await?;
-    let incoming = Incoming {
-        declared_len: req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok()),
-        name: req
-            .headers()
-            .get("x-file-name")
-            .and_then(|raw| files::clean_file_name(&String::from_utf8_lossy(raw.as_bytes()))),
-        body: payload,
-    };
+    let incoming = dentex_cases::http::files::incoming(&req, payload);
     let f = files::upload(&state.cases, &actor, &allowed, incoming).await?;
     Ok(
         dentex_http::created(format!("/api/v1/cases/{}/files/{}", f.case_id, f.id))

@@ -32,9 +32,7 @@ pub struct Ticket {
 /// stored hashed and audited.
 pub async fn ticket(state: &ChatState, actor: &Actor) -> Result<Ticket, ApiError> {
     dentex_accounts::policy::require_full_session(actor)?;
-    let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-    let ticket = format!("dxt_{}", hex_encode(&bytes));
+    let ticket = dentex_accounts::tokens::random("dxt_");
     let ttl = chrono::Duration::from_std(state.config.ticket_ttl).unwrap_or(chrono::Duration::seconds(60));
     let expires_at = dentex_db::now() + ttl;
     let txn = dentex_db::begin_write(&state.db).await?;
@@ -52,10 +50,6 @@ pub async fn ticket(state: &ChatState, actor: &Actor) -> Result<Ticket, ApiError
     dentex_accounts::audit_in(&txn, ev).await?;
     txn.commit().await?;
     Ok(Ticket { ticket, expires_at })
-}
-
-fn hex_encode(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// The caller a ticket names, using it up (a second use is 401).
