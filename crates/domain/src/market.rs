@@ -123,15 +123,17 @@ pub enum Actor {
     Lab,
     /// Platform staff (manual payment status, corrections).
     Support,
+    /// The payment provider, confirming the clinic's payment (`dentex-payments`).
+    Payment,
 }
 
 /// The moves `actor` may make from `from`.
 pub fn allowed_moves(from: OrderStatus, actor: Actor) -> Vec<OrderStatus> {
-    use Actor::{Clinic, Lab, Support};
+    use Actor::{Clinic, Lab, Payment, Support};
     use OrderStatus::*;
     let table: &[(OrderStatus, OrderStatus, &[Actor])] = &[
-        // Payment (a later issue) or support's manual status starts production.
-        (AwaitingPayment, InProduction, &[Support]),
+        // The clinic's payment (or support, correcting) starts production.
+        (AwaitingPayment, InProduction, &[Support, Payment]),
         (AwaitingPayment, Canceled, &[Clinic, Lab, Support]),
         (InProduction, Shipped, &[Lab]),
         (InProduction, Canceled, &[Clinic, Lab, Support]),
@@ -281,6 +283,8 @@ mod tests {
         assert!(check_move(Shipped, Canceled, Actor::Clinic).is_err());
         assert!(check_move(AwaitingPayment, InProduction, Actor::Clinic).is_err());
         assert!(check_move(AwaitingPayment, InProduction, Actor::Support).is_ok());
+        assert!(check_move(AwaitingPayment, InProduction, Actor::Payment).is_ok());
+        assert!(check_move(InProduction, Shipped, Actor::Payment).is_err());
         for s in [Completed, Canceled] {
             for a in [Actor::Clinic, Actor::Lab, Actor::Support] {
                 assert!(allowed_moves(s, a).is_empty(), "{s} is final");

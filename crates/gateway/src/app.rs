@@ -166,6 +166,12 @@ fn feature_states(
         db: core.db.clone(),
         audit: audit.clone(),
         queue: queue.clone(),
+        // With a Stripe key the clinic pays before production, and payments
+        // holds the money until delivery (it reacts to the market's moves).
+        payment_first: config.payments.stripe_secret_key.is_some(),
+        hooks: Arc::new(dentex_payments::hooks::PaymentOrderHooks {
+            auto_release_days: config.payments.auto_release_days,
+        }),
     };
     (accounts, cases, market)
 }
@@ -207,6 +213,76 @@ fn chat_state(
     }
 }
 
+/// Payments' state: Stripe's client when a secret key is configured
+/// (manual mode otherwise).
+fn payments_state(
+    config: &Config,
+    core: &Core,
+    audit: &AuditLog,
+    queue: &Queue,
+    market: &dentex_market::MarketState,
+) -> anyhow::Result<dentex_payments::PaymentsState> {
+    use secrecy::ExposeSecret;
+    let p = &config.payments;
+    let stripe = match &p.stripe_secret_key {
+        Some(k) => Some(
+            dentex_payments::stripe::StripeApi::new(
+                k.expose_secret(),
+                &p.stripe_api_base,
+                Duration::from_secs(p.timeout_secs),
+            )
+            .map_err(|e| anyhow::anyhow!("payments.stripe_secret_key: {e}"))?,
+        ),
+        None => None,
+    };
+    let webhook_secrets = [&p.webhook_secret, &p.webhook_secret_previous]
+        .into_iter()
+        .flatten()
+        .map(|s| s.expose_secret().to_owned())
+        .collect();
+    Ok(dentex_payments::PaymentsState {
+        db: core.db.clone(),
+        audit: audit.clone(),
+        queue: queue.clone(),
+        market: market.clone(),
+        stripe,
+        config: Arc::new(dentex_payments::PaymentsConfig {
+            fee_bps: p.fee_bps,
+            fee_min_minor: p.fee_min_minor,
+            auto_release_days: p.auto_release_days,
+            hold_alert_days: p.hold_alert_days,
+            webhook_secrets,
+            app_base_url: config
+                .http
+                .app_base_url
+                .clone()
+                .unwrap_or_else(|| config.http.public_base_url.clone()),
+            support_email: p.support_email.clone(),
+        }),
+    })
+}
+
+/// The sweeps' schedules and the job workers, when this process runs jobs.
+fn start_jobs(
+    config: &Config,
+    core: &Core,
+    payments: &dentex_payments::PaymentsState,
+    queue: Queue,
+    shutdown: &CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if config.jobs.workers == 0 {
+        return None;
+    }
+    schedule_sweeps(config, &queue, shutdown);
+    Some(spawn_job_workers(
+        config,
+        (&core.mailer, &core.db, &core.store),
+        payments,
+        queue,
+        shutdown,
+    ))
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let core = Core::open(&config).await?;
@@ -228,17 +304,15 @@ impl Application {
         let (accounts, cases, market) = feature_states(&config, &core, &audit, &queue);
         let shutdown = CancellationToken::new();
         let chat = chat_state(&config, &core, &audit, &queue, (&cases, &accounts), &shutdown);
-        if config.jobs.workers > 0 {
-            schedule_sweeps(&config, &queue, &shutdown);
-        }
-        let workers = (config.jobs.workers > 0)
-            .then(|| spawn_job_workers(&config, (&core.mailer, &core.db, &core.store), queue, &shutdown));
+        let payments = payments_state(&config, &core, &audit, &queue, &market)?;
+        let workers = start_jobs(&config, &core, &payments, queue, &shutdown);
 
         let state_data = web::Data::new(state.clone());
         let accounts_data = web::Data::new(accounts);
         let cases_data = web::Data::new(cases);
         let market_data = web::Data::new(market);
         let chat_data = web::Data::new(chat);
+        let payments_data = web::Data::new(payments);
         let ip_source = web::Data::new(dentex_http::ClientIpSource {
             header: config.http.client_ip_header.clone().map(|h| h.to_ascii_lowercase()),
         });
@@ -264,6 +338,7 @@ impl Application {
                     .app_data(cases_data.clone())
                     .app_data(market_data.clone())
                     .app_data(chat_data.clone())
+                    .app_data(payments_data.clone())
                     .app_data(ip_source.clone())
                     .app_data(web::Data::new(pages::Served(serve_pages)))
                     .app_data(dentex_http::JsonLimit(json_limit))
@@ -388,7 +463,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(dentex_accounts::configure)
         .configure(dentex_cases::configure)
         .configure(dentex_market::configure)
-        .configure(dentex_chat::configure);
+        .configure(dentex_chat::configure)
+        .configure(dentex_payments::configure);
 }
 
 /// A query string that does not parse: 400 `invalid_query`.

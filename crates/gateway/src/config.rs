@@ -29,6 +29,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub chat: ChatConfig,
     pub events: EventsConfig,
+    pub payments: PaymentsSettings,
 }
 
 impl Default for Config {
@@ -48,6 +49,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             chat: ChatConfig::default(),
             events: EventsConfig::default(),
+            payments: PaymentsSettings::default(),
         }
     }
 }
@@ -386,6 +388,7 @@ impl Config {
         self.validate_audit_database(&mut errs);
         self.validate_storage(&mut errs);
         self.validate_mail_jobs_auth(&mut errs);
+        self.payments.validate(&mut errs);
         if errs.is_empty() { Ok(()) } else { Err(errs.join("; ")) }
     }
 
@@ -566,7 +569,9 @@ impl Config {
 }
 
 mod live;
+mod payments;
 pub use live::{ChatConfig, EventsConfig};
+pub use payments::PaymentsSettings;
 
 #[cfg(test)]
 mod tests;

@@ -108,6 +108,46 @@ fn register_live_jobs(r: &mut Registry, db: &sea_orm::DatabaseConnection, config
     });
 }
 
+/// Payments' jobs: an event applied, an order's money released, the hourly sweep.
+fn register_payment_jobs(r: &mut Registry, payments: &dentex_payments::PaymentsState) {
+    use dentex_payments::service::{apply, release, sweep};
+    let fail = |e: dentex_http::ApiError| JobFailure(format!("{e:?}"));
+    let state = payments.clone();
+    r.register(apply::JOB, move |ctx| {
+        let state = state.clone();
+        async move {
+            let job: apply::Job =
+                serde_json::from_value(ctx.payload).map_err(|e| JobFailure(format!("bad payload: {e}")))?;
+            apply::apply(&state, &job.event_id).await.map_err(fail)
+        }
+    });
+    let state = payments.clone();
+    r.register(release::JOB, move |ctx| {
+        let state = state.clone();
+        async move {
+            let job: release::Job =
+                serde_json::from_value(ctx.payload).map_err(|e| JobFailure(format!("bad payload: {e}")))?;
+            let outcome = release::release(&state, job.order_id).await.map_err(fail)?;
+            tracing::info!(order.id = %job.order_id, outcome = ?outcome, "release looked at");
+            Ok(())
+        }
+    });
+    let state = payments.clone();
+    r.register(sweep::JOB, move |_ctx| {
+        let state = state.clone();
+        async move {
+            let done = sweep::run(&state).await.map_err(fail)?;
+            tracing::info!(
+                released = done.released,
+                alerted = done.alerted,
+                recovered = done.recovered,
+                "payments swept"
+            );
+            Ok(())
+        }
+    });
+}
+
 pub fn worker_config(config: &Config) -> WorkerConfig {
     WorkerConfig {
         poll_interval: Duration::from_millis(config.jobs.poll_interval_ms.max(10)),
@@ -142,6 +182,12 @@ pub(crate) fn schedule_sweeps(config: &Config, queue: &Queue, shutdown: &Cancell
     ));
     tokio::spawn(schedule_every(
         queue.clone(),
+        dentex_payments::service::sweep::JOB,
+        Duration::from_secs(3600),
+        shutdown.clone(),
+    ));
+    tokio::spawn(schedule_every(
+        queue.clone(),
         dentex_events::PURGE_JOB,
         Duration::from_secs(3600),
         shutdown.clone(),
@@ -161,13 +207,16 @@ pub(crate) fn schedule_sweeps(config: &Config, queue: &Queue, shutdown: &Cancell
 pub(crate) fn spawn_job_workers(
     config: &Config,
     (mailer, db, store): (&Mailer, &sea_orm::DatabaseConnection, &dentex_storage::ObjectStore),
+    payments: &dentex_payments::PaymentsState,
     queue: Queue,
     shutdown: &CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
+    let mut registry = job_registry(mailer.clone(), db.clone(), store.clone(), config);
+    register_payment_jobs(&mut registry, payments);
     dentex_jobs::spawn_workers(
         config.jobs.workers,
         queue,
-        Arc::new(job_registry(mailer.clone(), db.clone(), store.clone(), config)),
+        Arc::new(registry),
         worker_config(config),
         shutdown.clone(),
     )

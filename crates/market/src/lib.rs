@@ -37,7 +37,7 @@ pub mod service;
 pub mod state;
 pub mod store;
 
-pub use state::MarketState;
+pub use state::{MarketState, NoOrderHooks, OrderHooks};
 
 /// Every quote, order and labs route.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

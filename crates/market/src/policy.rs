@@ -140,6 +140,7 @@ pub fn side_name(s: Side) -> &'static str {
         Side::Clinic => "clinic",
         Side::Lab => "lab",
         Side::Support => "support",
+        Side::Payment => "payment",
     }
 }
 

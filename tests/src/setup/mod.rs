@@ -5,6 +5,7 @@
 
 pub mod cases;
 pub mod market;
+pub mod payments;
 
 use crate::{Actor, TestApp};
 use reqwest::Method;

@@ -29,6 +29,7 @@ pub use complete::codes_in;
         (name = "credentials", description = "Professional credentials and their scanned documents."),
         (name = "cases", description = "Cases, prescriptions and their files. A lab sees a case once it is open to it; another tenant's case answers 404."),
         (name = "market", description = "Quotes and orders: several labs quote on one case, the clinic accepts one (with an Idempotency-Key), the order runs to completion; remakes. Another tenant's quote or order answers 404."),
+        (name = "payments", description = "Payments through Stripe Connect: labs' payouts, the clinic's payment of an order, the money held until delivery, receipts, Stripe's webhooks; manual mode without keys."),
         (name = "support", description = "Platform staff (with two-step sign-in): the credential review queue."),
     )
 )]
@@ -197,6 +198,7 @@ pub fn error_catalogues() -> Vec<(&'static str, &'static [&'static dentex_http::
         ("Cases and files", dentex_cases::codes::ALL),
         ("Quotes and orders", dentex_market::codes::ALL),
         ("Chat and live events", dentex_chat::codes::ALL),
+        ("Payments", dentex_payments::codes::ALL),
     ]
 }
 

@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 dentex_domain::doc_enum!(
     /// Who made a move or canceled, in the document.
-    Side = "The side that acted: the clinic, the lab, or platform support.",
-    ["clinic", "lab", "support"]
+    Side = "The side that acted: the clinic, the lab, platform support, or the clinic's payment through the platform (`payment`: the move into production when it arrived).",
+    ["clinic", "lab", "support", "payment"]
 );
 
 #[derive(Serialize, ToSchema)]

@@ -111,10 +111,16 @@ async fn award(
     // Only the quotes this statement declines are told (a withdrawal that
     // got in first is not).
     let declined = store::quotes::decline_others(&txn, c.id, q.id, t).await?;
-    let o = insert_order(&txn, actor, &q, c, day, t).await?;
-    let status = OrderStatus::InProduction;
+    // Paid through the platform first, or in production at once (manual mode).
+    let status = if state.payment_first {
+        OrderStatus::AwaitingPayment
+    } else {
+        OrderStatus::InProduction
+    };
+    let o = insert_order(&txn, actor, &q, c, status, (day, t)).await?;
     let side = side_name(Side::Clinic);
     store::orders::insert_transition(&txn, o.id, None, status, actor.user_id.0, side, None).await?;
+    state.hooks.moved(&txn, &o, None, status).await?;
     let (case_id, order_id) = (c.id.to_string(), o.id.to_string());
     notify::tell(&txn, q.lab_org_id, |to| {
         dentex_mail::templates::quote_accepted(to, &case_id, &order_id)
@@ -181,15 +187,15 @@ async fn take_quote(
     Ok(q)
 }
 
-/// The order of the award, in production at once; a second award of the
-/// same case fails on the unique `award_case_id`.
+/// The order of the award, in `status`; a second award of the same case
+/// fails on the unique `award_case_id`.
 async fn insert_order(
     txn: &DatabaseTransaction,
     actor: &Actor,
     q: &Quote,
     c: &Case,
-    day: NaiveDate,
-    t: DateTime<Utc>,
+    status: OrderStatus,
+    (day, t): (NaiveDate, DateTime<Utc>),
 ) -> Result<Order, ApiError> {
     let new = NewOrder {
         case_id: c.id,
@@ -198,7 +204,7 @@ async fn insert_order(
         quote_version: q.version,
         clinic_org_id: c.clinic_org_id,
         lab_org_id: q.lab_org_id,
-        status: OrderStatus::InProduction,
+        status,
         amount_minor: q.amount_minor,
         currency: q.currency.clone(),
         turnaround_days: q.turnaround_days,

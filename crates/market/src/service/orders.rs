@@ -379,6 +379,7 @@ pub async fn transition(
     .await?;
     let moved = store::orders::find(&txn, o.id).await?.ok_or_else(ApiError::not_found)?;
     crate::live::order_moved(&txn, &moved, Some(from), to).await?;
+    state.hooks.moved(&txn, &moved, Some(from), to).await?;
     audit_in(&txn, actor, order_trail(&o, side, "order.transition", Outcome::Success)).await?;
     txn.commit().await?;
     dentex_events::committed();
@@ -387,6 +388,41 @@ pub async fn transition(
         .await?
         .ok_or_else(ApiError::not_found)?;
     shown_order(&state.db, o, true).await
+}
+
+/// The clinic's payment arrived: an order still `awaiting_payment` goes
+/// into production, inside the caller's transaction (a payment provider's
+/// job, which writes its own audit row). The move is the domain's
+/// (`Side::Payment`), recorded as made by `payer`, the person who paid;
+/// the lab is told, by mail and live. `None` when the order is no longer
+/// waiting (moved or cancelled meanwhile): nothing changes.
+pub async fn start_paid(
+    txn: &DatabaseTransaction,
+    order_id: uuid::Uuid,
+    payer: uuid::Uuid,
+) -> Result<Option<Order>, ApiError> {
+    let Some(o) = store::orders::find(txn, order_id).await? else {
+        return Ok(None);
+    };
+    let from = status_of(&o)?;
+    let to = OrderStatus::InProduction;
+    if from != OrderStatus::AwaitingPayment {
+        return Ok(None);
+    }
+    rules::check_move(from, to, Side::Payment).map_err(|e| move_refused(&e, Side::Payment))?;
+    if !store::orders::move_status(txn, o.id, from, to, MoveDetails::None).await? {
+        return Ok(None);
+    }
+    let note = Some("paid through the platform".to_owned());
+    store::orders::insert_transition(txn, o.id, Some(from), to, payer, side_name(Side::Payment), note).await?;
+    let order_id = o.id.to_string();
+    notify::tell(txn, o.lab_org_id, |to_addr| {
+        dentex_mail::templates::order_update(to_addr, &order_id, to.as_str())
+    })
+    .await?;
+    let moved = store::orders::find(txn, o.id).await?.ok_or_else(ApiError::not_found)?;
+    crate::live::order_moved(txn, &moved, Some(from), to).await?;
+    Ok(Some(moved))
 }
 
 fn order_changed() -> ApiError {
@@ -515,6 +551,7 @@ async fn open_remake(
     let mut done = order_trail(o, Side::Clinic, "order.remake", Outcome::Success);
     done.id = remade.id.to_string();
     crate::live::remake_created(&txn, o, &remade, why).await?;
+    state.hooks.moved(&txn, &remade, None, status).await?;
     audit_in(&txn, actor, done).await?;
     txn.commit().await?;
     dentex_events::committed();

@@ -1,0 +1,61 @@
+//! The rules of payments. HTTP handlers, jobs and webhooks call these.
+//!
+//! - [`onboarding`]: a lab's Connect account and its onboarding link.
+//! - [`pay`]: the clinic's payment of an order (one PaymentIntent per attempt).
+//! - [`apply`]: Stripe's events, applied once each from the objects' current state.
+//! - [`release`]: the one transfer to the lab once the work has arrived.
+//! - [`manual`]: manual mode, where support records the status.
+//! - [`sweep`]: the hourly job: auto-release, long holds, reconciliation.
+
+pub mod apply;
+pub mod manual;
+pub mod onboarding;
+pub mod pay;
+pub mod release;
+pub mod sweep;
+
+use crate::state::PaymentsState;
+use crate::stripe::CallError;
+use dentex_accounts::Actor;
+use dentex_audit::{AuditEvent, Outcome};
+use dentex_domain::OrgId;
+use dentex_http::ApiError;
+use uuid::Uuid;
+
+/// Stripe refused or could not be reached: 502, nothing changed here.
+pub(crate) fn provider(e: CallError) -> ApiError {
+    tracing::warn!(error = %e, "a Stripe call failed");
+    ApiError::new(&crate::codes::PAYMENT_PROVIDER_ERROR, e.0)
+}
+
+/// An audit row about an order, in the clinic's chain.
+pub(crate) fn order_event(actor: &Actor, action: &str, clinic: Uuid, order: Uuid, acting: Option<Uuid>) -> AuditEvent {
+    let mut ev = actor.event(action, "order", Outcome::Success);
+    ev.org_id = Some(OrgId(clinic));
+    ev.resource_id = Some(order.to_string());
+    ev.acting_org_id = acting.map(OrgId);
+    ev
+}
+
+/// An audit row of the payment provider (a job applying Stripe's word).
+pub(crate) fn system_event(action: &str, clinic: Uuid, order: Uuid) -> AuditEvent {
+    let mut ev = AuditEvent::new(action, "order", Outcome::Success);
+    ev.org_id = Some(OrgId(clinic));
+    ev.resource_id = Some(order.to_string());
+    ev.reason = Some("stripe".into());
+    ev
+}
+
+/// A refusal of something the caller may see (403), audited.
+pub(crate) async fn denied(state: &PaymentsState, actor: &Actor, mut ev: AuditEvent, why: &str) -> ApiError {
+    ev.action = "access.refused".into();
+    ev.outcome = Outcome::Denied;
+    ev.reason = Some(why.to_owned());
+    match state.audit.record(ev).await {
+        Ok(_) => dentex_accounts::policy::forbidden(why),
+        Err(e) => {
+            let _ = actor;
+            ApiError::from(e)
+        }
+    }
+}
