@@ -134,6 +134,12 @@ async fn every_json_body_names_every_bad_field_with_its_path() {
             let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") else {
                 continue;
             };
+            // Stripe's events are Stripe's: the signature is checked over the
+            // raw body and nothing in it is a field of this API's (tested in
+            // payments.rs: a tampered or unsigned body is 400).
+            if path == "/api/v1/webhooks/stripe" {
+                continue;
+            }
             let (body, expect) = bad_body(doc, schema);
             // An unknown field and a wrong type always; a word not in a list
             // and missing fields where the schema has them.

@@ -69,15 +69,29 @@ async fn money_is_held_until_completion_then_one_transfer_of_price_minus_fee() {
     )
     .await;
     assert_eq!(problem(r).await["code"], "idempotency_key_required");
-    let r = call(
-        &p.m.app,
-        Method::POST,
-        &format!("/api/v1/orders/{order}/payment"),
-        &p.m.b,
-        None,
-    )
-    .await;
-    assert_ne!(r.status(), 200);
+    let r =
+        p.m.app
+            .client
+            .post(p.m.app.url(&format!("/api/v1/orders/{order}/payment")))
+            .bearer_auth(&p.m.b.token)
+            .header("idempotency-key", "lab-tries")
+            .send()
+            .await
+            .expect("sent");
+    assert_eq!(r.status(), 403, "the lab does not pay");
+    // Anyone else: 404, for the payment and the receipt alike.
+    let other = p.m.other_clinic().await;
+    for tail in ["payment", "receipt"] {
+        let r = call(
+            &p.m.app,
+            Method::GET,
+            &format!("/api/v1/orders/{order}/{tail}"),
+            &other,
+            None,
+        )
+        .await;
+        assert_eq!(r.status(), 404, "{tail}");
+    }
     let first = json_of(p.pay(&order, "pay-1").await).await;
     assert_eq!(first["status"], "unpaid");
     let secret = first["client_secret"].as_str().expect("client secret").to_owned();

@@ -122,7 +122,11 @@ pub async fn sync(
         refunded: charge.as_ref().map_or(0, |c| c.refunded),
         dispute: d.as_ref().map(|d| d.state),
     });
-    record(&txn, &mut p, charge.as_ref(), d.as_ref()).await?;
+    // A declined or pending attempt's charge is not money received.
+    let received = charge
+        .as_ref()
+        .filter(|_| pi.state == crate::status::IntentState::Succeeded);
+    record(&txn, &mut p, received, d.as_ref()).await?;
     p.status = now_status.as_str().to_owned();
     let first_paid = now_status.was_paid() && p.paid_at.is_none();
     if first_paid {

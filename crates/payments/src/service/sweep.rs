@@ -26,12 +26,16 @@ pub async fn run(state: &PaymentsState) -> Result<Swept, ApiError> {
     }
     let alert_after = chrono::Duration::days(i64::from(state.config.hold_alert_days));
     for p in store::payments::held(&state.db).await? {
-        if matches!(
-            release::release(state, p.order_id).await?,
-            release::Outcome::Released { .. }
-        ) {
-            done.released += 1;
-            continue;
+        // One order Stripe refuses does not stop the others (nor the alerts).
+        match release::release(state, p.order_id).await {
+            Ok(release::Outcome::Released { .. }) => {
+                done.released += 1;
+                continue;
+            }
+            Ok(release::Outcome::Holding(_)) => {}
+            Err(e) => {
+                tracing::warn!(order.id = %p.order_id, error = ?e, "a release failed; the next sweep tries again")
+            }
         }
         if p.paid_at.is_some_and(|t| t + alert_after <= chrono::Utc::now())
             && p.hold_alerted_at.is_none()

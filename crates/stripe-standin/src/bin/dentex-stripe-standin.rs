@@ -6,7 +6,7 @@
 //!
 //! Point Dentex at it with `DENTEX_PAYMENTS__STRIPE_API_BASE=http://127.0.0.1:12111/`,
 //! `DENTEX_PAYMENTS__STRIPE_SECRET_KEY=sk_test_standin` and
-//! `DENTEX_PAYMENTS__WEBHOOK_SECRETS=whsec_standin`; move a payment on with
+//! `DENTEX_PAYMENTS__WEBHOOK_SECRET=whsec_standin`; move a payment on with
 //! `curl -X POST http://127.0.0.1:12111/_standin/payment_intents/{pi}/succeed`.
 
 use clap::Parser;
