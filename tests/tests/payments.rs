@@ -8,7 +8,7 @@
 use dentex_stripe_standin::sign;
 use dentex_tests::problem;
 use dentex_tests::setup::market::{Market, move_order};
-use dentex_tests::setup::payments::{Paid, WEBHOOK_SECRET, payouts};
+use dentex_tests::setup::payments::{Paid, WEBHOOK_SECRET, pay_as, payouts};
 use dentex_tests::setup::{call, json_of};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -69,15 +69,7 @@ async fn money_is_held_until_completion_then_one_transfer_of_price_minus_fee() {
     )
     .await;
     assert_eq!(problem(r).await["code"], "idempotency_key_required");
-    let r =
-        p.m.app
-            .client
-            .post(p.m.app.url(&format!("/api/v1/orders/{order}/payment")))
-            .bearer_auth(&p.m.b.token)
-            .header("idempotency-key", "lab-tries")
-            .send()
-            .await
-            .expect("sent");
+    let r = pay_as(&p.m.app, &p.m.b, &order, "lab-tries").await;
     assert_eq!(r.status(), 403, "the lab does not pay");
     // Anyone else: 404, for the payment and the receipt alike.
     let other = p.m.other_clinic().await;
@@ -316,15 +308,7 @@ async fn manual_mode_runs_without_stripe() {
     let (_, order) = m.awarded().await;
     let r = call(&m.app, Method::GET, &format!("/api/v1/orders/{order}"), &m.clinic, None).await;
     assert_eq!(json_of(r).await["status"], "in_production", "as without payments");
-    let r = m
-        .app
-        .client
-        .post(m.app.url(&format!("/api/v1/orders/{order}/payment")))
-        .bearer_auth(&m.clinic.token)
-        .header("idempotency-key", "k")
-        .send()
-        .await
-        .expect("sent");
+    let r = pay_as(&m.app, &m.clinic, &order, "k").await;
     assert_eq!(problem(r).await["code"], "payments_manual");
     let path = format!("/api/v1/support/orders/{order}/payment-status");
     let r = call(

@@ -4,7 +4,7 @@
 
 use super::market::{Market, move_order};
 use super::{call, json_of};
-use crate::Actor;
+use crate::{Actor, TestApp};
 use dentex_stripe_standin::{Endpoint, StandIn};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -71,16 +71,9 @@ impl Paid {
         panic!("not reached in 15 s");
     }
 
+    /// The clinic pays `order` under `key`.
     pub async fn pay(&self, order: &str, key: &str) -> reqwest::Response {
-        self.m
-            .app
-            .client
-            .post(self.m.app.url(&format!("/api/v1/orders/{order}/payment")))
-            .bearer_auth(&self.m.clinic.token)
-            .header("idempotency-key", key)
-            .send()
-            .await
-            .expect("request")
+        pay_as(&self.m.app, &self.m.clinic, order, key).await
     }
 
     /// The order's payment as `who` sees it.
@@ -162,4 +155,15 @@ impl Paid {
 /// `/api/v1/organizations/{org}/payouts{tail}` for the caller's first organisation.
 pub fn payouts(who: &Actor, tail: &str) -> String {
     format!("/api/v1/organizations/{}/payouts{tail}", who.org_id)
+}
+
+/// `POST /api/v1/orders/{order}/payment` as `who`, with `Idempotency-Key: key`.
+pub async fn pay_as(app: &TestApp, who: &Actor, order: &str, key: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/api/v1/orders/{order}/payment")))
+        .bearer_auth(&who.token)
+        .header("idempotency-key", key)
+        .send()
+        .await
+        .expect("request")
 }

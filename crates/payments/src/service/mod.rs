@@ -47,15 +47,12 @@ pub(crate) fn system_event(action: &str, clinic: Uuid, order: Uuid) -> AuditEven
 }
 
 /// A refusal of something the caller may see (403), audited.
-pub(crate) async fn denied(state: &PaymentsState, actor: &Actor, mut ev: AuditEvent, why: &str) -> ApiError {
+pub(crate) async fn denied(state: &PaymentsState, mut ev: AuditEvent, why: &str) -> ApiError {
     ev.action = "access.refused".into();
     ev.outcome = Outcome::Denied;
     ev.reason = Some(why.to_owned());
     match state.audit.record(ev).await {
         Ok(_) => dentex_accounts::policy::forbidden(why),
-        Err(e) => {
-            let _ = actor;
-            ApiError::from(e)
-        }
+        Err(e) => ApiError::from(e),
     }
 }

@@ -27,7 +27,7 @@ async fn lab_for(state: &PaymentsState, actor: &Actor, raw: &str, action: Payout
         let mut ev = actor.event("payouts", "organization", Outcome::Denied);
         ev.org_id = Some(OrgId(org));
         ev.resource_id = Some(org.to_string());
-        return Err(denied(state, actor, ev, why).await);
+        return Err(denied(state, ev, why).await);
     }
     Ok(org)
 }

@@ -40,7 +40,7 @@ pub(crate) async fn order_for(
     if let Err(why) = policy::decide_payment(actor, o.clinic_org_id, side, action) {
         let lab = (side == Side::Lab).then_some(o.lab_org_id);
         let ev = order_event(actor, "order.payment", o.clinic_org_id, o.id, lab);
-        return Err(denied(state, actor, ev, why).await);
+        return Err(denied(state, ev, why).await);
     }
     Ok((o, side))
 }
