@@ -39,14 +39,15 @@ def call(base, method, path, body=None, token=None):
 
 class Server:
     """`dentex serve` on 127.0.0.1 and a free port, in a fresh data folder,
-    its public URL the address it listens on; stopped on leaving `with`."""
+    its public URL the address it listens on (`env` adds to its
+    environment); stopped on leaving `with`."""
 
-    def __init__(self, binary, prefix):
+    def __init__(self, binary, prefix, env=None):
         self.binary = binary
         self.data = tempfile.mkdtemp(prefix=prefix)
         self.maildir = os.path.join(self.data, "mail")
         self.base = f"http://127.0.0.1:{free_port()}"
-        env = dict(os.environ, DENTEX_METRICS__ADDR="127.0.0.1:0", DENTEX_HTTP__PUBLIC_BASE_URL=self.base, RUST_LOG="warn")
+        env = dict(os.environ, DENTEX_METRICS__ADDR="127.0.0.1:0", DENTEX_HTTP__PUBLIC_BASE_URL=self.base, RUST_LOG="warn", **(env or {}))
         self.log = os.path.join(self.data, "server.log")
         self.proc = subprocess.Popen(
             [binary, "serve", "--data-dir", self.data, "--addr", self.base.removeprefix("http://")],

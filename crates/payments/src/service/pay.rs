@@ -50,9 +50,15 @@ fn not_due(detail: String) -> ApiError {
 }
 
 /// Starts (or answers) the clinic's payment of the order.
-pub async fn pay(state: &PaymentsState, actor: &Actor, raw: &str, key: String) -> Result<Started, ApiError> {
-    let stripe = state.stripe()?;
+pub async fn pay(
+    state: &PaymentsState,
+    actor: &Actor,
+    raw: &str,
+    key: Result<String, ApiError>,
+) -> Result<Started, ApiError> {
     let (o, _) = order_for(state, actor, raw, PaymentAction::Pay).await?;
+    let stripe = state.stripe()?;
+    let key = key?;
     if o.status != "awaiting_payment" {
         return Err(not_due(format!(
             "The order is {}; it is not waiting for payment.",
