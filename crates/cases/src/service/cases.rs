@@ -87,6 +87,8 @@ pub struct SubmitInput {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelInput {
+    /// Why, 1 to 1000 characters (trimmed).
+    #[schema(min_length = 1, max_length = 1000, pattern = "^\\S([\\s\\S]*\\S)?$")]
     pub reason: String,
 }
 
