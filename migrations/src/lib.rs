@@ -23,6 +23,7 @@ mod m20261202_000015_add_audit_acting_org;
 mod m20261203_000016_use_us_spelling;
 mod m20261203_000017_create_chat_and_events;
 mod m20261204_000018_create_payments;
+mod m20261204_000019_create_payment_refunds;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000016_use_us_spelling::Migration),
             Box::new(m20261203_000017_create_chat_and_events::Migration),
             Box::new(m20261204_000018_create_payments::Migration),
+            Box::new(m20261204_000019_create_payment_refunds::Migration),
         ]
     }
 }

@@ -52,6 +52,12 @@ async fn a_lab_onboards_until_payouts_are_enabled() {
     let tech = p.m.technician().await;
     let r = call(app, Method::POST, &payouts(b, "/onboarding"), &tech, None).await;
     assert_eq!(r.status(), 403);
+    // The clinic sees on each quote whether its lab can be paid here.
+    let (q, _) = p.m.awarded().await;
+    for (quote, payable) in [(&q.qb, true), (&q.qa, false)] {
+        let r = call(app, Method::GET, &format!("/api/v1/quotes/{quote}"), &p.m.clinic, None).await;
+        assert_eq!(json_of(r).await["payable"], payable, "{quote}");
+    }
 }
 
 #[tokio::test]
@@ -167,6 +173,7 @@ async fn money_is_held_until_completion_then_one_transfer_of_price_minus_fee() {
 async fn webhooks_are_verified_applied_once_and_never_move_a_payment_back() {
     let p = Paid::configured(|c| {
         c.payments.webhook_secret_previous = Some("whsec_old_secret".to_owned().into());
+        c.payments.connect_webhook_secret = Some("whsec_connect_endpoint".to_owned().into());
     })
     .await;
     let order = p.awarded().await;
@@ -183,7 +190,7 @@ async fn webhooks_are_verified_applied_once_and_never_move_a_payment_back() {
         assert_eq!(p.stripe.deliver(e).await.expect("delivered"), 200);
     }
     p.until_status(&order, "paid").await;
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    p.settled().await;
     let view = p.payment(&p.m.clinic, &order).await;
     assert_eq!(view["status"], "paid", "a late event does not move it back");
     let charges: Vec<&Value> = view["ledger"]
@@ -229,11 +236,25 @@ async fn webhooks_are_verified_applied_once_and_never_move_a_payment_back() {
         .await
         .expect("sent");
     assert_eq!(r.status(), 200);
+    // The Connect endpoint's secret, for connected accounts' events.
+    let r = post(Some(sign(&body, "whsec_connect_endpoint", now)), body.clone())
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), 200);
     let good = dentex_stripe_standin::webhook::v1(&body, WEBHOOK_SECRET, now);
     let r = post(Some(format!("t={now},v1=00ff,v1={good}")), body.clone())
         .await
         .expect("sent");
     assert_eq!(r.status(), 200);
+    // Signed but about no object: taken (so Stripe does not retry it for
+    // days) and ignored.
+    let odd = r#"{"id":"evt_odd","object":"event","type":"balance.available","created":1,"livemode":false,"data":{"object":{"object":"balance"}}}"#;
+    let r = post(Some(sign(odd, WEBHOOK_SECRET, now)), odd.to_owned())
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), 200);
+    assert_eq!(json_of(r).await["received"], false);
+    assert_eq!(p.payment(&p.m.clinic, &order).await["status"], "paid");
 }
 
 #[tokio::test]
@@ -268,6 +289,8 @@ async fn a_failed_payment_is_paid_again_with_a_new_attempt() {
         .to_owned();
     assert_ne!(second, first);
     assert_eq!(p.stripe.objects_of("payment_intent").len(), 2);
+    let old = p.stripe.object(&p.intent_of(&first)).expect("first intent");
+    assert_eq!(old["status"], "canceled", "the failed attempt can no longer be paid");
     p.stripe.succeed(&p.intent_of(&second)).await.expect("succeeds");
     p.until_status(&order, "paid").await;
     p.until(|| async { p.order_status(&order).await == "in_production" })
@@ -287,8 +310,21 @@ async fn a_dispute_stops_the_release() {
     assert_eq!(v["dispute_status"], "open");
     assert!(v["evidence_due_by"].is_string(), "support sees the deadline: {v}");
     p.deliver(&order, true).await;
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    p.settled().await;
     assert!(p.stripe.objects_of("transfer").is_empty(), "no release while disputed");
+    // Won: the money is the lab's again, and goes to it.
+    let dispute = p.stripe.objects_of("dispute").remove(0);
+    p.stripe
+        .close_dispute(dispute["id"].as_str().expect("id"), true)
+        .await
+        .expect("won");
+    p.until(|| async { p.payment(&p.m.clinic, &order).await["released_at"].is_string() })
+        .await;
+    let v = p.payment(&p.m.b, &order).await;
+    assert_eq!(v["status"], "paid");
+    assert_eq!(v["dispute_status"], "won");
+    assert_eq!(v["held_minor"], 0, "{v}");
+    assert_eq!(p.stripe.objects_of("transfer").len(), 1);
 }
 
 #[tokio::test]

@@ -235,7 +235,7 @@ fn payments_state(
         ),
         None => None,
     };
-    let webhook_secrets = [&p.webhook_secret, &p.webhook_secret_previous]
+    let webhook_secrets = [&p.webhook_secret, &p.webhook_secret_previous, &p.connect_webhook_secret]
         .into_iter()
         .flatten()
         .map(|s| s.expose_secret().to_owned())

@@ -108,9 +108,10 @@ fn register_live_jobs(r: &mut Registry, db: &sea_orm::DatabaseConnection, config
     });
 }
 
-/// Payments' jobs: an event applied, an order's money released, the hourly sweep.
+/// Payments' jobs: an event applied, an order's money released, a refund
+/// carried out, the hourly sweep.
 fn register_payment_jobs(r: &mut Registry, payments: &dentex_payments::PaymentsState) {
-    use dentex_payments::service::{apply, release, sweep};
+    use dentex_payments::service::{apply, pay, refund, release, sweep};
     let fail = |e: dentex_http::ApiError| JobFailure(format!("{e:?}"));
     let state = payments.clone();
     r.register(apply::JOB, move |ctx| {
@@ -130,6 +131,29 @@ fn register_payment_jobs(r: &mut Registry, payments: &dentex_payments::PaymentsS
             let outcome = release::release(&state, job.order_id).await.map_err(fail)?;
             tracing::info!(order.id = %job.order_id, outcome = ?outcome, "release looked at");
             Ok(())
+        }
+    });
+    let state = payments.clone();
+    r.register(refund::JOB, move |ctx| {
+        let state = state.clone();
+        async move {
+            let job: refund::Job =
+                serde_json::from_value(ctx.payload).map_err(|e| JobFailure(format!("bad payload: {e}")))?;
+            match refund::run(&state, job.refund_id).await {
+                Ok(_) => Ok(()),
+                // Stripe refused it: the operation is over (`failed`), not retried.
+                Err(_) if refund::is_over(&state, job.refund_id).await.map_err(fail)? => Ok(()),
+                Err(e) => Err(fail(e)),
+            }
+        }
+    });
+    let state = payments.clone();
+    r.register(pay::CANCEL_JOB, move |ctx| {
+        let state = state.clone();
+        async move {
+            let job: pay::CancelJob =
+                serde_json::from_value(ctx.payload).map_err(|e| JobFailure(format!("bad payload: {e}")))?;
+            pay::cancel_open(&state, job.order_id).await.map_err(fail)
         }
     });
     let state = payments.clone();

@@ -1,10 +1,13 @@
 //! What payments does as orders move below it (the market calls these in
 //! the move's transaction, through `dentex_market::OrderHooks`): a
 //! completed order's money is released now, a delivered one's after the
-//! window; a completed remake releases its original. On a quote, whether
-//! the lab can be paid through the platform.
+//! window; a completed remake releases its original; a paid order
+//! cancelled before release is refunded in full, and one cancelled while
+//! awaiting payment has its open PaymentIntent cancelled. On a quote, whether the
+//! lab can be paid through the platform.
 
-use crate::service::release;
+use crate::service::{pay, refund, release};
+use crate::status::PaymentStatus;
 use crate::store;
 use dentex_domain::market::OrderStatus;
 use dentex_http::ApiError;
@@ -34,16 +37,46 @@ async fn release_at(
     Ok(())
 }
 
+/// A paid order cancelled before its money was released: all of it goes
+/// back to the clinic (queued in the cancellation's transaction). A
+/// disputed payment is left to the dispute.
+async fn refund_cancelled(txn: &DatabaseTransaction, order_id: Uuid) -> Result<(), ApiError> {
+    let Some(p) = store::payments::lock(txn, order_id).await? else {
+        return Ok(());
+    };
+    let refundable = matches!(
+        PaymentStatus::parse(&p.status),
+        Some(PaymentStatus::Paid | PaymentStatus::PartiallyRefunded)
+    ) && p.mode == "stripe"
+        && p.released_at.is_none()
+        && !store::refunds::pending(txn, order_id).await?;
+    if refundable {
+        let why = "The order was cancelled before its money was released.".to_owned();
+        refund::plan(txn, &p, None, why, None).await?;
+        tracing::info!(order.id = %order_id, "cancelled order's payment to be refunded");
+    }
+    Ok(())
+}
+
 impl dentex_market::OrderHooks for PaymentOrderHooks {
     fn moved<'a>(
         &'a self,
         txn: &'a DatabaseTransaction,
         order: &'a Order,
-        _from: Option<OrderStatus>,
+        from: Option<OrderStatus>,
         to: OrderStatus,
     ) -> BoxFuture<'a, Result<(), ApiError>> {
         Box::pin(async move {
             let held = store::payments::find(txn, order.id).await?.is_some();
+            if to == OrderStatus::Canceled && held {
+                refund_cancelled(txn, order.id).await?;
+                if from == Some(OrderStatus::AwaitingPayment) {
+                    let job = pay::CancelJob { order_id: order.id };
+                    Queue::enqueue_with(txn, pay::CANCEL_JOB, &job, EnqueueOptions::default())
+                        .await
+                        .map_err(ApiError::internal)?;
+                }
+            }
             match to {
                 OrderStatus::Completed if held => release_at(txn, order.id, None).await?,
                 OrderStatus::Delivered if held => {

@@ -23,13 +23,27 @@ pub struct StripeApi {
 #[error("{0}")]
 pub struct CallError(pub String);
 
+impl CallError {
+    /// Stripe refused the request itself (a 4xx other than a rate limit or
+    /// a concurrent use of the key): trying it again gets the same answer.
+    pub fn refused(&self) -> bool {
+        self.0.starts_with(REFUSED)
+    }
+}
+
+const REFUSED: &str = "Stripe refused it";
+
 impl From<StripeError> for CallError {
     fn from(e: StripeError) -> Self {
         match e {
-            StripeError::Stripe(err, status) => CallError(format!(
-                "Stripe answered {status}: {}",
-                err.message.as_deref().unwrap_or("no message")
-            )),
+            StripeError::Stripe(err, status) => {
+                let msg = err.message.as_deref().unwrap_or("no message");
+                if (400..500).contains(&status) && status != 409 && status != 429 {
+                    CallError(format!("{REFUSED} ({status}): {msg}"))
+                } else {
+                    CallError(format!("Stripe answered {status}: {msg}"))
+                }
+            }
             StripeError::Timeout => CallError("Stripe did not answer in time".into()),
             other => CallError(format!("Stripe could not be reached: {other}")),
         }
@@ -160,6 +174,17 @@ impl StripeApi {
     pub async fn intent(&self, id: &str) -> Result<Intent, CallError> {
         use stripe_core::payment_intent::RetrievePaymentIntent;
         let pi = RetrievePaymentIntent::new(stripe_shared::PaymentIntentId::from(id.to_owned()))
+            .send(&self.client)
+            .await?;
+        Ok(intent(pi))
+    }
+
+    /// Cancels an attempt that failed, before the next one is made: a page
+    /// still open on it could otherwise pay it too.
+    pub async fn cancel_intent(&self, id: &str) -> Result<Intent, CallError> {
+        use stripe_core::payment_intent::{CancelPaymentIntent, CancelPaymentIntentCancellationReason};
+        let pi = CancelPaymentIntent::new(stripe_shared::PaymentIntentId::from(id.to_owned()))
+            .cancellation_reason(CancelPaymentIntentCancellationReason::Abandoned)
             .send(&self.client)
             .await?;
         Ok(intent(pi))

@@ -152,6 +152,12 @@ impl StandIn {
         self.change(|s| server::complete_onboarding(s, account)).await
     }
 
+    /// The account's balance is paid out to its bank (a reversal then finds
+    /// nothing to take back).
+    pub async fn pay_out(&self, account: &str) -> anyhow::Result<Vec<Value>> {
+        self.change(|s| server::pay_out(s, account)).await
+    }
+
     /// The clinic's payment is being processed (a bank debit, say).
     pub async fn process(&self, intent: &str) -> anyhow::Result<Vec<Value>> {
         self.change(|s| server::process(s, intent)).await

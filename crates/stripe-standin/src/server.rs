@@ -469,6 +469,16 @@ pub(crate) fn close_dispute(s: &mut State, id: &str, won: bool) -> Result<Vec<Va
     Ok(out)
 }
 
+/// The connected account's balance went to its bank (a payout): nothing is
+/// left there for a reversal to take back.
+pub fn pay_out(s: &mut State, account: &str) -> Result<Vec<Value>, String> {
+    if !s.objects.get(account).is_some_and(|a| a["object"] == "account") {
+        return Err(format!("no account {account}"));
+    }
+    s.balances.insert(account.to_owned(), 0);
+    Ok(Vec::new())
+}
+
 /// `/_standin/{kind}/{id}/{action}` (POST): the control calls over HTTP,
 /// for trying the flow by hand.
 async fn control(inner: &Arc<Inner>, method: &Method, path: &str) -> Answer {
@@ -483,6 +493,7 @@ async fn control(inner: &Arc<Inner>, method: &Method, path: &str) -> Answer {
         let mut s = lock(&inner.state);
         match segs.as_slice() {
             ["accounts", id, "complete"] => complete_onboarding(&mut s, id),
+            ["accounts", id, "pay_out"] => pay_out(&mut s, id),
             ["payment_intents", id, "process"] => process(&mut s, id),
             ["payment_intents", id, "succeed"] => succeed(&mut s, id),
             ["payment_intents", id, "fail"] => fail(&mut s, id),

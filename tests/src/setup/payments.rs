@@ -71,6 +71,25 @@ impl Paid {
         panic!("not reached in 15 s");
     }
 
+    /// Waits until no payments job is due or running (each event received
+    /// so far applied, each refund tried).
+    pub async fn settled(&self) {
+        let q = &self.m.app.state.queue;
+        self.until(|| async {
+            let now = chrono::Utc::now();
+            let mut busy = q.list(Some(dentex_jobs::STATUS_RUNNING), 1000).await.expect("jobs");
+            busy.extend(q.list(Some(dentex_jobs::STATUS_QUEUED), 1000).await.expect("jobs"));
+            !busy.iter().any(|j| j.kind.starts_with("payments.") && j.run_at <= now)
+        })
+        .await;
+    }
+
+    /// Support refunds `order` (`body`: `amount_minor`, `reason`) as `who`.
+    pub async fn refund(&self, who: &Actor, order: &str, body: Value) -> reqwest::Response {
+        let path = format!("/api/v1/support/orders/{order}/refunds");
+        call(&self.m.app, Method::POST, &path, who, Some(body)).await
+    }
+
     /// The clinic pays `order` under `key`.
     pub async fn pay(&self, order: &str, key: &str) -> reqwest::Response {
         pay_as(&self.m.app, &self.m.clinic, order, key).await

@@ -25,6 +25,7 @@ pub mod order_transition;
 pub mod organization;
 pub mod payment;
 pub mod payment_ledger;
+pub mod payment_refund;
 pub mod payout_account;
 pub mod quote;
 pub mod quote_version;

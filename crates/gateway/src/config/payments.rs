@@ -15,6 +15,10 @@ pub struct PaymentsSettings {
     pub webhook_secret: Option<SecretString>,
     /// The previous signing secret, accepted too during a rotation.
     pub webhook_secret_previous: Option<SecretString>,
+    /// The signing secret of the Connect endpoint (Stripe signs events of
+    /// connected accounts, `account.updated`, with its own secret), when it
+    /// points at the same URL.
+    pub connect_webhook_secret: Option<SecretString>,
     /// Each Stripe call's time limit.
     pub timeout_secs: u64,
     /// The platform's fee, in basis points of the price.
@@ -36,6 +40,7 @@ impl Default for PaymentsSettings {
             stripe_api_base: "https://api.stripe.com/".into(),
             webhook_secret: None,
             webhook_secret_previous: None,
+            connect_webhook_secret: None,
             timeout_secs: 20,
             fee_bps: 500,
             fee_min_minor: 50,

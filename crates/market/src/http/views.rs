@@ -65,6 +65,9 @@ pub struct QuoteView {
     pub line_items: Option<serde_json::Value>,
     /// Every version, oldest first (the current one included).
     pub versions: Vec<QuoteVersionView>,
+    /// Whether the lab can be paid through the platform (its Stripe payout
+    /// account is enabled); always `false` in manual mode.
+    pub payable: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -174,6 +177,7 @@ pub fn quote_view(s: ShownQuote) -> QuoteView {
         case_id: q.case_id,
         lab,
         expired: q.valid_until < s.day,
+        payable: s.payable,
         delivery_date: rules::add_working_days(s.day, u32::try_from(q.turnaround_days).unwrap_or(0)),
         price: Price {
             amount_minor: q.amount_minor,

@@ -16,7 +16,6 @@ use dentex_domain::market::{self as rules, Money};
 use dentex_domain::rx::Rx;
 use dentex_domain::{CaseStatus, FieldError};
 use dentex_http::ApiError;
-use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::ToSchema;
@@ -93,18 +92,25 @@ pub struct ShownQuote {
     pub lab: Option<(Uuid, String, bool)>,
     /// The day the view is for (expiry, delivery date).
     pub day: NaiveDate,
+    /// Whether the lab can be paid through the platform.
+    pub payable: bool,
 }
 
-pub(crate) async fn shown_quote<C: ConnectionTrait>(db: &C, q: Quote) -> Result<ShownQuote, ApiError> {
-    shown_quotes(db, vec![q]).await?.pop().ok_or_else(ApiError::not_found)
+pub(crate) async fn shown_quote(state: &MarketState, q: Quote) -> Result<ShownQuote, ApiError> {
+    shown_quotes(state, vec![q])
+        .await?
+        .pop()
+        .ok_or_else(ApiError::not_found)
 }
 
-/// Several quotes in three queries whatever their number: the versions, the
-/// labs, the labs' credentials.
-pub(crate) async fn shown_quotes<C: ConnectionTrait>(db: &C, rows: Vec<Quote>) -> Result<Vec<ShownQuote>, ApiError> {
+/// Several quotes in four queries whatever their number: the versions, the
+/// labs, the labs' credentials, whether each lab can be paid through the
+/// platform (asked of the crate above through the hooks).
+pub(crate) async fn shown_quotes(state: &MarketState, rows: Vec<Quote>) -> Result<Vec<ShownQuote>, ApiError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    let db = &state.db;
     let mut versions = store::quotes::versions_of(db, rows.iter().map(|q| q.id)).await?;
     let labs: HashMap<Uuid, store::Organization> = store::organizations(db, rows.iter().map(|q| q.lab_org_id))
         .await?
@@ -116,9 +122,11 @@ pub(crate) async fn shown_quotes<C: ConnectionTrait>(db: &C, rows: Vec<Quote>) -
         let all: Vec<&store::Organization> = labs.values().collect();
         dentex_accounts::verification::statuses(db, &all, day).await?
     };
+    let payable = state.hooks.payable(db, labs.keys().copied().collect()).await?;
     Ok(rows
         .into_iter()
         .map(|q| ShownQuote {
+            payable: payable.contains(&q.lab_org_id),
             versions: versions.remove(&q.id).unwrap_or_default(),
             lab: labs
                 .get(&q.lab_org_id)
@@ -371,7 +379,7 @@ pub async fn create(state: &MarketState, actor: &Actor, raw: &str, input: QuoteI
     txn.commit().await?;
     dentex_events::committed();
     state.queue.wake();
-    shown_quote(&state.db, q).await
+    shown_quote(state, q).await
 }
 
 /// The quotes on a case: the clinic sees every lab's side by side; a lab
@@ -402,7 +410,7 @@ pub async fn list(
     };
     let rows = store::quotes::of_case(&state.db, c.id, labs, page.after, page.limit + 1).await?;
     let (rows, next_cursor) = dentex_http::paging::split(rows, page.limit, |q| q.id);
-    let items = shown_quotes(&state.db, rows).await?;
+    let items = shown_quotes(state, rows).await?;
     audit(state, actor, case_trail(&c, "quote.list", lab_of(v), Outcome::Success)).await?;
     Ok((items, next_cursor))
 }
@@ -415,7 +423,7 @@ pub async fn read(
     (q, c, v): (Quote, Case, Viewer),
 ) -> Result<ShownQuote, ApiError> {
     audit(state, actor, quote_trail(&c, &q, v, "quote.read", Outcome::Success)).await?;
-    shown_quote(&state.db, q).await
+    shown_quote(state, q).await
 }
 
 /// The lab revises its quote (see [`quote_for`] with [`QuoteAction::Revise`]):
@@ -445,7 +453,7 @@ pub async fn revise(
     txn.commit().await?;
     dentex_events::committed();
     state.queue.wake();
-    shown_quote(&state.db, q).await
+    shown_quote(state, q).await
 }
 
 /// The lab withdraws its quote before the award (see [`quote_for`] with
@@ -466,5 +474,5 @@ pub async fn withdraw(
     audit_in(&txn, actor, quote_trail(&c, &q, v, "quote.withdraw", Outcome::Success)).await?;
     txn.commit().await?;
     dentex_events::committed();
-    shown_quote(&state.db, q).await
+    shown_quote(state, q).await
 }

@@ -14,5 +14,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(payments::get_payment)
         .service(payments::get_receipt)
         .service(webhooks::stripe_webhook)
-        .service(support::set_payment_status);
+        .service(support::set_payment_status)
+        .service(support::refund_order);
 }

@@ -1,7 +1,8 @@
-//! Support: `POST /api/v1/support/orders/{order}/payment-status` (manual mode).
+//! Support: `POST /api/v1/support/orders/{order}/refunds` and, in manual
+//! mode, `POST /api/v1/support/orders/{order}/payment-status`.
 
-use crate::http::views::{self, PaymentView};
-use crate::service::{manual, pay::Shown};
+use crate::http::views::{self, PaymentView, RefundView};
+use crate::service::{manual, pay::Shown, refund};
 use crate::state::PaymentsState;
 use actix_web::{HttpResponse, post, web};
 use dentex_accounts::Actor;
@@ -14,7 +15,8 @@ use utoipa::ToSchema;
 pub struct PaymentStatusInput {
     #[schema(value_type = crate::status::PaymentStatus)]
     pub status: String,
-    /// Why (audited; no patient data, please).
+    /// Why, 1 to 500 characters (audited; no patient data, please).
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 500, pattern = "^\\S([\\s\\S]*\\S)?$")]
     pub reason: Option<String>,
 }
 
@@ -45,11 +47,59 @@ pub async fn set_payment_status(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let ledger = crate::store::ledger::of(&state.db, p.order_id).await?;
+    let refunds = crate::store::refunds::of(&state.db, p.order_id).await?;
     Ok(HttpResponse::Ok().json(views::payment_view(Shown {
         order,
         fee_minor: p.fee_minor,
         payment: Some(p),
         ledger,
+        refunds,
         release_at: None,
     })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundInput {
+    /// Minor units (ISO 4217: 5000 JPY is 5000); all that is left when absent.
+    #[schema(minimum = 1)]
+    pub amount_minor: Option<i64>,
+    /// Why, 1 to 500 characters (audited; no patient data, please).
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 500, pattern = "^\\S([\\s\\S]*\\S)?$")]
+    pub reason: Option<String>,
+}
+
+/// Support refunds a paid order, in full or in part, as one operation:
+/// before the money is released a refund; after, the lab's transfer is
+/// reversed by its share and the refund made (the platform gives back its
+/// fee's share). 200 when done; 202 when Stripe could not be reached (the
+/// operation is recorded and retried; the payment shows it `pending`).
+#[utoipa::path(post, path = "/api/v1/support/orders/{order}/refunds", tag = "payments", security(("bearer" = [])),
+    params(("order" = Uuid, Path)), request_body = RefundInput,
+    responses((status = 200, description = "Done", body = RefundView), (status = 202, description = "Recorded; Stripe could not be reached, the job retries", body = RefundView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`payments_manual`, `refund_not_possible`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem), (status = 502, description = "`payment_provider_error` (Stripe refused it; the operation has failed)", body = dentex_http::Problem)))]
+#[post("/api/v1/support/orders/{order}/refunds")]
+pub async fn refund_order(
+    actor: Actor,
+    state: web::Data<PaymentsState>,
+    path: web::Path<String>,
+    input: Json<RefundInput>,
+) -> Result<HttpResponse, ApiError> {
+    let i = input.into_inner();
+    let r = refund::request(
+        &state,
+        &actor,
+        &path,
+        refund::RefundInput {
+            amount_minor: i.amount_minor,
+            reason: i.reason,
+        },
+    )
+    .await?;
+    let done = r.status == crate::store::refunds::SUCCEEDED;
+    let view = views::refund_view(r);
+    Ok(if done {
+        HttpResponse::Ok().json(view)
+    } else {
+        HttpResponse::Accepted().json(view)
+    })
 }

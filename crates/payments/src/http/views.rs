@@ -58,7 +58,7 @@ pub struct PaymentStarted {
 
 #[derive(Serialize, ToSchema)]
 pub struct LedgerEntry {
-    /// `charge`, `fee`, `fee_returned`, `refund`, `transfer`, `reversal`, `dispute`, `dispute_reinstated`.
+    /// `charge`, `fee` (taken at release; given back, positive, with a refund after it), `refund`, `transfer`, `reversal`, `dispute`, `dispute_reinstated`.
     pub kind: String,
     /// Signed: what it adds to (or takes from) what is held.
     pub amount_minor: i64,
@@ -80,6 +80,8 @@ pub struct PaymentView {
     pub refunded_minor: i64,
     /// What the lab was transferred.
     pub transferred_minor: i64,
+    /// What was taken back from the lab's transfer by refunds after release.
+    pub reversed_minor: i64,
     pub paid_at: Option<DateTime<Utc>>,
     /// When the money goes to the lab unless a remake is asked (after delivery).
     pub release_at: Option<DateTime<Utc>>,
@@ -88,6 +90,55 @@ pub struct PaymentView {
     pub dispute_status: Option<String>,
     pub evidence_due_by: Option<DateTime<Utc>>,
     pub ledger: Vec<LedgerEntry>,
+    /// Refund operations, oldest first.
+    pub refunds: Vec<RefundView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RefundView {
+    pub id: uuid::Uuid,
+    pub order_id: uuid::Uuid,
+    /// `pending` (Stripe is being asked; retried), `succeeded`, `failed` (Stripe refused).
+    #[schema(value_type = RefundStatus)]
+    pub status: String,
+    /// What the clinic gets back.
+    pub amount_minor: i64,
+    /// Of it, what is taken back from the lab's transfer (0 before release).
+    pub reversal_minor: i64,
+    /// Of it, what the platform gives back of its fee (0 before release).
+    pub fee_returned_minor: i64,
+    pub currency: String,
+    /// Whether support asked for it (`false`: the platform, on the order's cancellation).
+    pub by_support: bool,
+    /// What Stripe answered on the last try, if it failed.
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// The states of a refund operation (documentation of `RefundView::status`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+pub fn refund_view(r: crate::store::refunds::Refund) -> RefundView {
+    RefundView {
+        id: r.id,
+        order_id: r.order_id,
+        status: r.status,
+        amount_minor: r.amount_minor,
+        reversal_minor: r.reversal_minor,
+        fee_returned_minor: r.fee_returned_minor,
+        currency: r.currency,
+        by_support: r.requested_by.is_some(),
+        last_error: r.last_error,
+        created_at: r.created_at,
+        completed_at: r.completed_at,
+    }
 }
 
 pub fn payment_view(s: Shown) -> PaymentView {
@@ -101,6 +152,7 @@ pub fn payment_view(s: Shown) -> PaymentView {
             at: l.created_at,
         })
         .collect();
+    let refunds = s.refunds.into_iter().map(refund_view).collect();
     match s.payment {
         Some(p) => PaymentView {
             order_id: p.order_id,
@@ -112,12 +164,14 @@ pub fn payment_view(s: Shown) -> PaymentView {
             fee_minor: s.fee_minor,
             refunded_minor: p.refunded_minor,
             transferred_minor: p.transferred_minor,
+            reversed_minor: p.reversed_minor,
             paid_at: p.paid_at,
             release_at: s.release_at,
             released_at: p.released_at,
             dispute_status: p.dispute_status,
             evidence_due_by: p.evidence_due_by,
             ledger,
+            refunds,
         },
         None => PaymentView {
             order_id: s.order.id,
@@ -129,12 +183,14 @@ pub fn payment_view(s: Shown) -> PaymentView {
             fee_minor: s.fee_minor,
             refunded_minor: 0,
             transferred_minor: 0,
+            reversed_minor: 0,
             paid_at: None,
             release_at: None,
             released_at: None,
             dispute_status: None,
             evidence_due_by: None,
             ledger,
+            refunds,
         },
     }
 }

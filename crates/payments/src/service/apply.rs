@@ -147,6 +147,13 @@ pub async fn sync(
     if changed {
         announce(&txn, &p2, before, now_status).await?;
     }
+    if before == PaymentStatus::Disputed && now_status != PaymentStatus::Disputed && p2.released_at.is_none() {
+        // The dispute is over in the lab's favour: release if it is due.
+        let job = super::release::Job { order_id };
+        Queue::enqueue_with(&txn, super::release::JOB, &job, EnqueueOptions::default())
+            .await
+            .map_err(ApiError::internal)?;
+    }
     txn.commit().await?;
     dentex_events::committed();
     state.queue.wake();
@@ -164,13 +171,9 @@ async fn record(
     let rows = ledger::of(txn, p.order_id).await?;
     if let Some(c) = charge {
         ledger::add(txn, p.order_id, ledger::CHARGE, c.amount, &p.currency, &c.id).await?;
-        let recorded = -ledger::total(&rows, ledger::REFUND);
-        if c.refunded > recorded {
-            let id = format!("{}:refunded:{}", c.id, c.refunded);
-            ledger::add(txn, p.order_id, ledger::REFUND, recorded - c.refunded, &p.currency, &id).await?;
-        }
+        ledger::refunds_up_to(txn, p, &rows, &c.id, c.refunded).await?;
         p.charge_id = Some(c.id.clone());
-        p.refunded_minor = c.refunded;
+        p.refunded_minor = p.refunded_minor.max(c.refunded);
     }
     if let Some(d) = d {
         ledger::add(txn, p.order_id, ledger::DISPUTE, -d.amount, &p.currency, &d.id).await?;
@@ -200,10 +203,19 @@ async fn record(
 }
 
 /// The money arrived: the order goes into production through the market's
-/// service, the receipt is issued, the thread is told.
+/// service (or, cancelled meanwhile, the money is refunded), the receipt is
+/// issued.
 async fn paid(txn: &DatabaseTransaction, p: &Payment) -> Result<(), ApiError> {
     let payer = p.payer_user_id.unwrap_or(Uuid::nil());
-    dentex_market::service::orders::start_paid(txn, p.order_id, payer).await?;
+    let started = dentex_market::service::orders::start_paid(txn, p.order_id, payer).await?;
+    if started.is_none()
+        && let Some(o) = store::order(txn, p.order_id).await?
+        && o.status == "canceled"
+    {
+        // Cancelled while the clinic was paying: the money goes back.
+        let why = "The order was cancelled before its payment arrived.".to_owned();
+        super::refund::plan(txn, p, None, why, None).await?;
+    }
     let (clinic, lab) = (
         store::organization(txn, p.clinic_org_id)
             .await?
@@ -229,7 +241,7 @@ async fn paid(txn: &DatabaseTransaction, p: &Payment) -> Result<(), ApiError> {
 
 /// `payment.updated` to both sides, a system message in the lab's thread,
 /// and the audit row of the provider's change.
-async fn announce(
+pub(crate) async fn announce(
     txn: &DatabaseTransaction,
     p: &Payment,
     from: PaymentStatus,

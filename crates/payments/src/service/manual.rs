@@ -22,7 +22,7 @@ pub async fn set_status(
     raw: &str,
     input: StatusInput,
 ) -> Result<Payment, ApiError> {
-    dentex_accounts::policy::authorize_support(actor)?;
+    super::support_only(state, actor, "order.payment_status").await?;
     let order = match Uuid::parse_str(raw) {
         Ok(id) => store::order(&state.db, id).await?,
         Err(_) => None,

@@ -4,6 +4,7 @@
 //! - [`pay`]: the clinic's payment of an order (one PaymentIntent per attempt).
 //! - [`apply`]: Stripe's events, applied once each from the objects' current state.
 //! - [`release`]: the one transfer to the lab once the work has arrived.
+//! - [`refund`]: refunds as one operation (a reversal with it after release).
 //! - [`manual`]: manual mode, where support records the status.
 //! - [`sweep`]: the hourly job: auto-release, long holds, reconciliation.
 
@@ -11,6 +12,7 @@ pub mod apply;
 pub mod manual;
 pub mod onboarding;
 pub mod pay;
+pub mod refund;
 pub mod release;
 pub mod sweep;
 
@@ -55,4 +57,18 @@ pub(crate) async fn denied(state: &PaymentsState, mut ev: AuditEvent, why: &str)
         Ok(_) => dentex_accounts::policy::forbidden(why),
         Err(e) => ApiError::from(e),
     }
+}
+
+/// Support's routes: anyone else is refused (403 whatever the id, so that
+/// nothing is told about the order), and the refusal is audited in the
+/// caller's own chain.
+pub(crate) async fn support_only(state: &PaymentsState, actor: &Actor, action: &str) -> Result<(), ApiError> {
+    let Err(e) = dentex_accounts::policy::authorize_support(actor) else {
+        return Ok(());
+    };
+    let mut ev = actor.event("access.refused", "order", Outcome::Denied);
+    ev.org_id = actor.memberships.first().map(|(o, _)| *o);
+    ev.reason = Some(format!("{action}: {}", e.code));
+    state.audit.record(ev).await?;
+    Err(e)
 }

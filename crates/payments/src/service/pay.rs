@@ -24,6 +24,7 @@ pub struct Shown {
     pub order: Order,
     pub payment: Option<Payment>,
     pub ledger: Vec<dentex_db::entities::payment_ledger::Model>,
+    pub refunds: Vec<store::refunds::Refund>,
     /// When the money goes to the lab with nothing more from the clinic.
     pub release_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The fee if released now (or what was taken).
@@ -91,7 +92,25 @@ pub async fn pay(
                 status,
             });
         }
-        // Paying again after a failure: a new attempt, a new intent.
+        // Paying again after a failure: the failed intent is cancelled
+        // first (a page still open on it could pay it too), then a new
+        // attempt. If it was paid meanwhile, that is the payment.
+        if let Err(e) = stripe.cancel_intent(&id).await {
+            let pi = stripe.intent(&id).await.map_err(provider)?;
+            if pi.state != crate::status::IntentState::Canceled {
+                tracing::info!(order.id = %o.id, error = %e, "the failed attempt moved on; not replaced");
+                txn.commit().await?;
+                return Ok(Started {
+                    client_secret: pi.client_secret,
+                    status: derive(Observed {
+                        intent: pi.state,
+                        amount: pi.amount,
+                        refunded: 0,
+                        dispute: None,
+                    }),
+                });
+            }
+        }
         p.attempt += 1;
     }
     let pi = stripe
@@ -131,6 +150,7 @@ pub async fn show(state: &PaymentsState, actor: &Actor, raw: &str) -> Result<Sho
         .await?;
     let payment = store::payments::find(&state.db, o.id).await?;
     let ledger = ledger::of(&state.db, o.id).await?;
+    let refunds = store::refunds::of(&state.db, o.id).await?;
     let release_at = match (&payment, o.status.as_str()) {
         (Some(p), "delivered") if p.released_at.is_none() => store::delivered_at(&state.db, o.id)
             .await?
@@ -156,6 +176,7 @@ pub async fn show(state: &PaymentsState, actor: &Actor, raw: &str) -> Result<Sho
         order: o,
         payment,
         ledger,
+        refunds,
         release_at,
         fee_minor,
     })
@@ -177,4 +198,31 @@ pub async fn receipt(
         .record(order_event(actor, "order.receipt_read", o.clinic_org_id, o.id, lab))
         .await?;
     Ok(r)
+}
+
+/// The job that cancels the open PaymentIntent of an order cancelled while
+/// it waited for payment (the clinic's page could still pay it).
+pub const CANCEL_JOB: &str = "payments.cancel_intent";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct CancelJob {
+    pub order_id: uuid::Uuid,
+}
+
+/// Cancels the order's open intent; one Stripe would not cancel (it was
+/// paid, or is being paid) is synced instead, and a payment that arrives
+/// for a cancelled order is refunded there.
+pub async fn cancel_open(state: &PaymentsState, order_id: uuid::Uuid) -> Result<(), ApiError> {
+    let stripe = state.stripe()?;
+    let Some(p) = store::payments::find(&state.db, order_id).await? else {
+        return Ok(());
+    };
+    let status = PaymentStatus::parse(&p.status).unwrap_or(PaymentStatus::Unpaid);
+    let (Some(id), false) = (p.intent_id.as_deref(), status.was_paid()) else {
+        return Ok(());
+    };
+    if let Err(e) = stripe.cancel_intent(id).await {
+        tracing::info!(order.id = %order_id, error = %e, "the cancelled order's intent was not cancelled; synced");
+    }
+    super::apply::sync(state, order_id, None, None).await
 }

@@ -50,6 +50,9 @@ pub async fn release(state: &PaymentsState, order_id: Uuid) -> Result<Outcome, A
         Some(PaymentStatus::Disputed) => return Ok(Outcome::Holding("disputed")),
         _ => return Ok(Outcome::Holding("not paid")),
     }
+    if store::refunds::pending(&txn, order_id).await? {
+        return Ok(Outcome::Holding("a refund is under way"));
+    }
     let o = store::order(&txn, order_id).await?.ok_or_else(ApiError::not_found)?;
     let due = match o.status.as_str() {
         "completed" => true,

@@ -12,6 +12,8 @@ pub const CHARGE: &str = "charge";
 pub const FEE: &str = "fee";
 pub const REFUND: &str = "refund";
 pub const TRANSFER: &str = "transfer";
+/// Taken back from the lab's transfer (a refund after release).
+pub const REVERSAL: &str = "reversal";
 pub const DISPUTE: &str = "dispute";
 pub const DISPUTE_REINSTATED: &str = "dispute_reinstated";
 
@@ -60,4 +62,22 @@ pub fn total(rows: &[Model], kind: &str) -> i64 {
 /// What the platform holds for the order: the sum of its ledger.
 pub fn held(rows: &[Model]) -> i64 {
     rows.iter().map(|r| r.amount_minor).sum()
+}
+
+/// Records the charge's refunds up to Stripe's `refunded` total (what is not
+/// recorded yet, keyed by the total: the webhook's sync and the refund
+/// operation record it once between them).
+pub async fn refunds_up_to<C: ConnectionTrait>(
+    db: &C,
+    p: &dentex_db::entities::payment::Model,
+    rows: &[Model],
+    charge: &str,
+    refunded: i64,
+) -> Result<(), DbErr> {
+    let recorded = -total(rows, REFUND);
+    if refunded > recorded {
+        let id = format!("{charge}:refunded:{refunded}");
+        add(db, p.order_id, REFUND, recorded - refunded, &p.currency, &id).await?;
+    }
+    Ok(())
 }

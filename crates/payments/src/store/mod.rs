@@ -1,5 +1,5 @@
 //! The queries of payments: the tables it owns (`payout_accounts`,
-//! `payments`, `payment_ledger`, `stripe_events`, `payment_operations`,
+//! `payments`, `payment_ledger`, `payment_refunds`, `stripe_events`,
 //! `receipts`, `receipt_counters`), and what it reads of the market's
 //! orders and of organisations.
 
@@ -8,6 +8,7 @@ pub mod events;
 pub mod ledger;
 pub mod payments;
 pub mod receipts;
+pub mod refunds;
 
 use dentex_db::entities::{order, order_transition, organization};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
