@@ -87,6 +87,8 @@ def standin(binary):
         stdout=subprocess.DEVNULL,
     )
     for _ in range(300):
+        if proc.poll() is not None:
+            raise SystemExit(f"the Stripe stand-in exited ({proc.returncode})")
         try:
             host, port = addr.split(":")
             with socket.create_connection((host, int(port)), timeout=1):
@@ -166,7 +168,10 @@ def main() -> int:
     finally:
         if stripe:
             stripe.terminate()
-            stripe.wait(timeout=30)
+            try:
+                stripe.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                stripe.kill()
 
 
 def run(args, env) -> int:

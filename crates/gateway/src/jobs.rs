@@ -148,6 +148,15 @@ fn register_payment_jobs(r: &mut Registry, payments: &dentex_payments::PaymentsS
         }
     });
     let state = payments.clone();
+    r.register(refund::CANCELLED_JOB, move |ctx| {
+        let state = state.clone();
+        async move {
+            let job: refund::CancelledJob =
+                serde_json::from_value(ctx.payload).map_err(|e| JobFailure(format!("bad payload: {e}")))?;
+            refund::refund_cancelled(&state, job.order_id).await.map_err(fail)
+        }
+    });
+    let state = payments.clone();
     r.register(pay::CANCEL_JOB, move |ctx| {
         let state = state.clone();
         async move {
@@ -165,6 +174,7 @@ fn register_payment_jobs(r: &mut Registry, payments: &dentex_payments::PaymentsS
                 released = done.released,
                 alerted = done.alerted,
                 recovered = done.recovered,
+                retried = done.retried,
                 "payments swept"
             );
             Ok(())

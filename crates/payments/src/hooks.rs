@@ -7,7 +7,6 @@
 //! lab can be paid through the platform.
 
 use crate::service::{pay, refund, release};
-use crate::status::PaymentStatus;
 use crate::store;
 use dentex_domain::market::OrderStatus;
 use dentex_http::ApiError;
@@ -37,27 +36,6 @@ async fn release_at(
     Ok(())
 }
 
-/// A paid order cancelled before its money was released: all of it goes
-/// back to the clinic (queued in the cancellation's transaction). A
-/// disputed payment is left to the dispute.
-async fn refund_cancelled(txn: &DatabaseTransaction, order_id: Uuid) -> Result<(), ApiError> {
-    let Some(p) = store::payments::lock(txn, order_id).await? else {
-        return Ok(());
-    };
-    let refundable = matches!(
-        PaymentStatus::parse(&p.status),
-        Some(PaymentStatus::Paid | PaymentStatus::PartiallyRefunded)
-    ) && p.mode == "stripe"
-        && p.released_at.is_none()
-        && !store::refunds::pending(txn, order_id).await?;
-    if refundable {
-        let why = "The order was cancelled before its money was released.".to_owned();
-        refund::plan(txn, &p, None, why, None).await?;
-        tracing::info!(order.id = %order_id, "cancelled order's payment to be refunded");
-    }
-    Ok(())
-}
-
 impl dentex_market::OrderHooks for PaymentOrderHooks {
     fn moved<'a>(
         &'a self,
@@ -69,7 +47,16 @@ impl dentex_market::OrderHooks for PaymentOrderHooks {
         Box::pin(async move {
             let held = store::payments::find(txn, order.id).await?.is_some();
             if to == OrderStatus::Canceled && held {
-                refund_cancelled(txn, order.id).await?;
+                // Jobs, not locks: the market's transaction holds the order
+                // row, and payments takes its own row before the order's.
+                let opts = EnqueueOptions {
+                    max_attempts: 20,
+                    ..EnqueueOptions::default()
+                };
+                let job = refund::CancelledJob { order_id: order.id };
+                Queue::enqueue_with(txn, refund::CANCELLED_JOB, &job, opts)
+                    .await
+                    .map_err(ApiError::internal)?;
                 if from == Some(OrderStatus::AwaitingPayment) {
                     let job = pay::CancelJob { order_id: order.id };
                     Queue::enqueue_with(txn, pay::CANCEL_JOB, &job, EnqueueOptions::default())

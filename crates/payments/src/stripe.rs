@@ -24,8 +24,9 @@ pub struct StripeApi {
 pub struct CallError(pub String);
 
 impl CallError {
-    /// Stripe refused the request itself (a 4xx other than a rate limit or
-    /// a concurrent use of the key): trying it again gets the same answer.
+    /// Stripe refused the request itself (a 4xx other than our key's
+    /// standing, a rate limit or a concurrent use of the idempotency key):
+    /// trying it again gets the same answer.
     pub fn refused(&self) -> bool {
         self.0.starts_with(REFUSED)
     }
@@ -38,7 +39,7 @@ impl From<StripeError> for CallError {
         match e {
             StripeError::Stripe(err, status) => {
                 let msg = err.message.as_deref().unwrap_or("no message");
-                if (400..500).contains(&status) && status != 409 && status != 429 {
+                if (400..500).contains(&status) && ![401, 403, 409, 429].contains(&status) {
                     CallError(format!("{REFUSED} ({status}): {msg}"))
                 } else {
                     CallError(format!("Stripe answered {status}: {msg}"))

@@ -18,8 +18,11 @@ pub enum Refused {
     NotConfigured,
     /// Missing or malformed header, no matching `v1`, or too old.
     Signature(&'static str),
-    /// Signed, but not an event we can read.
+    /// Signed, an event, but about no object (nothing to apply).
     Unreadable,
+    /// Signed, but not an event as this server reads them (kept a 400:
+    /// Stripe retries it, and reconciliation lists it again).
+    Unparseable,
 }
 
 /// The event of a signed delivery, or why it is refused.
@@ -41,7 +44,7 @@ pub fn verify(body: &str, header: Option<&str>, secrets: &[String]) -> Result<Ev
                 });
             }
             Err(WebhookError::BadTimestamp(_)) => why = Refused::Signature("the signature is older than 300 seconds"),
-            Err(WebhookError::BadParse(_)) => return Err(Refused::Unreadable),
+            Err(WebhookError::BadParse(_)) => return Err(Refused::Unparseable),
             Err(WebhookError::BadHeader(_)) => {
                 return Err(Refused::Signature("the Stripe-Signature header is malformed"));
             }

@@ -110,7 +110,8 @@ pub struct RefundView {
     pub currency: String,
     /// Whether support asked for it (`false`: the platform, on the order's cancellation).
     pub by_support: bool,
-    /// What Stripe answered on the last try, if it failed.
+    /// What Stripe answered on the last try, if it failed (support's
+    /// answer only; `null` in the payment view).
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
@@ -152,7 +153,15 @@ pub fn payment_view(s: Shown) -> PaymentView {
             at: l.created_at,
         })
         .collect();
-    let refunds = s.refunds.into_iter().map(refund_view).collect();
+    // Stripe's words on a failed try are for support (the refund route).
+    let refunds = s
+        .refunds
+        .into_iter()
+        .map(|r| RefundView {
+            last_error: None,
+            ..refund_view(r)
+        })
+        .collect();
     match s.payment {
         Some(p) => PaymentView {
             order_id: p.order_id,

@@ -12,7 +12,7 @@ use dentex_http::ApiError;
 #[utoipa::path(post, path = "/api/v1/webhooks/stripe", tag = "payments",
     request_body(content = String, content_type = "application/json", description = "A Stripe event, as Stripe sends it"),
     params(("Stripe-Signature" = String, Header, description = "t=…,v1=…")),
-    responses((status = 200, description = "Received (or received before); `received: false` for a signed event about no object, ignored", body = crate::http::views::Received), (status = 400, description = "`webhook_signature_invalid`", body = dentex_http::Problem), (status = 503, description = "`webhook_not_configured`", body = dentex_http::Problem)))]
+    responses((status = 200, description = "Received (or received before); `received: false` for a signed event about no object, ignored", body = crate::http::views::Received), (status = 400, description = "`webhook_signature_invalid`, `bad_request`", body = dentex_http::Problem), (status = 503, description = "`webhook_not_configured`", body = dentex_http::Problem)))]
 #[post("/api/v1/webhooks/stripe")]
 pub async fn stripe_webhook(
     req: HttpRequest,
@@ -40,6 +40,13 @@ pub async fn stripe_webhook(
             // days and disable the endpoint; nothing is recorded.
             tracing::warn!("a signed Stripe webhook without an object was ignored");
             return Ok(HttpResponse::Ok().json(crate::http::views::Received { received: false }));
+        }
+        Err(Refused::Unparseable) => {
+            tracing::warn!("a signed Stripe webhook could not be read");
+            return Err(ApiError::new(
+                &dentex_http::codes::BAD_REQUEST,
+                "The event is signed but not one this server can read.",
+            ));
         }
     };
     apply::intake(&state, &event).await?;

@@ -13,7 +13,9 @@
 //! clinic keeps paid. With `kept` = paid − refunded − this refund, the lab
 //! keeps `kept` less that share; the reversal is what it was transferred
 //! beyond that, and the platform gives back the rest of the refund from its
-//! fee. A full refund takes the whole transfer back and the whole fee.
+//! fee. A full refund takes the whole transfer back and the whole fee. A
+//! reversal whose refund Stripe refused left its money held: the next
+//! refund uses that first.
 
 use super::{apply, provider};
 use crate::state::PaymentsState;
@@ -30,6 +32,48 @@ use uuid::Uuid;
 
 /// The job that carries an operation out (and retries it).
 pub const JOB: &str = "payments.refund";
+
+/// When the job first looks at a support refund: after the request's own try.
+const RETRY_AFTER_SECS: i64 = 60;
+
+/// The job that refunds a paid order cancelled before release.
+pub const CANCELLED_JOB: &str = "payments.refund_cancelled";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct CancelledJob {
+    pub order_id: Uuid,
+}
+
+/// A paid order was cancelled before its money was released: all that is
+/// left goes back to the clinic. A refund under way is waited for (the job
+/// fails and is retried). A disputed payment is left to the dispute.
+pub async fn refund_cancelled(state: &PaymentsState, order_id: Uuid) -> Result<(), ApiError> {
+    state.stripe()?;
+    let txn = dentex_db::begin_write(&state.db).await?;
+    let Some(p) = store::payments::lock(&txn, order_id).await? else {
+        return Ok(());
+    };
+    let due = matches!(
+        PaymentStatus::parse(&p.status),
+        Some(PaymentStatus::Paid | PaymentStatus::PartiallyRefunded)
+    ) && p.mode == "stripe"
+        && p.released_at.is_none()
+        && p.amount_minor > p.refunded_minor;
+    if !due {
+        return Ok(txn.commit().await?);
+    }
+    if refunds::pending(&txn, order_id).await? {
+        return Err(not_possible(
+            "A refund of this order is under way; the rest follows it.",
+        ));
+    }
+    let why = "The order was cancelled before its money was released.".to_owned();
+    plan(&txn, &p, None, why, None).await?;
+    txn.commit().await?;
+    state.queue.wake();
+    tracing::info!(order.id = %order_id, "cancelled order's payment to be refunded");
+    Ok(())
+}
 
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Job {
@@ -78,10 +122,15 @@ pub async fn request(state: &PaymentsState, actor: &Actor, raw: &str, input: Ref
     ev.reason = Some(format!("{} {}: {reason}", r.amount_minor, r.currency));
     dentex_accounts::audit_in(&txn, ev).await?;
     txn.commit().await?;
-    state.queue.wake();
     tracing::info!(order.id = %order.id, refund.id = %r.id, "refund asked");
+    // Tried here first; the job (due a minute later) and the sweep only
+    // pick up what this try leaves pending.
     match run(state, r.id).await {
-        Ok(r) => Ok(r),
+        Ok(now) if now.status == refunds::FAILED => Err(ApiError::new(
+            &crate::codes::PAYMENT_PROVIDER_ERROR,
+            now.last_error.unwrap_or_else(|| "Stripe refused the refund.".into()),
+        )),
+        Ok(now) => Ok(now),
         Err(e) if e.code == crate::codes::PAYMENT_PROVIDER_ERROR.code => {
             match refunds::find(&state.db, r.id).await? {
                 // Stripe refused it: the operation is over, said as a 502.
@@ -155,7 +204,12 @@ pub async fn plan(
         )]));
     }
     let (reversal, fee_back) = match p.released_at {
-        Some(_) => split_released(p, amount, fee_of(p)),
+        Some(_) => {
+            // After release the platform holds nothing, unless a reversal
+            // went through whose refund Stripe refused: that is used first.
+            let held = ledger::held(&ledger::of(txn, p.order_id).await?);
+            split_released(p, amount, held, fee_of(p))
+        }
         None => (0, 0),
     };
     let r = refunds::insert(
@@ -171,7 +225,13 @@ pub async fn plan(
         },
     )
     .await?;
-    Queue::enqueue_with(txn, JOB, &Job { refund_id: r.id }, EnqueueOptions::default())
+    // Support's request tries at once and the job looks a minute later;
+    // the platform's own refund is the job's from the start.
+    let opts = EnqueueOptions {
+        run_at: by.map(|_| chrono::Utc::now() + chrono::Duration::seconds(RETRY_AFTER_SECS)),
+        max_attempts: 20,
+    };
+    Queue::enqueue_with(txn, JOB, &Job { refund_id: r.id }, opts)
         .await
         .map_err(ApiError::internal)?;
     Ok(r)
@@ -195,57 +255,106 @@ fn fee_of(p: &Payment) -> impl Fn(i64) -> i64 + '_ {
     }
 }
 
-fn split_released(p: &Payment, amount: i64, fee: impl Fn(i64) -> i64) -> (i64, i64) {
+fn split_released(p: &Payment, amount: i64, held: i64, fee: impl Fn(i64) -> i64) -> (i64, i64) {
     let kept = p.amount_minor - p.refunded_minor - amount;
     let lab_keeps = kept - fee(kept);
     let lab_has = p.transferred_minor - p.reversed_minor;
-    let reversal = (lab_has - lab_keeps).clamp(0, lab_has).min(amount);
-    (reversal, amount - reversal)
+    let mut reversal = (lab_has - lab_keeps).clamp(0, lab_has).min(amount);
+    if p.currency.eq_ignore_ascii_case("HUF") {
+        // Transfers move whole forints: the platform covers the fillér.
+        reversal = reversal / 100 * 100;
+    }
+    let from_held = held.clamp(0, amount - reversal);
+    (reversal, amount - reversal - from_held)
 }
 
-/// Carries the operation out: the reversal (after release), the refund,
-/// then the effect in one transaction. A refusal of Stripe's ends the
-/// operation `failed`; anything else leaves it `pending` for the job.
+/// Carries the operation out: the reversal (after release), recorded as
+/// soon as Stripe made it; then the refund, and its effect in one
+/// transaction. A refusal of Stripe's ends the operation `failed` (a
+/// reversal already made stays recorded: that money is the platform's to
+/// hold again); anything else leaves it `pending` for the job and the sweep.
 pub async fn run(state: &PaymentsState, id: Uuid) -> Result<Refund, ApiError> {
     let stripe = state.stripe()?;
-    let r = refunds::find(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
+    let mut r = refunds::find(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
     if r.status != refunds::PENDING {
         return Ok(r);
     }
     let p = store::payments::find(&state.db, r.order_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    if r.reversal_minor > 0 && r.reversal_id.is_none() {
+        let transfer = p.transfer_id.clone().unwrap_or_default();
+        match stripe.reverse(p.order_id, r.id, &transfer, r.reversal_minor).await {
+            Ok(rev) => {
+                reversed(state, &r, &rev).await?;
+                r.reversal_id = Some(rev);
+            }
+            Err(e) => return Err(stopped(state, &r, e).await?),
+        }
+    }
     let calls = async {
-        let reversal = match (r.reversal_minor > 0, p.transfer_id.as_deref()) {
-            (true, Some(t)) => Some(stripe.reverse(p.order_id, r.id, t, r.reversal_minor).await?),
-            _ => None,
-        };
         let charge = p
             .charge_id
             .as_deref()
             .ok_or_else(|| crate::stripe::CallError("the payment has no charge".into()))?;
         let refund = stripe.refund(p.order_id, r.id, charge, r.amount_minor).await?;
         let c = stripe.charge(charge).await?;
-        Ok::<_, crate::stripe::CallError>((reversal, refund, c))
+        Ok::<_, crate::stripe::CallError>((refund, c))
     }
     .await;
-    let (reversal, refund, charge) = match calls {
-        Ok(done) => done,
-        Err(e) if e.refused() => {
-            tracing::warn!(order.id = %p.order_id, refund.id = %r.id, error = %e, "Stripe refused a refund");
-            let txn = dentex_db::begin_write(&state.db).await?;
-            refunds::note_error(&txn, r.id, &e.0).await?;
-            refunds::finish(&txn, r.id, refunds::FAILED, None, None).await?;
-            txn.commit().await?;
-            return Err(provider(e));
-        }
-        Err(e) => {
-            refunds::note_error(&state.db, r.id, &e.0).await?;
-            return Err(provider(e));
-        }
-    };
-    effect(state, &r, reversal, refund, &charge).await?;
+    match calls {
+        Ok((refund, charge)) => effect(state, &r, refund, &charge).await?,
+        Err(e) => return Err(stopped(state, &r, e).await?),
+    }
     refunds::find(&state.db, id).await?.ok_or_else(ApiError::not_found)
+}
+
+/// A Stripe call failed: refused, the operation ends `failed` (audited);
+/// otherwise the error is noted and the operation stays `pending`.
+async fn stopped(state: &PaymentsState, r: &Refund, e: crate::stripe::CallError) -> Result<ApiError, ApiError> {
+    if !e.refused() {
+        refunds::note_error(&state.db, r.id, &e.0).await?;
+        return Ok(provider(e));
+    }
+    tracing::warn!(order.id = %r.order_id, refund.id = %r.id, error = %e, "Stripe refused a refund");
+    let txn = dentex_db::begin_write(&state.db).await?;
+    if let Some(now) = refunds::lock(&txn, r.id).await?
+        && now.status == refunds::PENDING
+    {
+        refunds::note_error(&txn, r.id, &e.0).await?;
+        refunds::finish(&txn, r.id, refunds::FAILED, None, r.reversal_id.clone()).await?;
+        if let Some(o) = store::order(&txn, r.order_id).await? {
+            let mut ev = super::system_event("order.refund_failed", o.clinic_org_id, o.id);
+            ev.outcome = Outcome::Failure;
+            dentex_accounts::audit_in(&txn, ev).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(provider(e))
+}
+
+/// The reversal Stripe made, recorded at once (its own movement): what the
+/// lab gave back is held by the platform whatever the refund does next.
+async fn reversed(state: &PaymentsState, r: &Refund, reversal: &str) -> Result<(), ApiError> {
+    let txn = dentex_db::begin_write(&state.db).await?;
+    let Some(mut p) = store::payments::lock(&txn, r.order_id).await? else {
+        return Ok(());
+    };
+    if ledger::add(
+        &txn,
+        p.order_id,
+        ledger::REVERSAL,
+        r.reversal_minor,
+        &p.currency,
+        reversal,
+    )
+    .await?
+    {
+        p.reversed_minor += r.reversal_minor;
+        store::payments::save(&txn, p).await?;
+    }
+    refunds::set_reversal(&txn, r.id, reversal).await?;
+    Ok(txn.commit().await?)
 }
 
 /// Whether the operation has ended (succeeded or failed).
@@ -255,11 +364,11 @@ pub async fn is_over(state: &PaymentsState, id: Uuid) -> Result<bool, ApiError> 
         .is_none_or(|r| r.status != refunds::PENDING))
 }
 
-/// The ledger, the payment's fields and status, the events: once.
+/// The refund's effect (the fee given back, the refund in the ledger, the
+/// payment's fields and status, the events, the audit row): once.
 async fn effect(
     state: &PaymentsState,
     r: &Refund,
-    reversal: Option<String>,
     refund: String,
     charge: &crate::stripe::Charge,
 ) -> Result<(), ApiError> {
@@ -270,10 +379,6 @@ async fn effect(
     match refunds::lock(&txn, r.id).await? {
         Some(now) if now.status == refunds::PENDING => {}
         _ => return Ok(txn.commit().await?),
-    }
-    if let Some(rev) = &reversal {
-        ledger::add(&txn, p.order_id, ledger::REVERSAL, r.reversal_minor, &p.currency, rev).await?;
-        p.reversed_minor += r.reversal_minor;
     }
     if r.fee_returned_minor > 0 {
         let id = format!("fee:{}", r.id);
@@ -286,18 +391,22 @@ async fn effect(
     ledger::refunds_up_to(&txn, &p, &rows, &charge.id, charge.refunded).await?;
     p.refunded_minor = p.refunded_minor.max(charge.refunded);
     let before = PaymentStatus::parse(&p.status).unwrap_or(PaymentStatus::Paid);
-    let after = if p.refunded_minor >= p.amount_minor {
-        PaymentStatus::Refunded
-    } else {
-        PaymentStatus::PartiallyRefunded
+    let after = match before {
+        // A dispute opened meanwhile stays what the payment is.
+        PaymentStatus::Disputed => PaymentStatus::Disputed,
+        _ if p.refunded_minor >= p.amount_minor => PaymentStatus::Refunded,
+        _ => PaymentStatus::PartiallyRefunded,
     };
     p.status = after.as_str().to_owned();
     let p2 = p.clone();
     store::payments::save(&txn, p).await?;
-    refunds::finish(&txn, r.id, refunds::SUCCEEDED, Some(refund), reversal).await?;
+    refunds::finish(&txn, r.id, refunds::SUCCEEDED, Some(refund), r.reversal_id.clone()).await?;
     if before != after {
         apply::announce(&txn, &p2, before, after).await?;
     }
+    let mut ev = super::system_event("order.refund_done", p2.clinic_org_id, p2.order_id);
+    ev.reason = Some(format!("{} {}", r.amount_minor, r.currency));
+    dentex_accounts::audit_in(&txn, ev).await?;
     txn.commit().await?;
     dentex_events::committed();
     tracing::info!(order.id = %r.order_id, refund.id = %r.id, "refund done");
@@ -343,16 +452,21 @@ mod tests {
         // 105.00 paid, 5.25 fee, 99.75 transferred.
         let p = released(10_500, 525, "EUR");
         // All of it: the whole transfer back, the whole fee back.
-        assert_eq!(split_released(&p, 10_500, fee_of(&p)), (9975, 525));
+        assert_eq!(split_released(&p, 10_500, 0, fee_of(&p)), (9975, 525));
         // Half: the lab keeps 47.50 of 52.50 kept, the fee on it is 2.62.
-        let (rev, fee) = split_released(&p, 5250, fee_of(&p));
+        let (rev, fee) = split_released(&p, 5250, 0, fee_of(&p));
         assert_eq!(rev + fee, 5250);
         assert_eq!(fee, 525 - 525 * 5250 / 10_500);
         assert_eq!(p.transferred_minor - rev, 5250 - 525 * 5250 / 10_500);
         // HUF: what the lab keeps stays whole forints.
         let h = released(1_234_500, 61_800, "HUF");
-        let (rev, fee) = split_released(&h, 234_567, fee_of(&h));
+        let (rev, fee) = split_released(&h, 234_567, 0, fee_of(&h));
         assert_eq!(rev + fee, 234_567);
         assert_eq!((h.transferred_minor - rev) % 100, 0);
+        // A reversal made before whose refund was refused: what it brought
+        // back is refunded first, nothing is taken from the lab twice.
+        let mut q = released(10_500, 525, "EUR");
+        q.reversed_minor = 4987;
+        assert_eq!(split_released(&q, 5250, 4987, fee_of(&q)), (0, 263));
     }
 }

@@ -1,5 +1,5 @@
 //! The hourly job of payments: releases that fell due (delivered and
-//! waited out), long holds flagged to support (Stripe limits how long
+//! waited out), refunds left pending tried again, long holds flagged to support (Stripe limits how long
 //! funds may be held: docs/payments.md), and reconciliation: Stripe's
 //! events since the newest one seen, so an event whose webhook never
 //! arrived is applied all the same.
@@ -17,6 +17,8 @@ pub struct Swept {
     pub released: usize,
     pub alerted: usize,
     pub recovered: usize,
+    /// Refunds still pending after half an hour, tried again.
+    pub retried: usize,
 }
 
 pub async fn run(state: &PaymentsState) -> Result<Swept, ApiError> {
@@ -62,6 +64,12 @@ pub async fn run(state: &PaymentsState) -> Result<Swept, ApiError> {
                     .map_err(ApiError::internal)?;
             }
             done.alerted += 1;
+        }
+    }
+    for r in store::refunds::stale(&state.db, 30).await? {
+        done.retried += 1;
+        if let Err(e) = super::refund::run(state, r.id).await {
+            tracing::warn!(order.id = %r.order_id, refund.id = %r.id, error = ?e, "a refund is still pending");
         }
     }
     done.recovered = reconcile(state).await?;

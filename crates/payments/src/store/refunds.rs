@@ -87,6 +87,25 @@ pub async fn note_error<C: ConnectionTrait>(db: &C, id: Uuid, error: &str) -> Re
     Ok(())
 }
 
+/// The reversal Stripe made for the operation.
+pub async fn set_reversal<C: ConnectionTrait>(db: &C, id: Uuid, reversal: &str) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::ReversalId, Expr::value(reversal))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Operations still under way that were asked more than `minutes` ago.
+pub async fn stale<C: ConnectionTrait>(db: &C, minutes: i64) -> Result<Vec<Refund>, DbErr> {
+    Entity::find()
+        .filter(Column::Status.eq(PENDING))
+        .filter(Column::CreatedAt.lt(now() - chrono::Duration::minutes(minutes)))
+        .all(db)
+        .await
+}
+
 /// Ends the operation (the caller holds its lock).
 pub async fn finish<C: ConnectionTrait>(
     db: &C,
@@ -95,8 +114,14 @@ pub async fn finish<C: ConnectionTrait>(
     refund: Option<String>,
     reversal: Option<String>,
 ) -> Result<(), DbErr> {
+    let error = if status == SUCCEEDED {
+        Expr::value(Option::<String>::None)
+    } else {
+        Expr::col(Column::LastError)
+    };
     Entity::update_many()
         .col_expr(Column::Status, Expr::value(status))
+        .col_expr(Column::LastError, error)
         .col_expr(Column::RefundId, Expr::value(refund))
         .col_expr(Column::ReversalId, Expr::value(reversal))
         .col_expr(Column::CompletedAt, Expr::value(now()))
