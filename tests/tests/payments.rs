@@ -312,7 +312,13 @@ async fn a_dispute_stops_the_release() {
     p.stripe.dispute(&pi).await.expect("disputed");
     let v = p.until_status(&order, "disputed").await;
     assert_eq!(v["dispute_status"], "open");
-    assert!(v["evidence_due_by"].is_string(), "support sees the deadline: {v}");
+    assert!(v["evidence_due_by"].is_string(), "both sides see the deadline: {v}");
+    // Support's queue of open disputes shows it with its deadline.
+    let queue = |who| call(&p.m.app, Method::GET, "/api/v1/support/disputes", who, None);
+    assert_eq!(queue(&p.m.clinic).await.status(), 403);
+    let list = json_of(queue(&p.m.staff).await).await;
+    assert_eq!(list["items"][0]["order_id"], order.as_str(), "{list}");
+    assert_eq!(list["items"][0]["evidence_due_by"], v["evidence_due_by"]);
     p.deliver(&order, true).await;
     p.settled().await;
     assert!(p.stripe.objects_of("transfer").is_empty(), "no release while disputed");
@@ -327,6 +333,8 @@ async fn a_dispute_stops_the_release() {
     let v = p.payment(&p.m.b, &order).await;
     assert_eq!(v["status"], "paid");
     assert_eq!(v["dispute_status"], "won");
+    let list = json_of(queue(&p.m.staff).await).await;
+    assert_eq!(list["items"], json!([]), "no longer in the queue");
     assert_eq!(v["held_minor"], 0, "{v}");
     assert_eq!(p.stripe.objects_of("transfer").len(), 1);
 }
@@ -396,4 +404,56 @@ async fn manual_mode_runs_without_stripe() {
         .await
         .expect("sent");
     assert_eq!(r.status(), 503);
+}
+
+#[tokio::test]
+async fn the_hourly_sweep_applies_missed_events_and_reports_long_holds() {
+    let p = Paid::configured(|c| {
+        c.payments.hold_alert_days = 1;
+        c.payments.support_email = Some("payments-desk@dentex.test".into());
+    })
+    .await;
+    let order = p.awarded().await;
+    // The success's webhook never arrives: the sweep lists Stripe's events.
+    p.stripe.auto_deliver(false);
+    let r = p.pay(&order, "pay-1").await;
+    let secret = json_of(r).await["client_secret"].as_str().expect("secret").to_owned();
+    p.stripe.succeed(&p.intent_of(&secret)).await.expect("succeeds");
+    p.settled().await;
+    assert_eq!(p.payment(&p.m.clinic, &order).await["status"], "unpaid");
+    p.sweep().await;
+    p.until_status(&order, "paid").await;
+    p.until(|| async { p.order_status(&order).await == "in_production" })
+        .await;
+    // Held past `payments.hold_alert_days`: support is told, once.
+    {
+        use dentex_db::entities::payment::{Column, Entity};
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        let id = uuid::Uuid::parse_str(&order).expect("order id");
+        Entity::update_many()
+            .col_expr(
+                Column::PaidAt,
+                Expr::value(chrono::Utc::now() - chrono::Duration::days(2)),
+            )
+            .filter(Column::OrderId.eq(id))
+            .exec(&p.m.app.state.db)
+            .await
+            .expect("paid two days ago");
+    }
+    let to_desk = || {
+        p.m.app
+            .smtp
+            .received()
+            .into_iter()
+            .filter(|m| m.rcpt_to.iter().any(|r| r == "payments-desk@dentex.test"))
+            .collect::<Vec<_>>()
+    };
+    p.sweep().await;
+    p.until(|| async { !to_desk().is_empty() }).await;
+    p.sweep().await;
+    let mails = to_desk();
+    assert_eq!(mails.len(), 1, "told once");
+    let subject = mails[0].header("Subject").unwrap_or_default();
+    assert!(subject.contains(&order), "{subject}");
+    assert!(p.stripe.objects_of("transfer").is_empty(), "still held, not released");
 }

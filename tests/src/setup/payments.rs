@@ -71,17 +71,28 @@ impl Paid {
         panic!("not reached in 15 s");
     }
 
-    /// Waits until no payments job is due or running (each event received
-    /// so far applied, each refund tried).
+    /// Waits until no job is due or running (each event received so far
+    /// applied, each refund tried, each mail sent).
     pub async fn settled(&self) {
         let q = &self.m.app.state.queue;
         self.until(|| async {
             let now = chrono::Utc::now();
             let mut busy = q.list(Some(dentex_jobs::STATUS_RUNNING), 1000).await.expect("jobs");
             busy.extend(q.list(Some(dentex_jobs::STATUS_QUEUED), 1000).await.expect("jobs"));
-            !busy.iter().any(|j| j.kind.starts_with("payments.") && j.run_at <= now)
+            !busy.iter().any(|j| j.run_at <= now)
         })
         .await;
+    }
+
+    /// Runs the hourly sweep now (through the job queue, as the scheduler
+    /// does) and waits for what it set off.
+    pub async fn sweep(&self) {
+        let q = &self.m.app.state.queue;
+        q.enqueue("payments.sweep", &json!({}), dentex_jobs::EnqueueOptions::default())
+            .await
+            .expect("sweep queued");
+        q.wake();
+        self.settled().await;
     }
 
     /// Support refunds `order` (`body`: `amount_minor`, `reason`) as `who`.

@@ -15,5 +15,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(payments::get_receipt)
         .service(webhooks::stripe_webhook)
         .service(support::set_payment_status)
-        .service(support::refund_order);
+        .service(support::refund_order)
+        .service(support::open_disputes);
 }

@@ -1,10 +1,11 @@
-//! Support: `POST /api/v1/support/orders/{order}/refunds` and, in manual
-//! mode, `POST /api/v1/support/orders/{order}/payment-status`.
+//! Support: `GET /api/v1/support/disputes`,
+//! `POST /api/v1/support/orders/{order}/refunds` and, in manual mode,
+//! `POST /api/v1/support/orders/{order}/payment-status`.
 
 use crate::http::views::{self, PaymentView, RefundView};
-use crate::service::{manual, pay::Shown, refund};
+use crate::service::{disputes, manual, pay::Shown, refund};
 use crate::state::PaymentsState;
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use dentex_accounts::Actor;
 use dentex_http::{ApiError, Json};
 use serde::Deserialize;
@@ -102,4 +103,28 @@ pub async fn refund_order(
     } else {
         HttpResponse::Accepted().json(view)
     })
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct DisputesQuery {
+    /// At most 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+}
+
+/// Support's queue of open disputes, the soonest evidence deadline first
+/// (the money stays held, nothing is released, until each ends).
+#[utoipa::path(get, path = "/api/v1/support/disputes", tag = "payments", security(("bearer" = [])), params(DisputesQuery),
+    responses((status = 200, body = views::DisputeList), (status = 400, description = "`invalid_query`", body = dentex_http::Problem), (status = 403, description = "`forbidden`", body = dentex_http::Problem)))]
+#[get("/api/v1/support/disputes")]
+pub async fn open_disputes(
+    actor: Actor,
+    state: web::Data<PaymentsState>,
+    q: web::Query<DisputesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = disputes::open(&state, &actor, q.limit).await?;
+    Ok(HttpResponse::Ok().json(views::DisputeList {
+        items: rows.into_iter().map(views::dispute_item).collect(),
+        next_cursor: None,
+    }))
 }

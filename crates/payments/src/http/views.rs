@@ -247,6 +247,44 @@ pub fn receipt_view(r: receipt::Model) -> ReceiptView {
 
 #[derive(Serialize, ToSchema)]
 pub struct Received {
-    /// Always `true`: the event is recorded (or was before) and will be applied.
+    /// `true`: the event is recorded (or was before) and will be applied;
+    /// `false`: a signed event about no object, ignored.
     pub received: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DisputeItem {
+    pub order_id: uuid::Uuid,
+    pub clinic_org_id: uuid::Uuid,
+    pub lab_org_id: uuid::Uuid,
+    pub status: PaymentStatus,
+    /// What was paid.
+    pub amount_minor: i64,
+    pub currency: String,
+    /// `open`.
+    pub dispute_status: Option<String>,
+    /// Stripe's deadline for the evidence.
+    pub evidence_due_by: Option<DateTime<Utc>>,
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DisputeList {
+    pub items: Vec<DisputeItem>,
+    /// Always `null`: the queue is one page (raise `limit`).
+    pub next_cursor: Option<String>,
+}
+
+pub fn dispute_item(p: crate::store::Payment) -> DisputeItem {
+    DisputeItem {
+        order_id: p.order_id,
+        clinic_org_id: p.clinic_org_id,
+        lab_org_id: p.lab_org_id,
+        status: PaymentStatus::parse(&p.status).unwrap_or(PaymentStatus::Disputed),
+        amount_minor: p.amount_minor,
+        currency: p.currency,
+        dispute_status: p.dispute_status,
+        evidence_due_by: p.evidence_due_by,
+        paid_at: p.paid_at,
+    }
 }

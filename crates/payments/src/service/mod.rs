@@ -6,9 +6,11 @@
 //! - [`release`]: the one transfer to the lab once the work has arrived.
 //! - [`refund`]: refunds as one operation (a reversal with it after release).
 //! - [`manual`]: manual mode, where support records the status.
+//! - [`disputes`]: support's queue of open disputes.
 //! - [`sweep`]: the hourly job: auto-release, long holds, reconciliation.
 
 pub mod apply;
+pub mod disputes;
 pub mod manual;
 pub mod onboarding;
 pub mod pay;

@@ -17,7 +17,8 @@ pub struct Swept {
     pub released: usize,
     pub alerted: usize,
     pub recovered: usize,
-    /// Refunds still pending after half an hour, tried again.
+    /// Refunds still pending after half an hour, and events still not
+    /// applied after an hour (their jobs gave up), tried again.
     pub retried: usize,
 }
 
@@ -70,6 +71,12 @@ pub async fn run(state: &PaymentsState) -> Result<Swept, ApiError> {
         done.retried += 1;
         if let Err(e) = super::refund::run(state, r.id).await {
             tracing::warn!(order.id = %r.order_id, refund.id = %r.id, error = ?e, "a refund is still pending");
+        }
+    }
+    for e in store::events::unapplied(&state.db, 60, 500).await? {
+        done.retried += 1;
+        if let Err(err) = apply::apply(state, &e.id).await {
+            tracing::warn!(stripe.event = %e.id, error = ?err, "an event is still not applied");
         }
     }
     done.recovered = reconcile(state).await?;

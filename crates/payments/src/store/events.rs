@@ -4,7 +4,7 @@ use crate::stripe::EventHint;
 use dentex_db::entities::stripe_event::{ActiveModel, Column, Entity, Model};
 use dentex_db::now;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// Records the event; `false` when it was already there (a second delivery).
 pub async fn insert_new<C: ConnectionTrait>(db: &C, e: &EventHint) -> Result<bool, DbErr> {
@@ -47,4 +47,16 @@ pub async fn newest_created<C: ConnectionTrait>(db: &C) -> Result<Option<i64>, D
         .one(db)
         .await?
         .map(|e| e.stripe_created))
+}
+
+/// Events received more than `minutes` ago and still not applied (their
+/// job gave up), oldest first, at most `limit`.
+pub async fn unapplied<C: ConnectionTrait>(db: &C, minutes: i64, limit: u64) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::AppliedAt.is_null())
+        .filter(Column::ReceivedAt.lt(now() - chrono::Duration::minutes(minutes)))
+        .order_by_asc(Column::StripeCreated)
+        .limit(limit)
+        .all(db)
+        .await
 }

@@ -5,7 +5,9 @@ use crate::status::PaymentStatus;
 use dentex_db::entities::payment::{ActiveModel, Column, Entity};
 use dentex_db::now;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 pub async fn find<C: ConnectionTrait>(db: &C, order: Uuid) -> Result<Option<Payment>, DbErr> {
@@ -95,4 +97,15 @@ pub async fn alerted<C: ConnectionTrait>(db: &C, order: Uuid) -> Result<bool, Db
         .exec(db)
         .await?;
     Ok(r.rows_affected == 1)
+}
+
+/// Payments with an open dispute, the soonest evidence deadline first.
+pub async fn disputed<C: ConnectionTrait>(db: &C, limit: u64) -> Result<Vec<Payment>, DbErr> {
+    Entity::find()
+        .filter(Column::DisputeStatus.eq("open"))
+        .order_by_asc(Column::EvidenceDueBy)
+        .order_by_asc(Column::OrderId)
+        .limit(limit)
+        .all(db)
+        .await
 }
