@@ -301,3 +301,43 @@ async fn a_payment_that_arrives_for_a_cancelled_order_goes_back() {
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0]["amount"], 10_500);
 }
+
+#[tokio::test]
+async fn a_remake_keeps_the_money_held_until_it_arrives_and_its_window_passes() {
+    let p = Paid::new().await;
+    let order = p.paid().await;
+    p.deliver(&order, false).await;
+    let remake = p.m.remake(&order).await;
+    // The clinic completes the first order; the remake is still to come.
+    let r = move_order(&p.m.app, &p.m.clinic, &order, json!({"to": "completed"})).await;
+    assert_eq!(r.status(), 200);
+    p.settled().await;
+    assert!(
+        p.stripe.objects_of("transfer").is_empty(),
+        "held while the remake is open"
+    );
+    // The remake arrives; within its window the money still waits.
+    p.deliver(&remake, false).await;
+    p.settled().await;
+    assert!(
+        p.stripe.objects_of("transfer").is_empty(),
+        "held within the remake's window"
+    );
+    // Its window passes without the clinic completing it: the sweep lets it go.
+    {
+        use dentex_db::entities::order_transition::{Column, Entity};
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        Entity::update_many()
+            .col_expr(Column::At, Expr::value(chrono::Utc::now() - chrono::Duration::days(15)))
+            .filter(Column::OrderId.eq(uuid::Uuid::parse_str(&remake).expect("remake id")))
+            .filter(Column::ToStatus.eq("delivered"))
+            .exec(&p.m.app.state.db)
+            .await
+            .expect("delivered 15 days ago");
+    }
+    p.sweep().await;
+    let transfers = p.stripe.objects_of("transfer");
+    assert_eq!(transfers.len(), 1);
+    assert_eq!(transfers[0]["amount"], 9975);
+    assert_eq!(p.payment(&p.m.clinic, &order).await["held_minor"], 0);
+}

@@ -72,11 +72,19 @@ impl dentex_market::OrderHooks for PaymentOrderHooks {
                 }
                 _ => {}
             }
-            // A remake that ends lets its original's money go.
-            if let (Some(original), OrderStatus::Completed | OrderStatus::Canceled) = (order.remake_of, to)
+            // A remake that ends lets its original's money go; one delivered
+            // and never completed, once its window has passed.
+            if let Some(original) = order.remake_of
                 && store::payments::find(txn, original).await?.is_some()
             {
-                release_at(txn, original, None).await?;
+                match to {
+                    OrderStatus::Completed | OrderStatus::Canceled => release_at(txn, original, None).await?,
+                    OrderStatus::Delivered => {
+                        let at = chrono::Utc::now() + chrono::Duration::days(i64::from(self.auto_release_days));
+                        release_at(txn, original, Some(at)).await?;
+                    }
+                    _ => {}
+                }
             }
             Ok(())
         })

@@ -69,9 +69,34 @@ pub enum IntentState {
 /// What Stripe says of a dispute on the charge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DisputeState {
+    /// An inquiry (`warning_needs_response`, `warning_under_review`): no
+    /// money was withdrawn, but it may become a chargeback, so the release
+    /// waits.
+    Inquiry,
+    /// A chargeback under way: the amount was withdrawn.
     Open,
     Won,
     Lost,
+    /// Ended without a chargeback (`warning_closed`, `prevented`): no money
+    /// moved.
+    Closed,
+}
+
+impl DisputeState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inquiry => "inquiry",
+            Self::Open => "open",
+            Self::Won => "won",
+            Self::Lost => "lost",
+            Self::Closed => "closed",
+        }
+    }
+
+    /// Whether Stripe took the disputed amount from the platform's balance.
+    pub fn withdrew(self) -> bool {
+        matches!(self, Self::Open | Self::Won | Self::Lost)
+    }
 }
 
 /// Everything the status is derived from.
@@ -90,7 +115,7 @@ pub fn derive(o: Observed) -> PaymentStatus {
         IntentState::Declined | IntentState::Canceled => PaymentStatus::Failed,
         IntentState::Processing => PaymentStatus::Processing,
         IntentState::Succeeded => match o.dispute {
-            Some(DisputeState::Open | DisputeState::Lost) => PaymentStatus::Disputed,
+            Some(DisputeState::Inquiry | DisputeState::Open | DisputeState::Lost) => PaymentStatus::Disputed,
             _ if o.refunded >= o.amount && o.amount > 0 => PaymentStatus::Refunded,
             _ if o.refunded > 0 => PaymentStatus::PartiallyRefunded,
             _ => PaymentStatus::Paid,
@@ -130,6 +155,14 @@ mod tests {
         assert_eq!(
             of(IntentState::Succeeded, 0, Some(DisputeState::Lost)),
             PaymentStatus::Disputed
+        );
+        assert_eq!(
+            of(IntentState::Succeeded, 0, Some(DisputeState::Inquiry)),
+            PaymentStatus::Disputed
+        );
+        assert_eq!(
+            of(IntentState::Succeeded, 0, Some(DisputeState::Closed)),
+            PaymentStatus::Paid
         );
     }
 }

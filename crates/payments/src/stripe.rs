@@ -213,6 +213,10 @@ impl StripeApi {
         let state = match d.status {
             S::Won => DisputeState::Won,
             S::Lost => DisputeState::Lost,
+            S::WarningClosed | S::Prevented => DisputeState::Closed,
+            S::WarningNeedsResponse | S::WarningUnderReview => DisputeState::Inquiry,
+            // `needs_response`, `under_review`, and anything new: a
+            // chargeback until Stripe says otherwise.
             _ => DisputeState::Open,
         };
         Ok(Dispute {

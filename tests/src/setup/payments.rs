@@ -76,9 +76,14 @@ impl Paid {
     pub async fn settled(&self) {
         let q = &self.m.app.state.queue;
         self.until(|| async {
+            // One snapshot of the queue (a query per status would miss
+            // a job claimed between them).
             let now = chrono::Utc::now();
-            let mut busy = q.list(Some(dentex_jobs::STATUS_RUNNING), 1000).await.expect("jobs");
-            busy.extend(q.list(Some(dentex_jobs::STATUS_QUEUED), 1000).await.expect("jobs"));
+            let busy = q.list(None, 10_000).await.expect("jobs");
+            let busy: Vec<_> = busy
+                .into_iter()
+                .filter(|j| j.status == dentex_jobs::STATUS_QUEUED || j.status == dentex_jobs::STATUS_RUNNING)
+                .collect();
             !busy.iter().any(|j| j.run_at <= now)
         })
         .await;

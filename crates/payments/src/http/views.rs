@@ -86,7 +86,7 @@ pub struct PaymentView {
     /// When the money goes to the lab unless a remake is asked (after delivery).
     pub release_at: Option<DateTime<Utc>>,
     pub released_at: Option<DateTime<Utc>>,
-    /// `open`, `won` or `lost`.
+    /// `inquiry` (no money withdrawn yet), `open`, `won`, `lost` or `closed` (ended without a chargeback).
     pub dispute_status: Option<String>,
     pub evidence_due_by: Option<DateTime<Utc>>,
     pub ledger: Vec<LedgerEntry>,
@@ -261,7 +261,7 @@ pub struct DisputeItem {
     /// What was paid.
     pub amount_minor: i64,
     pub currency: String,
-    /// `open`.
+    /// `inquiry` or `open`.
     pub dispute_status: Option<String>,
     /// Stripe's deadline for the evidence.
     pub evidence_due_by: Option<DateTime<Utc>>,

@@ -176,7 +176,10 @@ async fn record(
         p.refunded_minor = p.refunded_minor.max(c.refunded);
     }
     if let Some(d) = d {
-        ledger::add(txn, p.order_id, ledger::DISPUTE, -d.amount, &p.currency, &d.id).await?;
+        // An inquiry, or one closed before it became a chargeback, moved no money.
+        if d.state.withdrew() {
+            ledger::add(txn, p.order_id, ledger::DISPUTE, -d.amount, &p.currency, &d.id).await?;
+        }
         if d.state == DisputeState::Won {
             ledger::add(
                 txn,
@@ -189,14 +192,7 @@ async fn record(
             .await?;
         }
         p.dispute_id = Some(d.id.clone());
-        p.dispute_status = Some(
-            match d.state {
-                DisputeState::Open => "open",
-                DisputeState::Won => "won",
-                DisputeState::Lost => "lost",
-            }
-            .to_owned(),
-        );
+        p.dispute_status = Some(d.state.as_str().to_owned());
         p.evidence_due_by = d.due_by.and_then(|t| chrono::DateTime::from_timestamp(t, 0));
     }
     Ok(())

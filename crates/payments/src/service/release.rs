@@ -64,7 +64,8 @@ pub async fn release(state: &PaymentsState, order_id: Uuid) -> Result<Outcome, A
     if !due {
         return Ok(Outcome::Holding("the work has not arrived"));
     }
-    if store::open_remake(&txn, order_id).await? {
+    let window = chrono::Duration::days(i64::from(state.config.auto_release_days));
+    if store::open_remake(&txn, order_id, window).await? {
         return Ok(Outcome::Holding("a remake is open"));
     }
     let Some(account) = store::accounts::find(&txn, p.lab_org_id)

@@ -4,7 +4,9 @@ use crate::stripe::EventHint;
 use dentex_db::entities::stripe_event::{ActiveModel, Column, Entity, Model};
 use dentex_db::now;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 /// Records the event; `false` when it was already there (a second delivery).
 pub async fn insert_new<C: ConnectionTrait>(db: &C, e: &EventHint) -> Result<bool, DbErr> {

@@ -39,12 +39,23 @@ pub async fn delivered_at<C: ConnectionTrait>(
         .map(|t| t.at))
 }
 
-/// Whether a remake of the order is still open (not completed or cancelled).
-pub async fn open_remake<C: ConnectionTrait>(db: &C, order_id: Uuid) -> Result<bool, DbErr> {
-    Ok(order::Entity::find()
+/// Whether a remake of the order still keeps its money held: one not
+/// completed or cancelled, unless it was delivered more than `window` ago
+/// (its own delivery waited out, as the original's would be).
+pub async fn open_remake<C: ConnectionTrait>(db: &C, order_id: Uuid, window: chrono::Duration) -> Result<bool, DbErr> {
+    let open = order::Entity::find()
         .filter(order::Column::RemakeOf.eq(order_id))
         .filter(order::Column::Status.is_not_in(["completed", "canceled"]))
-        .one(db)
-        .await?
-        .is_some())
+        .all(db)
+        .await?;
+    for r in open {
+        let waited_out = r.status == "delivered"
+            && delivered_at(db, r.id)
+                .await?
+                .is_some_and(|d| d + window <= chrono::Utc::now());
+        if !waited_out {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

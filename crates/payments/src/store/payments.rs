@@ -99,10 +99,10 @@ pub async fn alerted<C: ConnectionTrait>(db: &C, order: Uuid) -> Result<bool, Db
     Ok(r.rows_affected == 1)
 }
 
-/// Payments with an open dispute, the soonest evidence deadline first.
+/// Payments with an open dispute or inquiry, the soonest evidence deadline first.
 pub async fn disputed<C: ConnectionTrait>(db: &C, limit: u64) -> Result<Vec<Payment>, DbErr> {
     Entity::find()
-        .filter(Column::DisputeStatus.eq("open"))
+        .filter(Column::DisputeStatus.is_in(["open", "inquiry"]))
         .order_by_asc(Column::EvidenceDueBy)
         .order_by_asc(Column::OrderId)
         .limit(limit)
