@@ -290,8 +290,9 @@ pub struct Decision {
     /// `approve` or `reject`.
     #[schema(value_type = crate::http::credentials::DecisionKind)]
     pub decision: String,
-    /// Told to the organisation; never patient data. 3 to 1000 characters (trimmed).
-    #[schema(min_length = 3, max_length = 1000, pattern = "^\\S[\\s\\S]*\\S$")]
+    /// Told to the organisation; never patient data. 3 to 1000 characters
+    /// (fewer than 3 once trimmed is refused: 422).
+    #[schema(min_length = 3, max_length = 1000)]
     pub reason: String,
 }
 

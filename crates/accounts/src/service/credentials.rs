@@ -226,8 +226,9 @@ fn check_decision(decision: &str, reason: &str) -> Result<(bool, String), ApiErr
             None
         }
     };
+    let sent = reason.chars().count();
     let reason = reason.trim().to_owned();
-    if reason.chars().count() < 3 || reason.chars().count() > 1000 {
+    if reason.chars().count() < 3 || sent > 1000 {
         errs.push(FieldError::new(
             "reason",
             "invalid_length",

@@ -88,7 +88,8 @@ pub struct SubmitInput {
 #[serde(deny_unknown_fields)]
 pub struct CancelInput {
     /// Why, 1 to 1000 characters (trimmed).
-    #[schema(min_length = 1, max_length = 1000, pattern = "^\\S([\\s\\S]*\\S)?$")]
+    /// (A reason of spaces only is refused: 422.)
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 
@@ -427,7 +428,13 @@ pub async fn cancel(
     let (c, v) = allowed.take(actor, CaseAction::Cancel)?;
     let c = c.clone();
     let reason = input.reason.trim().to_owned();
-    let problems = dentex_accounts::validate::field_errors(&Reason { reason: &reason });
+    // The length as sent (the schema's), the content once trimmed.
+    let checked = if input.reason.chars().count() > 1000 {
+        input.reason.as_str()
+    } else {
+        reason.as_str()
+    };
+    let problems = dentex_accounts::validate::field_errors(&Reason { reason: checked });
     if !problems.is_empty() {
         return Err(ApiError::validation(problems));
     }

@@ -16,8 +16,9 @@ use utoipa::ToSchema;
 pub struct PaymentStatusInput {
     #[schema(value_type = crate::status::PaymentStatus)]
     pub status: String,
-    /// Why, 1 to 500 characters (audited; no patient data, please).
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 500, pattern = "^\\S([\\s\\S]*\\S)?$")]
+    /// Why, 1 to 500 characters (audited; no patient data, please; spaces
+    /// only are refused: 422).
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -65,8 +66,9 @@ pub struct RefundInput {
     /// Minor units (ISO 4217: 5000 JPY is 5000); all that is left when absent.
     #[schema(minimum = 1)]
     pub amount_minor: Option<i64>,
-    /// Why, 1 to 500 characters (audited; no patient data, please).
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 500, pattern = "^\\S([\\s\\S]*\\S)?$")]
+    /// Why, 1 to 500 characters (audited; no patient data, please; spaces
+    /// only are refused: 422).
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 500)]
     pub reason: Option<String>,
 }
 

@@ -44,11 +44,10 @@ pub async fn set_status(
         ));
     }
     let reason = input.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let sent = input.reason.as_deref().map_or(0, |r| r.chars().count());
     match reason {
         None => errors.push(FieldError::new("reason", "required", "Say why (it is audited).")),
-        Some(r) if r.chars().count() > 500 => {
-            errors.push(FieldError::new("reason", "too_long", "At most 500 characters."))
-        }
+        Some(_) if sent > 500 => errors.push(FieldError::new("reason", "too_long", "At most 500 characters.")),
         _ => {}
     }
     let (Some(status), Some(reason), true) = (status, reason, errors.is_empty()) else {

@@ -145,6 +145,14 @@ pub async fn request(state: &PaymentsState, actor: &Actor, raw: &str, input: Ref
 }
 
 fn reason(raw: Option<&str>) -> Result<String, ApiError> {
+    // The length as sent (the schema's), the content once trimmed.
+    if raw.is_some_and(|r| r.chars().count() > 500) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "reason",
+            "too_long",
+            "At most 500 characters.",
+        )]));
+    }
     match raw.map(str::trim).filter(|r| !r.is_empty()) {
         None => Err(ApiError::validation(vec![FieldError::new(
             "reason",
