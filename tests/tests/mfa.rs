@@ -265,3 +265,77 @@ async fn enrolment_cannot_be_confirmed_twice_or_restarted_while_on() {
     assert_eq!(r.status(), 409);
     assert_eq!(problem(r).await["code"], "mfa_already_enabled");
 }
+
+/// TOTP secrets at rest (issue #17): sealed with AES-256-GCM under the
+/// configured key, its id beside the value; a secret sealed under the
+/// previous key, or stored before sealing, still signs in; the rotation
+/// (`dentex admin rotate-mfa-key` runs `reseal_all`) reseals them under
+/// the current key.
+#[tokio::test]
+async fn totp_secrets_are_sealed_at_rest_and_survive_a_key_rotation() {
+    use dentex_accounts::mfa_keys::{MfaKeys, generate, parse_pair};
+    use dentex_db::entities::user;
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let (old, new) = (generate("k1"), generate("k2"));
+    let app = TestApp::builder()
+        .config({
+            let (old, new) = (old.clone(), new.clone());
+            move |c| {
+                c.auth.mfa_key = Some(new.into());
+                c.auth.mfa_previous_keys = vec![old.into()];
+            }
+        })
+        .start()
+        .await;
+    let owner = app.register("ada@clinic.example", "clinic").await;
+    let (secret, _) = enrol(&app, &owner).await;
+    let id = uuid::Uuid::parse_str(&owner.user_id).unwrap();
+    let db = app.state.db.clone();
+    let stored = || async { user::Entity::find_by_id(id).one(&db).await.unwrap().unwrap() };
+    let row = stored().await;
+    let sealed = row.mfa_secret.clone().unwrap();
+    assert!(sealed.starts_with("enc1:k2:"), "{sealed}");
+    assert!(
+        !sealed.contains(&secret),
+        "the secret is not readable from the database"
+    );
+    let keys = |current: &str, previous: &[&str]| {
+        let (i, k) = parse_pair(current).unwrap();
+        let prev: Vec<_> = previous.iter().map(|p| parse_pair(p).unwrap()).collect();
+        MfaKeys::new((&i, &k), &prev).unwrap()
+    };
+    let set_stored = |value: String| {
+        let (row, db) = (row.clone(), db.clone());
+        async move {
+            let mut am: user::ActiveModel = row.into();
+            am.mfa_secret = Set(Some(value));
+            // The current code may be used again by the next sign-in.
+            am.mfa_last_step = Set(None);
+            am.update(&db).await.unwrap();
+        }
+    };
+    // Sealed before the rotation (under k1), and stored before sealing: both sign in.
+    set_stored(keys(&old, &[]).seal(id, &secret)).await;
+    let r = login(&app, &owner, json!({"totp_code": totp_code(&secret, 0)})).await;
+    assert_eq!(r.status(), 200, "the previous key opens it");
+    set_stored(secret.clone()).await;
+    let r = login(&app, &owner, json!({"totp_code": totp_code(&secret, 0)})).await;
+    assert_eq!(r.status(), 200, "a secret from before sealing opens as itself");
+    // The rotation reseals it under k2; a second run has nothing to do.
+    let current = keys(&new, &[&old]);
+    let mut seen = Vec::new();
+    let done = dentex_accounts::service::mfa::reseal_all(&app.state.db, &current, |i, n| seen.push((i, n)))
+        .await
+        .unwrap();
+    assert_eq!((done.total, done.resealed), (1, 1));
+    assert_eq!(seen.last(), Some(&(1, 1)), "progress is told");
+    let now = stored().await.mfa_secret.unwrap();
+    assert!(now.starts_with("enc1:k2:") && !now.contains(&secret), "{now}");
+    let again = dentex_accounts::service::mfa::reseal_all(&app.state.db, &current, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!((again.resealed, again.current), (0, 1));
+    set_stored(now).await;
+    let r = login(&app, &owner, json!({"totp_code": totp_code(&secret, 0)})).await;
+    assert_eq!(r.status(), 200);
+}

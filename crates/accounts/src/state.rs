@@ -21,6 +21,8 @@ pub struct AccountsState {
     pub document_max_bytes: u64,
     /// What the crates above add to `/api/v1/me`.
     pub me_hooks: std::sync::Arc<dyn MeHooks>,
+    /// The keys TOTP secrets are sealed with at rest.
+    pub mfa_keys: std::sync::Arc<crate::mfa_keys::MfaKeys>,
 }
 
 /// What crates above accounts add to `GET /api/v1/me` (chat: the unread

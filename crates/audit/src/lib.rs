@@ -40,6 +40,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 mod append;
+pub mod privacy;
 mod verify;
 use append::{append_chain, retryable};
 pub use append::{append_in, row_hash};

@@ -25,6 +25,7 @@ pub mod codes;
 pub mod content;
 pub mod http;
 pub mod policy;
+pub mod privacy;
 pub mod service;
 pub mod state;
 pub(crate) mod store;

@@ -29,6 +29,7 @@ pub mod hooks;
 pub mod http;
 pub mod notices;
 pub mod policy;
+pub mod privacy;
 pub mod service;
 pub mod state;
 pub(crate) mod store;

@@ -11,6 +11,7 @@ mod credentials;
 mod email;
 mod ids;
 pub mod market;
+pub mod privacy;
 mod roles;
 pub mod rx;
 pub mod schema;

@@ -21,6 +21,7 @@
 
 pub mod hub;
 pub mod outbox;
+pub mod privacy;
 pub mod purge;
 pub mod store;
 

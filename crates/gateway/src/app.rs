@@ -132,8 +132,10 @@ fn feature_states(
     core: &Core,
     audit: &AuditLog,
     queue: &Queue,
+    mfa_keys: Arc<dentex_accounts::mfa_keys::MfaKeys>,
 ) -> (AccountsState, dentex_cases::CasesState, dentex_market::MarketState) {
     let accounts = AccountsState {
+        mfa_keys,
         db: core.db.clone(),
         audit: audit.clone(),
         queue: queue.clone(),
@@ -301,7 +303,8 @@ impl Application {
             audit: audit.clone(),
             metrics: Arc::new(Metrics::default()),
         };
-        let (accounts, cases, market) = feature_states(&config, &core, &audit, &queue);
+        let mfa_keys = Arc::new(config.mfa_keys()?);
+        let (accounts, cases, market) = feature_states(&config, &core, &audit, &queue, mfa_keys);
         let shutdown = CancellationToken::new();
         let chat = chat_state(&config, &core, &audit, &queue, (&cases, &accounts), &shutdown);
         let payments = payments_state(&config, &core, &audit, &queue, &market)?;
@@ -464,7 +467,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(dentex_cases::configure)
         .configure(dentex_market::configure)
         .configure(dentex_chat::configure)
-        .configure(dentex_payments::configure);
+        .configure(dentex_payments::configure)
+        .configure(dentex_privacy::configure);
 }
 
 /// A query string that does not parse: 400 `invalid_query`.

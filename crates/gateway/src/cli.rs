@@ -101,6 +101,10 @@ pub enum AdminCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Reseal every stored TOTP secret under the current key (`auth.mfa_key`):
+    /// after a rotation (the old key moved to `auth.mfa_previous_keys`),
+    /// and for secrets stored before they were sealed.
+    RotateMfaKey,
     /// Queue a test e-mail to check the mail configuration; a running server delivers it.
     SendTestMail {
         #[arg(long, value_name = "EMAIL")]
@@ -348,6 +352,7 @@ async fn run(cmd: Command, config: Config) -> anyhow::Result<i32> {
             println!("queued job {id}; a running server delivers it (see `dentex jobs list`)");
             Ok(0)
         }
+        Command::Admin(AdminCommand::RotateMfaKey) => rotate_mfa_key(&config).await,
         Command::Jobs(JobsCommand::List { status, limit }) => list_jobs(&config, status, limit).await,
         Command::Storage(StorageCommand::Sweep {
             remove,
@@ -515,4 +520,33 @@ async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// `dentex admin rotate-mfa-key`, with a progress bar on standard error.
+async fn rotate_mfa_key(config: &Config) -> anyhow::Result<i32> {
+    let keys = config.mfa_keys()?;
+    let db = open_db(config, config.database.migrate_on_start).await?;
+    let done = dentex_accounts::service::mfa::reseal_all(&db, &keys, progress_bar)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.detail))?;
+    eprintln!();
+    println!(
+        "{} TOTP secrets: {} resealed under key `{}`, {} already under it",
+        done.total,
+        done.resealed,
+        keys.current_id(),
+        done.current
+    );
+    Ok(0)
+}
+
+/// `[#####     ] 12/40` on one line of standard error.
+fn progress_bar(done: usize, total: usize) {
+    let width = 30;
+    let filled = (done * width).checked_div(total).unwrap_or(width);
+    eprint!(
+        "\r[{}{}] {done}/{total}",
+        "#".repeat(filled),
+        " ".repeat(width - filled)
+    );
 }

@@ -279,24 +279,6 @@ impl Default for JobsConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct AuthConfig {
-    /// Absolute lifetime of a session.
-    pub session_absolute_secs: u64,
-    /// A session unused this long ends.
-    pub session_idle_secs: u64,
-}
-
-impl Default for AuthConfig {
-    fn default() -> Self {
-        Self {
-            session_absolute_secs: 12 * 3600,
-            session_idle_secs: 30 * 60,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
 pub struct CredentialsConfig {
     /// Largest scanned credential document accepted.
     pub document_max_bytes: u64,
@@ -570,8 +552,10 @@ impl Config {
 
 mod live;
 mod payments;
+mod secrets;
 pub use live::{ChatConfig, EventsConfig};
 pub use payments::PaymentsSettings;
+pub use secrets::AuthConfig;
 
 #[cfg(test)]
 mod tests;

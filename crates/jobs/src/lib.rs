@@ -8,6 +8,8 @@
 //! Errors are stored on the job row, never logged: they may quote an address.
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
+pub mod privacy;
+
 use chrono::{DateTime, Utc};
 use dentex_db::entities::job;
 use dentex_db::{now, stmt};

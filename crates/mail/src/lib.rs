@@ -6,6 +6,7 @@
 //! notice says that something is waiting, never what it says.
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
+pub mod privacy;
 pub mod sink;
 pub mod templates;
 

@@ -33,6 +33,7 @@ pub mod idempotency;
 pub(crate) mod live;
 pub mod notify;
 pub mod policy;
+pub mod privacy;
 pub mod service;
 pub mod state;
 pub mod store;

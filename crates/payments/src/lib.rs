@@ -30,6 +30,7 @@ pub mod hooks;
 pub mod http;
 pub mod money;
 pub mod policy;
+pub mod privacy;
 pub mod service;
 pub mod state;
 pub mod status;

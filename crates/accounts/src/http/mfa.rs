@@ -39,7 +39,7 @@ pub struct RecoveryCodes {
 ))]
 #[post("/api/v1/auth/mfa/totp")]
 pub async fn enrol(actor: Actor, state: web::Data<AccountsState>) -> Result<HttpResponse, ApiError> {
-    let e = mfa::enrol(&state.db, &actor).await?;
+    let e = mfa::enrol(&state, &actor).await?;
     Ok(HttpResponse::Ok().json(Enrollment {
         secret: e.secret,
         otpauth_uri: e.otpauth_uri,

@@ -3,18 +3,28 @@
 //! Every change signs out the user's other sessions and is told by e-mail.
 
 use super::{audit_in, queue_mail, record, signed_in_user, too_many_attempts};
+use crate::mfa_keys::MfaKeys;
 use crate::store::{self, User};
 use crate::{AccountsState, Actor, mfa, sessions, throttle};
 use dentex_audit::Outcome;
 use dentex_domain::{Email, FieldError};
 use dentex_http::ApiError;
 use dentex_mail::templates;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::ConnectionTrait;
 
 /// A started enrolment: the secret to add to an authenticator.
 pub struct Enrollment {
     pub secret: String,
     pub otpauth_uri: String,
+}
+
+/// A stored secret, opened; one that does not open is the operator's to
+/// fix (a key missing from `auth.mfa_previous_keys`), never the user's.
+fn opened(keys: &MfaKeys, user: uuid::Uuid, stored: &str) -> Result<String, ApiError> {
+    keys.open(user, stored).map_err(|e| {
+        tracing::error!(user.id = %user, error = %e, "a TOTP secret does not open");
+        ApiError::internal(e)
+    })
 }
 
 fn bad_code() -> ApiError {
@@ -28,7 +38,8 @@ fn bad_code() -> ApiError {
 
 /// Starts enrolment: a new secret to add to an authenticator app. MFA turns
 /// on only when a code from it is confirmed.
-pub async fn enrol(db: &DatabaseConnection, actor: &Actor) -> Result<Enrollment, ApiError> {
+pub async fn enrol(state: &AccountsState, actor: &Actor) -> Result<Enrollment, ApiError> {
+    let db = &state.db;
     let u = signed_in_user(db, actor).await?;
     if u.mfa_enabled_at.is_some() {
         return Err(ApiError::new(
@@ -40,7 +51,8 @@ pub async fn enrol(db: &DatabaseConnection, actor: &Actor) -> Result<Enrollment,
     let otpauth_uri =
         mfa::otpauth_uri(&secret, &u.email).ok_or_else(|| ApiError::internal(anyhow::anyhow!("otpauth URI")))?;
     let txn = dentex_db::begin_write(db).await?;
-    store::users::set_pending_secret(&txn, u, secret.clone()).await?;
+    let sealed = state.mfa_keys.seal(u.id, &secret);
+    store::users::set_pending_secret(&txn, u, sealed).await?;
     audit_in(&txn, actor.event("auth.mfa_enrol_start", "user", Outcome::Success)).await?;
     txn.commit().await?;
     Ok(Enrollment { secret, otpauth_uri })
@@ -50,12 +62,13 @@ pub async fn enrol(db: &DatabaseConnection, actor: &Actor) -> Result<Enrollment,
 /// codes (once) and signs out the user's other sessions.
 pub async fn confirm(state: &AccountsState, actor: &Actor, code: &str) -> Result<Vec<String>, ApiError> {
     let u = signed_in_user(&state.db, actor).await?;
-    let Some(secret) = u.mfa_pending_secret.clone() else {
+    let Some(sealed) = u.mfa_pending_secret.clone() else {
         return Err(ApiError::new(
             &crate::codes::MFA_NOT_ENROLLING,
             "Start enrolment first with POST /api/v1/auth/mfa/totp.",
         ));
     };
+    let secret = opened(&state.mfa_keys, u.id, &sealed)?;
     let Some(step) = mfa::check(&secret, code, None) else {
         record(state, actor.event("auth.mfa_enable", "user", Outcome::Failure)).await?;
         return Err(bad_code());
@@ -64,7 +77,8 @@ pub async fn confirm(state: &AccountsState, actor: &Actor, code: &str) -> Result
     let email = Email::parse(&u.email).map_err(ApiError::internal)?;
     let txn = dentex_db::begin_write(&state.db).await?;
     let hashes = codes.iter().map(|c| mfa::recovery_hash(c)).collect();
-    store::users::enable_mfa(&txn, u, secret, step, hashes).await?;
+    let sealed = state.mfa_keys.seal(u.id, &secret);
+    store::users::enable_mfa(&txn, u, sealed, step, hashes).await?;
     sessions::revoke_others(&txn, actor.user_id.0, actor.session_id).await?;
     queue_mail(&txn, &templates::mfa_changed(email, true)).await?;
     audit_in(&txn, actor.event("auth.mfa_enable", "user", Outcome::Success)).await?;
@@ -78,12 +92,13 @@ pub async fn confirm(state: &AccountsState, actor: &Actor, code: &str) -> Result
 pub async fn disable(state: &AccountsState, actor: &Actor, code: &str) -> Result<(), ApiError> {
     crate::policy::may_disable_mfa(actor)?;
     let u = signed_in_user(&state.db, actor).await?;
-    let Some(secret) = u.mfa_secret.clone().filter(|_| u.mfa_enabled_at.is_some()) else {
+    let Some(sealed) = u.mfa_secret.clone().filter(|_| u.mfa_enabled_at.is_some()) else {
         return Err(ApiError::new(
             &crate::codes::MFA_NOT_ENABLED,
             "Two-step sign-in is not on.",
         ));
     };
+    let secret = opened(&state.mfa_keys, u.id, &sealed)?;
     let account = throttle::account(&u.email);
     let keys = throttle::keys(Some(&account), actor.client_addr.as_deref());
     if let Some(wait) = throttle::blocked(&state.db, &keys).await? {
@@ -113,15 +128,17 @@ pub async fn disable(state: &AccountsState, actor: &Actor, code: &str) -> Result
 /// recovery code (used up). `Ok(Some(note))` names a recovery-code use.
 pub(crate) async fn second_step<C: ConnectionTrait>(
     db: &C,
+    keys: &MfaKeys,
     u: &User,
     totp_code: Option<&str>,
     recovery: Option<&str>,
 ) -> Result<Result<Option<&'static str>, ()>, ApiError> {
-    let Some(secret) = u.mfa_secret.as_deref() else {
+    let Some(sealed) = u.mfa_secret.as_deref() else {
         return Ok(Ok(None));
     };
     if let Some(code) = totp_code {
-        let Some(step) = mfa::check(secret, code, u.mfa_last_step) else {
+        let secret = opened(keys, u.id, sealed)?;
+        let Some(step) = mfa::check(&secret, code, u.mfa_last_step) else {
             return Ok(Err(()));
         };
         let won = store::users::claim_totp_step(db, u.id, step).await?;
@@ -132,4 +149,55 @@ pub(crate) async fn second_step<C: ConnectionTrait>(
         return Ok(if used { Ok(Some("recovery code used")) } else { Err(()) });
     }
     Ok(Err(()))
+}
+
+/// What a rotation did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Resealed {
+    pub total: usize,
+    pub resealed: usize,
+    /// Already under the current key.
+    pub current: usize,
+}
+
+/// Reseals every stored TOTP secret under the current key (after a
+/// rotation, and for secrets stored before sealing existed); `progress` is
+/// told (done, total) as it goes. A secret that does not open stops it with
+/// the reason (a key missing from the previous keys).
+pub async fn reseal_all<C: ConnectionTrait>(
+    db: &C,
+    keys: &MfaKeys,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Resealed, ApiError> {
+    let mut done = Resealed::default();
+    let mut users = store::users::with_mfa_secrets(db).await?;
+    done.total = users.len();
+    let mut i = 0;
+    while i < users.len() {
+        let u = &users[i];
+        let stale = |v: &Option<String>| v.as_deref().is_some_and(|v| !keys.is_current(v));
+        if !stale(&u.mfa_secret) && !stale(&u.mfa_pending_secret) {
+            done.current += 1;
+            i += 1;
+            progress(i, done.total);
+            continue;
+        }
+        let reseal = |v: &Option<String>| -> Result<Option<String>, ApiError> {
+            v.as_deref()
+                .map(|v| opened(keys, u.id, v).map(|plain| keys.seal(u.id, &plain)))
+                .transpose()
+        };
+        let (secret, pending) = (reseal(&u.mfa_secret)?, reseal(&u.mfa_pending_secret)?);
+        if store::users::reseal(db, u, secret, pending).await? {
+            done.resealed += 1;
+            i += 1;
+            progress(i, done.total);
+        } else if let Some(now) = store::users::by_id(db, u.id).await? {
+            // Changed meanwhile (an enrolment): look at it again.
+            users[i] = now;
+        } else {
+            i += 1;
+        }
+    }
+    Ok(done)
 }

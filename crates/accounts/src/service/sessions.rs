@@ -60,7 +60,15 @@ pub async fn login(state: &AccountsState, origin: &Origin, l: Login) -> Result<O
                 "Enter the code from your authenticator app (totp_code) or a recovery code (recovery_code).",
             ));
         }
-        match super::mfa::second_step(&txn, &u, l.totp_code.as_deref(), l.recovery_code.as_deref()).await? {
+        match super::mfa::second_step(
+            &txn,
+            &state.mfa_keys,
+            &u,
+            l.totp_code.as_deref(),
+            l.recovery_code.as_deref(),
+        )
+        .await?
+        {
             Ok(note) => ev.reason = note.map(str::to_owned),
             Err(()) => {
                 drop(txn);

@@ -191,3 +191,38 @@ async fn delete_recovery_codes<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<(
         .await
         .map(|_| ())
 }
+
+/// Accounts holding a TOTP secret (on or being enrolled).
+pub async fn with_mfa_secrets<C: ConnectionTrait>(db: &C) -> Result<Vec<User>, DbErr> {
+    user::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(user::Column::MfaSecret.is_not_null())
+                .add(user::Column::MfaPendingSecret.is_not_null()),
+        )
+        .all(db)
+        .await
+}
+
+/// Replaces the stored secrets of `u` if they are still what `u` read
+/// (`false`: they changed meanwhile; read again).
+pub async fn reseal<C: ConnectionTrait>(
+    db: &C,
+    u: &User,
+    secret: Option<String>,
+    pending: Option<String>,
+) -> Result<bool, DbErr> {
+    let mut q = user::Entity::update_many()
+        .col_expr(user::Column::MfaSecret, Expr::value(secret))
+        .col_expr(user::Column::MfaPendingSecret, Expr::value(pending))
+        .filter(user::Column::Id.eq(u.id));
+    q = match &u.mfa_secret {
+        Some(v) => q.filter(user::Column::MfaSecret.eq(v.clone())),
+        None => q.filter(user::Column::MfaSecret.is_null()),
+    };
+    q = match &u.mfa_pending_secret {
+        Some(v) => q.filter(user::Column::MfaPendingSecret.eq(v.clone())),
+        None => q.filter(user::Column::MfaPendingSecret.is_null()),
+    };
+    Ok(q.exec(db).await?.rows_affected == 1)
+}

@@ -30,6 +30,7 @@ pub use complete::codes_in;
         (name = "cases", description = "Cases, prescriptions and their files. A lab sees a case once it is open to it; another tenant's case answers 404."),
         (name = "market", description = "Quotes and orders: several labs quote on one case, the clinic accepts one (with an Idempotency-Key), the order runs to completion; remakes. Another tenant's quote or order answers 404."),
         (name = "payments", description = "Payments through Stripe Connect: labs' payouts, the clinic's payment of an order, the money held until delivery, receipts, Stripe's webhooks; manual mode without keys."),
+        (name = "privacy", description = "Privacy: the records of processing (GDPR Art. 30) from the data inventory each crate states about its tables and stores."),
         (name = "support", description = "Platform staff (with two-step sign-in): the credential review queue."),
     )
 )]
