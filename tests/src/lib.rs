@@ -109,6 +109,7 @@ impl TestAppBuilder {
         cfg.http.workers = 2;
         cfg.http.shutdown_timeout_secs = 10;
         cfg.database.url = Some(db.url.clone().into());
+        cfg.auth.mfa_key = Some(dentex_accounts::mfa_keys::generate_new().into());
         cfg.database.max_connections = 5;
         cfg.mail.smtp_url = Some(smtp.url().into());
         cfg.jobs.workers = 1;

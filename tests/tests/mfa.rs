@@ -273,7 +273,7 @@ async fn enrolment_cannot_be_confirmed_twice_or_restarted_while_on() {
 /// the current key.
 #[tokio::test]
 async fn totp_secrets_are_sealed_at_rest_and_survive_a_key_rotation() {
-    use dentex_accounts::mfa_keys::{MfaKeys, generate, parse_pair};
+    use dentex_accounts::mfa_keys::{Column, MfaKeys, generate, parse_pair};
     use dentex_db::entities::user;
     use sea_orm::{ActiveModelTrait, EntityTrait, Set};
     let (old, new) = (generate("k1"), generate("k2"));
@@ -315,7 +315,7 @@ async fn totp_secrets_are_sealed_at_rest_and_survive_a_key_rotation() {
         }
     };
     // Sealed before the rotation (under k1), and stored before sealing: both sign in.
-    set_stored(keys(&old, &[]).seal(id, &secret)).await;
+    set_stored(keys(&old, &[]).seal(id, Column::Secret, &secret)).await;
     let r = login(&app, &owner, json!({"totp_code": totp_code(&secret, 0)})).await;
     assert_eq!(r.status(), 200, "the previous key opens it");
     set_stored(secret.clone()).await;

@@ -75,6 +75,11 @@ pub fn parse_pair(s: &str) -> Result<(String, String), String> {
     Ok((id.to_owned(), b64.to_owned()))
 }
 
+/// A new key under a random id (`k` and 8 hex digits), written `{id}:{base64}`.
+pub fn generate_new() -> String {
+    generate(&format!("k{:08x}", rand::rng().random::<u32>()))
+}
+
 /// A new key, written `{id}:{base64}`.
 pub fn generate(id: &str) -> String {
     let mut raw = [0u8; 32];
@@ -82,8 +87,20 @@ pub fn generate(id: &str) -> String {
     format!("{id}:{}", STANDARD.encode(raw))
 }
 
-fn aad(user: Uuid) -> Vec<u8> {
-    format!("users.mfa_secret:{user}").into_bytes()
+/// The column a sealed value belongs to (part of the associated data: a
+/// value moved to the other column, or another account's row, does not open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Secret,
+    Pending,
+}
+
+fn aad(user: Uuid, column: Column) -> Vec<u8> {
+    let name = match column {
+        Column::Secret => "mfa_secret",
+        Column::Pending => "mfa_pending_secret",
+    };
+    format!("users.{name}:{user}").into_bytes()
 }
 
 impl MfaKeys {
@@ -94,6 +111,12 @@ impl MfaKeys {
             .iter()
             .map(|(id, b64)| key(id, b64))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut ids = std::collections::HashSet::new();
+        for id in std::iter::once(&current.id).chain(previous.iter().map(|k| &k.id)) {
+            if !ids.insert(id.clone()) {
+                return Err(format!("key id `{id}` is given twice: each key needs its own id"));
+            }
+        }
         Ok(Self { current, previous })
     }
 
@@ -102,8 +125,8 @@ impl MfaKeys {
         &self.current.id
     }
 
-    /// Seals `secret` for `user` under the current key.
-    pub fn seal(&self, user: Uuid, secret: &str) -> String {
+    /// Seals `secret` for `user`'s `column` under the current key.
+    pub fn seal(&self, user: Uuid, column: Column, secret: &str) -> String {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill(&mut nonce);
         let mut buf = secret.as_bytes().to_vec();
@@ -112,15 +135,20 @@ impl MfaKeys {
         #[allow(clippy::expect_used, reason = "AES-GCM sealing of a short value does not fail")]
         self.current
             .key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad(user)), &mut buf)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad(user, column)),
+                &mut buf,
+            )
             .expect("AES-256-GCM seal");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buf);
         format!("{PREFIX}{}:{}", self.current.id, STANDARD.encode(out))
     }
 
-    /// Opens a stored secret of `user` (a value from before sealing opens as itself).
-    pub fn open(&self, user: Uuid, stored: &str) -> Result<String, OpenError> {
+    /// Opens a stored secret of `user`'s `column` (a value from before
+    /// sealing opens as itself).
+    pub fn open(&self, user: Uuid, column: Column, stored: &str) -> Result<String, OpenError> {
         let Some(rest) = stored.strip_prefix(PREFIX) else {
             return Ok(stored.to_owned());
         };
@@ -138,7 +166,7 @@ impl MfaKeys {
         let mut buf = sealed.to_vec();
         let plain = k
             .key
-            .open_in_place(nonce, Aad::from(aad(user)), &mut buf)
+            .open_in_place(nonce, Aad::from(aad(user, column)), &mut buf)
             .map_err(|_| OpenError::Damaged)?;
         String::from_utf8(plain.to_vec()).map_err(|_| OpenError::Damaged)
     }
@@ -167,29 +195,51 @@ mod tests {
         let (a, b) = (generate("k1"), generate("k2"));
         let one = keys(&a, &[]);
         let user = Uuid::now_v7();
-        let sealed = one.seal(user, "JBSWY3DPEHPK3PXP");
+        let sealed = one.seal(user, Column::Secret, "JBSWY3DPEHPK3PXP");
         assert!(sealed.starts_with("enc1:k1:"));
         assert!(!sealed.contains("JBSWY3DPEHPK3PXP"));
-        assert_eq!(one.open(user, &sealed).expect("opens"), "JBSWY3DPEHPK3PXP");
+        assert_eq!(
+            one.open(user, Column::Secret, &sealed).expect("opens"),
+            "JBSWY3DPEHPK3PXP"
+        );
+        // The other column of the same row: it does not open.
+        assert!(one.open(user, Column::Pending, &sealed).is_err());
         // Another account's row: it does not open.
-        assert!(matches!(one.open(Uuid::now_v7(), &sealed), Err(OpenError::Damaged)));
+        assert!(matches!(
+            one.open(Uuid::now_v7(), Column::Secret, &sealed),
+            Err(OpenError::Damaged)
+        ));
         // Tampered: it does not open.
         let mut bad = sealed.clone();
         bad.pop();
         bad.push(if sealed.ends_with('A') { 'B' } else { 'A' });
-        assert!(one.open(user, &bad).is_err());
+        assert!(one.open(user, Column::Secret, &bad).is_err());
         // Rotated: k2 current, k1 previous; the old value opens, is not current.
         let two = keys(&b, &[&a]);
-        assert_eq!(two.open(user, &sealed).expect("opens"), "JBSWY3DPEHPK3PXP");
+        assert_eq!(
+            two.open(user, Column::Secret, &sealed).expect("opens"),
+            "JBSWY3DPEHPK3PXP"
+        );
         assert!(!two.is_current(&sealed));
-        assert!(two.is_current(&two.seal(user, "x")));
+        assert!(two.is_current(&two.seal(user, Column::Secret, "x")));
         // Without k1 it is an unknown key, said so.
-        assert!(matches!(keys(&b, &[]).open(user, &sealed), Err(OpenError::UnknownKey(k)) if k == "k1"));
+        assert!(
+            matches!(keys(&b, &[]).open(user, Column::Secret, &sealed), Err(OpenError::UnknownKey(k)) if k == "k1")
+        );
         // A value stored before sealing opens as itself.
-        assert_eq!(two.open(user, "JBSWY3DPEHPK3PXP").expect("legacy"), "JBSWY3DPEHPK3PXP");
+        assert_eq!(
+            two.open(user, Column::Secret, "JBSWY3DPEHPK3PXP").expect("legacy"),
+            "JBSWY3DPEHPK3PXP"
+        );
         assert!(!two.is_current("JBSWY3DPEHPK3PXP"));
         // Bad keys are refused with a reason.
         assert!(MfaKeys::new(("k1", "c2hvcnQ="), &[]).is_err());
         assert!(MfaKeys::new(("a:b", &STANDARD.encode([0u8; 32])), &[]).is_err());
+        let (id, k) = parse_pair(&a).expect("pair");
+        assert!(
+            MfaKeys::new((&id, &k), &[(id.clone(), k.clone())]).is_err(),
+            "one id twice"
+        );
+        assert!(generate_new().starts_with('k') && generate_new() != generate_new());
     }
 }

@@ -119,7 +119,7 @@ pub const TABLES: &[Table] = &[
         personal: &[
             field("number", Category::Credential, Erasure::Pseudonymise),
             field("decision_reason", Category::Credential, Erasure::Clear),
-            field("document_key", Category::File, Erasure::Delete),
+            field("document_key", Category::Credential, Erasure::DeleteObject),
         ],
         other: &[
             "id",
@@ -149,5 +149,5 @@ pub const STORES: &[Store] = &[Store {
     category: Category::Credential,
     find: "an organisation: its credentials' `document_key`",
     retention: "with the credential",
-    erasure: Erasure::Delete,
+    erasure: Erasure::DeleteObject,
 }];

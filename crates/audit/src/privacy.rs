@@ -18,14 +18,14 @@ pub const TABLES: &[Table] = &[
                 "client_addr",
                 Category::Audit,
                 Erasure::Keep(
-                    "legal obligation: the audit trail is kept 6 years (HIPAA 164.316(b)(2), GDPR Art. 17(3)(b)); the value is pseudonymised",
+                    "legal obligation: the audit trail is kept 6 years as written (HIPAA 164.316(b)(2), GDPR Art. 17(3)(b)); the hash chain covers this value, so it is not altered",
                 ),
             ),
             field(
                 "reason",
                 Category::Audit,
                 Erasure::Keep(
-                    "legal obligation: the audit trail is kept 6 years (HIPAA 164.316(b)(2), GDPR Art. 17(3)(b)); the value is pseudonymised",
+                    "legal obligation: the audit trail is kept 6 years as written (HIPAA 164.316(b)(2), GDPR Art. 17(3)(b)); the hash chain covers this value, so it is not altered",
                 ),
             ),
         ],

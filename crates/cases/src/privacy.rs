@@ -51,8 +51,8 @@ pub const TABLES: &[Table] = &[
         retention: "with the case",
         personal: &[
             field("original_name", Category::File, Erasure::Pseudonymise),
-            field("object_key", Category::File, Erasure::Delete),
-            field("thumbnail_key", Category::File, Erasure::Delete),
+            field("object_key", Category::File, Erasure::DeleteObject),
+            field("thumbnail_key", Category::File, Erasure::DeleteObject),
         ],
         other: &[
             "id",
@@ -78,7 +78,7 @@ pub const TABLES: &[Table] = &[
         retention: "1 day (unfinished uploads)",
         personal: &[
             field("original_name", Category::File, Erasure::Delete),
-            field("object_key", Category::File, Erasure::Delete),
+            field("object_key", Category::File, Erasure::DeleteObject),
         ],
         other: &[
             "id",
@@ -103,7 +103,7 @@ pub const STORES: &[Store] = &[
         category: Category::File,
         find: "a patient: the case's files (`case_files.object_key`; parts of unfinished uploads under the same key)",
         retention: "with the case",
-        erasure: Erasure::Delete,
+        erasure: Erasure::DeleteObject,
     },
     Store {
         pattern: "{region}/{clinic}/{case}/{file}.thumbnail.png",
@@ -111,6 +111,6 @@ pub const STORES: &[Store] = &[
         category: Category::File,
         find: "a patient: the case's previews (`case_files.thumbnail_key`)",
         retention: "with the case",
-        erasure: Erasure::Delete,
+        erasure: Erasure::DeleteObject,
     },
 ];

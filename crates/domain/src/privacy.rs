@@ -55,6 +55,9 @@ pub enum Erasure {
     Redact,
     /// The value is emptied; the row stays for what refers to it.
     Clear,
+    /// The object the value names is deleted from the store (every
+    /// version) and the value emptied.
+    DeleteObject,
     /// Kept, on this legal basis (and pseudonymised where the basis allows).
     Keep(&'static str),
 }
@@ -66,6 +69,7 @@ impl Erasure {
             Self::Pseudonymise => "pseudonymise (keyed hash)".into(),
             Self::Redact => "redact to a tombstone".into(),
             Self::Clear => "empty the value".into(),
+            Self::DeleteObject => "delete the object, empty the key".into(),
             Self::Keep(basis) => format!("keep: {basis}"),
         }
     }

@@ -5,16 +5,25 @@
 //! pseudonymised they identify no one. `dentex-privacy` checks this
 //! against the migrated schema (a column added and not described here
 //! fails a test) and renders `docs/privacy.md` from it.
-use dentex_domain::privacy::{Category, Erasure, Table, field};
+use dentex_domain::privacy::Table;
 
 pub const TABLES: &[Table] = &[
     Table {
         table: "events",
         owner: "dentex-events",
-        find: "an organisation: `org_id`; a person: `user_id`; a patient: through `case_id` (a payload can carry a message's text)",
+        find: "an organisation: `org_id`; a person: `user_id`; a patient: through `case_id` (payloads carry ids and states only)",
         retention: "7 days (the event outbox)",
-        personal: &[field("payload", Category::Message, Erasure::Delete)],
-        other: &["id", "org_id", "position", "user_id", "kind", "case_id", "created_at"],
+        personal: &[],
+        other: &[
+            "id",
+            "org_id",
+            "position",
+            "user_id",
+            "kind",
+            "case_id",
+            "payload",
+            "created_at",
+        ],
     },
     Table {
         table: "event_streams",

@@ -531,13 +531,17 @@ async fn rotate_mfa_key(config: &Config) -> anyhow::Result<i32> {
         .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.detail))?;
     eprintln!();
     println!(
-        "{} TOTP secrets: {} resealed under key `{}`, {} already under it",
+        "{} TOTP secrets: {} resealed under key `{}`, {} already under it, {} open with no configured key",
         done.total,
         done.resealed,
         keys.current_id(),
-        done.current
+        done.current,
+        done.unopenable.len()
     );
-    Ok(0)
+    for id in &done.unopenable {
+        println!("  not resealed: user {id} (give its key in auth.mfa_previous_keys, or have the user enrol again)");
+    }
+    Ok(i32::from(!done.unopenable.is_empty()))
 }
 
 /// `[#####     ] 12/40` on one line of standard error.

@@ -57,6 +57,8 @@ pub const TABLES: &[Table] = &[
         personal: &[
             field("cancel_reason", Category::Health, Erasure::Clear),
             field("remake_notes", Category::Health, Erasure::Clear),
+            field("carrier", Category::Log, Erasure::Clear),
+            field("tracking_number", Category::Log, Erasure::Clear),
         ],
         other: &[
             "id",
@@ -71,8 +73,6 @@ pub const TABLES: &[Table] = &[
             "currency",
             "turnaround_days",
             "due_date",
-            "carrier",
-            "tracking_number",
             "cancelled_by",
             "remake_of",
             "remake_reason",

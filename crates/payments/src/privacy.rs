@@ -11,12 +11,17 @@ pub const TABLES: &[Table] = &[
     Table {
         table: "payout_accounts",
         owner: "dentex-payments",
-        find: "an organisation: `org_id`",
+        find: "an organisation: `org_id` (a sole trader's Connect account is a person's)",
         retention: "organisation life",
-        personal: &[],
+        personal: &[field(
+            "stripe_account_id",
+            Category::Payment,
+            Erasure::Keep(
+                "legal obligation: a payment's record at Stripe is kept 10 years with its receipt (GDPR Art. 17(3)(b))",
+            ),
+        )],
         other: &[
             "org_id",
-            "stripe_account_id",
             "charges_enabled",
             "payouts_enabled",
             "details_submitted",
@@ -31,7 +36,22 @@ pub const TABLES: &[Table] = &[
         owner: "dentex-payments",
         find: "an organisation: `clinic_org_id`, `lab_org_id`; a person: `payer_user_id`",
         retention: "10 years (with the receipt)",
-        personal: &[],
+        personal: &[
+            field(
+                "intent_id",
+                Category::Payment,
+                Erasure::Keep(
+                    "legal obligation: a payment's record at Stripe is kept 10 years with its receipt (GDPR Art. 17(3)(b))",
+                ),
+            ),
+            field(
+                "charge_id",
+                Category::Payment,
+                Erasure::Keep(
+                    "legal obligation: a payment's record at Stripe is kept 10 years with its receipt (GDPR Art. 17(3)(b))",
+                ),
+            ),
+        ],
         other: &[
             "order_id",
             "clinic_org_id",
@@ -42,9 +62,7 @@ pub const TABLES: &[Table] = &[
             "currency",
             "fee_minor",
             "attempt",
-            "intent_id",
             "intent_key",
-            "charge_id",
             "payer_user_id",
             "refunded_minor",
             "transfer_id",
@@ -81,7 +99,10 @@ pub const TABLES: &[Table] = &[
         owner: "dentex-payments",
         find: "an organisation: through `order_id`; a person: `requested_by`",
         retention: "10 years",
-        personal: &[field("reason", Category::Payment, Erasure::Clear)],
+        personal: &[
+            field("reason", Category::Payment, Erasure::Clear),
+            field("last_error", Category::Log, Erasure::Clear),
+        ],
         other: &[
             "id",
             "order_id",
@@ -93,7 +114,6 @@ pub const TABLES: &[Table] = &[
             "requested_by",
             "refund_id",
             "reversal_id",
-            "last_error",
             "created_at",
             "completed_at",
         ],
@@ -101,18 +121,10 @@ pub const TABLES: &[Table] = &[
     Table {
         table: "stripe_events",
         owner: "dentex-payments",
-        find: "no one (Stripe's event ids)",
+        find: "an organisation: `account_id` (a lab's Connect account)",
         retention: "30 days",
-        personal: &[],
-        other: &[
-            "id",
-            "kind",
-            "object_id",
-            "account_id",
-            "stripe_created",
-            "received_at",
-            "applied_at",
-        ],
+        personal: &[field("account_id", Category::Payment, Erasure::Clear)],
+        other: &["id", "kind", "object_id", "stripe_created", "received_at", "applied_at"],
     },
     Table {
         table: "receipts",

@@ -22,7 +22,7 @@ pub const PURPOSES: &[&str] = &[
 
 /// Whose data it is.
 pub const SUBJECTS: &[&str] = &[
-    "Patients of the clinics (by a clinic's own patient reference; Dentex holds no names of patients by design).",
+    "Patients of the clinics: by a clinic's own patient reference (clinics are asked not to use names), and in what clinics and labs write about a case (prescriptions, notes, file names, messages).",
     "Staff of clinics and labs (name, e-mail address, sign-in data).",
     "Dentex's support staff.",
 ];
@@ -69,7 +69,8 @@ pub fn markdown() -> String {
          Issue #17 is under way: this inventory and register are built; data-subject\n\
          requests, exports, erasure, restriction, retention runs, break-glass and\n\
          disclosures are not yet, so the erasure actions below are what erasure\n\
-         *will* do, and the retention periods are not enforced by a purge yet.\n\n\
+         *will* do. Some periods are enforced by purges already (the event outbox,\n\
+         sign-in throttles, idempotency keys, abandoned uploads); the rest are not yet.\n\n\
          Ids (user, organisation, case) are references: once the account or case\n\
          they lead to is erased or pseudonymised they identify no one.\n\n",
     );

@@ -3,7 +3,7 @@
 //! Every change signs out the user's other sessions and is told by e-mail.
 
 use super::{audit_in, queue_mail, record, signed_in_user, too_many_attempts};
-use crate::mfa_keys::MfaKeys;
+use crate::mfa_keys::{Column, MfaKeys};
 use crate::store::{self, User};
 use crate::{AccountsState, Actor, mfa, sessions, throttle};
 use dentex_audit::Outcome;
@@ -20,8 +20,8 @@ pub struct Enrollment {
 
 /// A stored secret, opened; one that does not open is the operator's to
 /// fix (a key missing from `auth.mfa_previous_keys`), never the user's.
-fn opened(keys: &MfaKeys, user: uuid::Uuid, stored: &str) -> Result<String, ApiError> {
-    keys.open(user, stored).map_err(|e| {
+fn opened(keys: &MfaKeys, user: uuid::Uuid, column: Column, stored: &str) -> Result<String, ApiError> {
+    keys.open(user, column, stored).map_err(|e| {
         tracing::error!(user.id = %user, error = %e, "a TOTP secret does not open");
         ApiError::internal(e)
     })
@@ -51,7 +51,7 @@ pub async fn enrol(state: &AccountsState, actor: &Actor) -> Result<Enrollment, A
     let otpauth_uri =
         mfa::otpauth_uri(&secret, &u.email).ok_or_else(|| ApiError::internal(anyhow::anyhow!("otpauth URI")))?;
     let txn = dentex_db::begin_write(db).await?;
-    let sealed = state.mfa_keys.seal(u.id, &secret);
+    let sealed = state.mfa_keys.seal(u.id, Column::Pending, &secret);
     store::users::set_pending_secret(&txn, u, sealed).await?;
     audit_in(&txn, actor.event("auth.mfa_enrol_start", "user", Outcome::Success)).await?;
     txn.commit().await?;
@@ -68,7 +68,7 @@ pub async fn confirm(state: &AccountsState, actor: &Actor, code: &str) -> Result
             "Start enrolment first with POST /api/v1/auth/mfa/totp.",
         ));
     };
-    let secret = opened(&state.mfa_keys, u.id, &sealed)?;
+    let secret = opened(&state.mfa_keys, u.id, Column::Pending, &sealed)?;
     let Some(step) = mfa::check(&secret, code, None) else {
         record(state, actor.event("auth.mfa_enable", "user", Outcome::Failure)).await?;
         return Err(bad_code());
@@ -77,7 +77,7 @@ pub async fn confirm(state: &AccountsState, actor: &Actor, code: &str) -> Result
     let email = Email::parse(&u.email).map_err(ApiError::internal)?;
     let txn = dentex_db::begin_write(&state.db).await?;
     let hashes = codes.iter().map(|c| mfa::recovery_hash(c)).collect();
-    let sealed = state.mfa_keys.seal(u.id, &secret);
+    let sealed = state.mfa_keys.seal(u.id, Column::Secret, &secret);
     store::users::enable_mfa(&txn, u, sealed, step, hashes).await?;
     sessions::revoke_others(&txn, actor.user_id.0, actor.session_id).await?;
     queue_mail(&txn, &templates::mfa_changed(email, true)).await?;
@@ -98,7 +98,7 @@ pub async fn disable(state: &AccountsState, actor: &Actor, code: &str) -> Result
             "Two-step sign-in is not on.",
         ));
     };
-    let secret = opened(&state.mfa_keys, u.id, &sealed)?;
+    let secret = opened(&state.mfa_keys, u.id, Column::Secret, &sealed)?;
     let account = throttle::account(&u.email);
     let keys = throttle::keys(Some(&account), actor.client_addr.as_deref());
     if let Some(wait) = throttle::blocked(&state.db, &keys).await? {
@@ -137,7 +137,7 @@ pub(crate) async fn second_step<C: ConnectionTrait>(
         return Ok(Ok(None));
     };
     if let Some(code) = totp_code {
-        let secret = opened(keys, u.id, sealed)?;
+        let secret = opened(keys, u.id, Column::Secret, sealed)?;
         let Some(step) = mfa::check(&secret, code, u.mfa_last_step) else {
             return Ok(Err(()));
         };
@@ -156,14 +156,17 @@ pub(crate) async fn second_step<C: ConnectionTrait>(
 pub struct Resealed {
     pub total: usize,
     pub resealed: usize,
-    /// Already under the current key.
+    /// Already under the current key (and opening with it).
     pub current: usize,
+    /// Accounts whose secret opens with no configured key: left as they
+    /// are (their owners must enrol again, or the missing key be given).
+    pub unopenable: Vec<uuid::Uuid>,
 }
 
 /// Reseals every stored TOTP secret under the current key (after a
 /// rotation, and for secrets stored before sealing existed); `progress` is
-/// told (done, total) as it goes. A secret that does not open stops it with
-/// the reason (a key missing from the previous keys).
+/// told (done, total) as it goes. Values said to be under the current key
+/// are opened too, so a key that differs under the same id is found.
 pub async fn reseal_all<C: ConnectionTrait>(
     db: &C,
     keys: &MfaKeys,
@@ -175,6 +178,24 @@ pub async fn reseal_all<C: ConnectionTrait>(
     let mut i = 0;
     while i < users.len() {
         let u = &users[i];
+        let fresh = |v: &Option<String>, c: Column| -> Result<Option<String>, crate::mfa_keys::OpenError> {
+            v.as_deref()
+                .map(|v| keys.open(u.id, c, v).map(|plain| keys.seal(u.id, c, &plain)))
+                .transpose()
+        };
+        let (secret, pending) = match (
+            fresh(&u.mfa_secret, Column::Secret),
+            fresh(&u.mfa_pending_secret, Column::Pending),
+        ) {
+            (Ok(s), Ok(p)) => (s, p),
+            _ => {
+                tracing::warn!(user.id = %u.id, "a TOTP secret opens with no configured key; left as it is");
+                done.unopenable.push(u.id);
+                i += 1;
+                progress(i, done.total);
+                continue;
+            }
+        };
         let stale = |v: &Option<String>| v.as_deref().is_some_and(|v| !keys.is_current(v));
         if !stale(&u.mfa_secret) && !stale(&u.mfa_pending_secret) {
             done.current += 1;
@@ -182,12 +203,6 @@ pub async fn reseal_all<C: ConnectionTrait>(
             progress(i, done.total);
             continue;
         }
-        let reseal = |v: &Option<String>| -> Result<Option<String>, ApiError> {
-            v.as_deref()
-                .map(|v| opened(keys, u.id, v).map(|plain| keys.seal(u.id, &plain)))
-                .transpose()
-        };
-        let (secret, pending) = (reseal(&u.mfa_secret)?, reseal(&u.mfa_pending_secret)?);
         if store::users::reseal(db, u, secret, pending).await? {
             done.resealed += 1;
             i += 1;

@@ -60,15 +60,27 @@ pub async fn login(state: &AccountsState, origin: &Origin, l: Login) -> Result<O
                 "Enter the code from your authenticator app (totp_code) or a recovery code (recovery_code).",
             ));
         }
-        match super::mfa::second_step(
+        let step = super::mfa::second_step(
             &txn,
             &state.mfa_keys,
             &u,
             l.totp_code.as_deref(),
             l.recovery_code.as_deref(),
         )
-        .await?
-        {
+        .await;
+        let step = match step {
+            Ok(s) => s,
+            Err(e) => {
+                // The stored secret does not open (a key missing from the
+                // configuration): the sign-in fails, audited.
+                drop(txn);
+                ev.outcome = Outcome::Failure;
+                ev.reason = Some("second-step secret does not open".into());
+                record(state, ev).await?;
+                return Err(e);
+            }
+        };
+        match step {
             Ok(note) => ev.reason = note.map(str::to_owned),
             Err(()) => {
                 drop(txn);

@@ -33,25 +33,27 @@ impl Config {
     /// The keys TOTP secrets are sealed with: `auth.mfa_key` (and the
     /// previous keys), or the data folder's key file, made when missing.
     pub fn mfa_keys(&self) -> anyhow::Result<dentex_accounts::mfa_keys::MfaKeys> {
-        use dentex_accounts::mfa_keys::{MfaKeys, generate, parse_pair};
+        use dentex_accounts::mfa_keys::{MfaKeys, parse_pair};
         let current = match &self.auth.mfa_key {
             Some(k) => k.expose_secret().to_owned(),
             None => {
-                let path = self.data_dir.join("mfa.key");
-                match std::fs::read_to_string(&path) {
-                    Ok(k) => k,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        std::fs::create_dir_all(&self.data_dir)?;
-                        let k = generate("k1");
-                        write_private(&path, &k)?;
-                        tracing::info!(path = %path.display(), "made the key TOTP secrets are sealed with");
-                        k
-                    }
-                    Err(e) => return Err(anyhow::anyhow!("reading {}: {e}", path.display())),
+                // Every process sharing a database must share the key: a
+                // file in one machine's data folder is only for the
+                // embedded run.
+                let external = self.database.url.as_ref().is_some_and(|u| {
+                    let u = u.expose_secret();
+                    u.starts_with("postgres://") || u.starts_with("postgresql://")
+                });
+                if external {
+                    anyhow::bail!(
+                        "auth.mfa_key: required with PostgreSQL (every instance must seal TOTP secrets with the same key); make one with `openssl rand -base64 32` and write it `k1:<that>`"
+                    );
                 }
+                key_file(&self.data_dir.join("mfa.key"))?
             }
         };
-        let (id, b64) = parse_pair(&current).map_err(|e| anyhow::anyhow!("auth.mfa_key: {e}"))?;
+        let (id, b64) = parse_pair(&current)
+            .map_err(|e| anyhow::anyhow!("auth.mfa_key (or {}/mfa.key): {e}", self.data_dir.display()))?;
         let previous = self
             .auth
             .mfa_previous_keys
@@ -59,18 +61,41 @@ impl Config {
             .map(|k| parse_pair(k.expose_secret()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| anyhow::anyhow!("auth.mfa_previous_keys: {e}"))?;
-        MfaKeys::new((&id, &b64), &previous).map_err(|e| anyhow::anyhow!("auth.mfa_key: {e}"))
+        MfaKeys::new((&id, &b64), &previous)
+            .map_err(|e| anyhow::anyhow!("auth.mfa_key (or {}/mfa.key): {e}", self.data_dir.display()))
     }
 }
 
-/// Writes a secret file readable by its owner only.
-fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+/// The key in `path`, made when missing: written to a file of its own
+/// (readable by its owner only) and linked into place, so that two
+/// processes starting at once end with one key, both reading it.
+fn key_file(path: &std::path::Path) -> anyhow::Result<String> {
     use std::io::Write;
+    match std::fs::read_to_string(path) {
+        Ok(k) => return Ok(k),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(anyhow::anyhow!("reading {}: {e}", path.display()));
+        }
+        Err(_) => {}
+    }
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".mfa.key.{}", uuid::Uuid::now_v7()));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path)?;
-    f.write_all(contents.as_bytes())?;
-    f.sync_all()
+    let mut f = opts.open(&tmp)?;
+    f.write_all(dentex_accounts::mfa_keys::generate_new().as_bytes())?;
+    f.sync_all()?;
+    drop(f);
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => tracing::info!(path = %path.display(), "made the key TOTP secrets are sealed with"),
+        // Another process made it first: its key is the one.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(anyhow::anyhow!("writing {}: {e}", path.display())),
+    }
+    std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))
 }
