@@ -271,6 +271,7 @@ async fn processes() {
         .env_remove("DENTEX_LIVE_CONNECTIONS")
         .env_remove("DENTEX_LIVE_MESSAGES")
         .env("DENTEX_DATABASE__URL", m.app.database_url())
+        .env("DENTEX_AUTH__MFA_KEY", m.app.mfa_key())
         .env("DENTEX_METRICS__ADDR", "127.0.0.1:0")
         .env("DENTEX_JOBS__WORKERS", "0")
         .env("DENTEX_LOG__FILTER", "warn")

@@ -172,6 +172,19 @@ impl TestApp {
         &self.db.url
     }
 
+    /// The key this app seals TOTP secrets with (another process on the
+    /// same database needs the same one).
+    pub fn mfa_key(&self) -> String {
+        use secrecy::ExposeSecret;
+        self.state
+            .config
+            .auth
+            .mfa_key
+            .as_ref()
+            .map(|k| k.expose_secret().to_owned())
+            .unwrap_or_default()
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.db.is_postgres()
     }

@@ -45,13 +45,14 @@ impl Drop for Second {
     }
 }
 
-fn second_process(database_url: &str) -> Second {
+fn second_process(database_url: &str, mfa_key: &str) -> Second {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(binary())
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .env_remove("DENTEX_TEST_POSTGRES_URL")
         .env("DENTEX_DATABASE__URL", database_url)
+        .env("DENTEX_AUTH__MFA_KEY", mfa_key)
         .env("DENTEX_METRICS__ADDR", "127.0.0.1:0")
         .env("DENTEX_JOBS__WORKERS", "0")
         .env("DENTEX_EVENTS__POLL_MS", "60000")
@@ -88,7 +89,7 @@ async fn a_message_posted_on_one_process_arrives_live_on_the_other() {
         eprintln!("one process on SQLite: the two-process test runs on PostgreSQL");
         return;
     }
-    let other = second_process(m.app.database_url());
+    let other = second_process(m.app.database_url(), &m.app.mfa_key());
     let r = call(
         &m.app,
         Method::GET,

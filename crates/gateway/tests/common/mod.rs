@@ -21,6 +21,9 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub db: TestDatabase,
     pub extra: Vec<(String, String)>,
+    /// The key every command of this environment seals TOTP secrets with
+    /// (required with PostgreSQL, where no key file is made).
+    pub mfa_key: String,
 }
 
 impl Env {
@@ -29,6 +32,7 @@ impl Env {
             dir: tempfile::tempdir().unwrap(),
             db: TestDatabase::empty().await.unwrap(),
             extra: Vec::new(),
+            mfa_key: dentex_accounts::mfa_keys::generate_new(),
         }
     }
 
@@ -43,6 +47,7 @@ impl Env {
             .arg(self.dir.path())
             .env_remove("DENTEX_TEST_POSTGRES_URL")
             .env("DENTEX_DATABASE__URL", &self.db.url)
+            .env("DENTEX_AUTH__MFA_KEY", &self.mfa_key)
             .env("DENTEX_LOG__FILTER", "info")
             // Several servers run side by side: none may take the default port.
             .env("DENTEX_METRICS__ADDR", "127.0.0.1:0")
