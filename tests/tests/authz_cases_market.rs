@@ -237,6 +237,13 @@ fn rows(w: &World) -> Vec<Row> {
             Body::None,
             [200, 200, 404, 403, 404, 404, 401, 404],
         ),
+        row(
+            M::GET,
+            "/api/v1/cases/{case}/disclosures",
+            format!("/api/v1/cases/{k}/disclosures"),
+            Body::None,
+            [200, 200, 404, 403, 404, 404, 401, 404],
+        ),
         // Files: of the awarded case (no longer a draft), and of the draft.
         row(
             M::POST,

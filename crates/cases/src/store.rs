@@ -156,6 +156,14 @@ pub async fn named_labs<C: ConnectionTrait>(db: &C, case: Uuid) -> Result<Vec<Uu
     Ok(named_labs_of(db, vec![case]).await?.remove(&case).unwrap_or_default())
 }
 
+/// The labs a case was sent to by name, with when.
+pub async fn sent_to<C: ConnectionTrait>(db: &C, case: Uuid) -> Result<Vec<case_lab::Model>, DbErr> {
+    case_lab::Entity::find()
+        .filter(case_lab::Column::CaseId.eq(case))
+        .all(db)
+        .await
+}
+
 /// [`named_labs`] for a page of cases, in one query.
 pub async fn named_labs_of<C: ConnectionTrait>(db: &C, cases: Vec<Uuid>) -> Result<HashMap<Uuid, Vec<Uuid>>, DbErr> {
     let mut named: HashMap<Uuid, Vec<Uuid>> = HashMap::new();

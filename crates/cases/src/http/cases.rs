@@ -123,3 +123,19 @@ pub async fn access_log(
     let page = service::cases::access_log(&state, &actor, &allowed, q.page()?).await?;
     Ok(HttpResponse::Ok().json(views::access_log(page)))
 }
+
+/// Which organisations received this case's data, when and for what (the
+/// accounting of disclosures; the clinic only): the labs it was sent to,
+/// the lab it was awarded to, and what each read or changed.
+#[utoipa::path(get, path = "/api/v1/cases/{case}/disclosures", tag = "cases", security(("bearer" = [])),
+    params(("case" = Uuid, Path)), responses((status = 200, body = views::DisclosureList), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
+#[get("/api/v1/cases/{case}/disclosures")]
+pub async fn disclosures(
+    actor: Actor,
+    state: web::Data<CasesState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let allowed = service::case_for(&state, &actor, &path, CaseAction::AccessLog).await?;
+    let items = service::disclosures::of_case(&state, &actor, &allowed).await?;
+    Ok(HttpResponse::Ok().json(views::disclosures(items)))
+}

@@ -15,6 +15,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(cases::submit_case)
         .service(cases::cancel_case)
         .service(cases::access_log)
+        .service(cases::disclosures)
         .service(files::upload_file)
         .service(files::list_files)
         .service(files::get_file)

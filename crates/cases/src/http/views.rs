@@ -286,3 +286,44 @@ fn access_entry(r: audit_event::Model, people: &HashMap<Uuid, String>, orgs: &Ha
         outcome: r.outcome,
     }
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct DisclosureView {
+    pub organization: OrganizationRef,
+    /// When the clinic sent the case to it by name (`null`: it reached the
+    /// case as open to every lab, or only through the award).
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Whether the case was awarded to it (it then reads the patient reference).
+    pub awarded: bool,
+    pub first_access_at: Option<DateTime<Utc>>,
+    pub last_access_at: Option<DateTime<Utc>>,
+    /// Reads and changes of the case and its files recorded for it.
+    pub accesses: u64,
+    /// What it did, e.g. `case.read`, `case_file.download`.
+    pub actions: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DisclosureList {
+    pub items: Vec<DisclosureView>,
+}
+
+pub fn disclosures(items: Vec<crate::service::disclosures::Disclosure>) -> DisclosureList {
+    DisclosureList {
+        items: items
+            .into_iter()
+            .map(|d| DisclosureView {
+                organization: OrganizationRef {
+                    id: d.organization,
+                    name: d.name,
+                },
+                sent_at: d.sent_at,
+                awarded: d.awarded,
+                first_access_at: d.first_access_at,
+                last_access_at: d.last_access_at,
+                accesses: d.accesses,
+                actions: d.actions.into_iter().collect(),
+            })
+            .collect(),
+    }
+}

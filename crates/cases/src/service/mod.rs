@@ -12,6 +12,7 @@
 //! - [`uploads`]: presigned multipart uploads.
 
 pub mod cases;
+pub mod disclosures;
 pub mod files;
 pub mod lists;
 pub mod uploads;
