@@ -110,6 +110,43 @@ async fn money_is_held_until_completion_then_one_transfer_of_price_minus_fee() {
     assert_eq!(paid["fee_minor"], 525);
     p.until(|| async { p.order_status(&order).await == "in_production" })
         .await;
+    // The lab is told by mail, and the thread says so in a system message.
+    p.m.app
+        .mail_to(&p.m.b.email, &format!("Order {order} is now in production"))
+        .await;
+    let shown = json_of(call(&p.m.app, Method::GET, &format!("/api/v1/orders/{order}"), &p.m.b, None).await).await;
+    let case = shown["case_id"].as_str().expect("case id").to_owned();
+    let threads = json_of(
+        call(
+            &p.m.app,
+            Method::GET,
+            &format!("/api/v1/cases/{case}/threads"),
+            &p.m.b,
+            None,
+        )
+        .await,
+    )
+    .await;
+    let thread = threads["items"][0]["id"].as_str().expect("the lab's thread").to_owned();
+    let messages = json_of(
+        call(
+            &p.m.app,
+            Method::GET,
+            &format!("/api/v1/threads/{thread}/messages"),
+            &p.m.b,
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        messages["items"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .any(|m| m["system_code"] == "payment.updated"),
+        "{messages}"
+    );
     // Both sides see the payment and the receipt.
     let lab_view = p.payment(&p.m.b, &order).await;
     assert_eq!(lab_view["status"], "paid");
