@@ -168,10 +168,7 @@ async fn a_reversal_stripe_refuses_refunds_nothing() {
     let p = Paid::new().await;
     let account = p.onboard(&p.m.b).await;
     let (_, order) = p.m.awarded().await;
-    let r = p.pay(&order, "pay-1").await;
-    let secret = json_of(r).await["client_secret"].as_str().expect("secret").to_owned();
-    p.stripe.succeed(&p.intent_of(&secret)).await.expect("succeeds");
-    p.until_status(&order, "paid").await;
+    p.pay_through(&order).await;
     p.deliver(&order, true).await;
     p.until(|| async { !p.stripe.objects_of("transfer").is_empty() }).await;
     // The lab was paid out to its bank: nothing left to take back.
@@ -253,9 +250,7 @@ async fn a_disputed_payment_is_not_refunded_and_manual_mode_has_no_refunds() {
 async fn an_order_cancelled_while_awaiting_payment_cannot_be_paid_after() {
     let p = Paid::new().await;
     let order = p.awarded().await;
-    let r = p.pay(&order, "pay-1").await;
-    let secret = json_of(r).await["client_secret"].as_str().expect("secret").to_owned();
-    let intent = p.intent_of(&secret);
+    let intent = p.started(&order).await;
     let r = move_order(
         &p.m.app,
         &p.m.clinic,
@@ -278,12 +273,11 @@ async fn an_order_cancelled_while_awaiting_payment_cannot_be_paid_after() {
 async fn a_payment_that_arrives_for_a_cancelled_order_goes_back() {
     let p = Paid::new().await;
     let order = p.awarded().await;
-    let r = p.pay(&order, "pay-1").await;
-    let secret = json_of(r).await["client_secret"].as_str().expect("secret").to_owned();
+    let intent = p.started(&order).await;
     // The clinic's card goes through at Stripe just as the order is
     // cancelled here (the webhook not yet arrived).
     p.stripe.auto_deliver(false);
-    p.stripe.succeed(&p.intent_of(&secret)).await.expect("succeeds");
+    p.stripe.succeed(&intent).await.expect("succeeds");
     let r = move_order(
         &p.m.app,
         &p.m.clinic,

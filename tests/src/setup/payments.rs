@@ -157,14 +157,25 @@ impl Paid {
         order
     }
 
+    /// The clinic starts paying `order` (key `pay-1`); answers the PaymentIntent.
+    pub async fn started(&self, order: &str) -> String {
+        let r = self.pay(order, "pay-1").await;
+        assert_eq!(r.status(), 200, "setup: pay");
+        let secret = json_of(r).await["client_secret"].as_str().expect("secret").to_owned();
+        self.intent_of(&secret)
+    }
+
+    /// The clinic pays `order` and Stripe takes the money (the order then in production).
+    pub async fn pay_through(&self, order: &str) {
+        let intent = self.started(order).await;
+        self.stripe.succeed(&intent).await.expect("succeeds");
+        self.until_status(order, "paid").await;
+    }
+
     /// Awarded and paid (the order in production); answers the order.
     pub async fn paid(&self) -> String {
         let order = self.awarded().await;
-        let r = self.pay(&order, "pay-1").await;
-        assert_eq!(r.status(), 200, "setup: pay");
-        let secret = json_of(r).await["client_secret"].as_str().expect("secret").to_owned();
-        self.stripe.succeed(&self.intent_of(&secret)).await.expect("succeeds");
-        self.until_status(&order, "paid").await;
+        self.pay_through(&order).await;
         order
     }
 

@@ -43,22 +43,23 @@ pub async fn of_case(state: &CasesState, actor: &Actor, allowed: &Allowed) -> Re
     let sent = store::sent_to(&state.db, c.id).await?;
     audit_read(state, actor, c, v, "case.disclosures", None).await?;
     let mut by: BTreeMap<Uuid, Disclosure> = BTreeMap::new();
+    fn of(by: &mut BTreeMap<Uuid, Disclosure>, org: Uuid) -> &mut Disclosure {
+        by.entry(org).or_insert_with(|| Disclosure {
+            organization: org,
+            ..Disclosure::default()
+        })
+    }
     for l in sent {
-        let d = by.entry(l.lab_org_id).or_default();
-        d.organization = l.lab_org_id;
-        d.sent_at = Some(l.created_at);
+        of(&mut by, l.lab_org_id).sent_at = Some(l.created_at);
     }
     if let Some(lab) = c.awarded_lab_org_id {
-        let d = by.entry(lab).or_default();
-        d.organization = lab;
-        d.awarded = true;
+        of(&mut by, lab).awarded = true;
     }
     for r in rows {
         let Some(org) = acting_org(&r).filter(|o| *o != c.clinic_org_id) else {
             continue;
         };
-        let d = by.entry(org).or_default();
-        d.organization = org;
+        let d = of(&mut by, org);
         d.accesses += 1;
         d.first_access_at = Some(d.first_access_at.map_or(r.occurred_at, |t| t.min(r.occurred_at)));
         d.last_access_at = Some(d.last_access_at.map_or(r.occurred_at, |t| t.max(r.occurred_at)));

@@ -43,13 +43,9 @@ pub async fn set_status(
             format!("One of {}.", PaymentStatus::ALL.map(PaymentStatus::as_str).join(", ")),
         ));
     }
-    let reason = input.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    let sent = input.reason.as_deref().map_or(0, |r| r.chars().count());
-    match reason {
-        None => errors.push(FieldError::new("reason", "required", "Say why (it is audited).")),
-        Some(_) if sent > 500 => errors.push(FieldError::new("reason", "too_long", "At most 500 characters.")),
-        _ => {}
-    }
+    let reason = super::support_reason(input.reason.as_deref())
+        .map_err(|e| errors.push(e))
+        .ok();
     let (Some(status), Some(reason), true) = (status, reason, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };

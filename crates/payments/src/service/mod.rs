@@ -61,6 +61,19 @@ pub(crate) async fn denied(state: &PaymentsState, mut ev: AuditEvent, why: &str)
     }
 }
 
+/// Support's reason for an action on a payment (audited): required, at most
+/// 500 characters as sent, kept trimmed.
+pub(crate) fn support_reason(raw: Option<&str>) -> Result<String, dentex_domain::FieldError> {
+    use dentex_domain::FieldError;
+    if raw.is_some_and(|r| r.chars().count() > 500) {
+        return Err(FieldError::new("reason", "too_long", "At most 500 characters."));
+    }
+    raw.map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| FieldError::new("reason", "required", "Say why (it is audited)."))
+}
+
 /// Support's routes: anyone else is refused (403 whatever the id, so that
 /// nothing is told about the order), and the refusal is audited in the
 /// caller's own chain.

@@ -101,7 +101,7 @@ pub async fn request(state: &PaymentsState, actor: &Actor, raw: &str, input: Ref
             "Payments run in manual mode here: refund outside the platform and record the status.",
         ));
     }
-    let reason = reason(input.reason.as_deref())?;
+    let reason = super::support_reason(input.reason.as_deref()).map_err(|e| ApiError::validation(vec![e]))?;
     if let Some(a) = input.amount_minor
         && a < 1
     {
@@ -141,30 +141,6 @@ pub async fn request(state: &PaymentsState, actor: &Actor, raw: &str, input: Ref
             }
         }
         Err(e) => Err(e),
-    }
-}
-
-fn reason(raw: Option<&str>) -> Result<String, ApiError> {
-    // The length as sent (the schema's), the content once trimmed.
-    if raw.is_some_and(|r| r.chars().count() > 500) {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "reason",
-            "too_long",
-            "At most 500 characters.",
-        )]));
-    }
-    match raw.map(str::trim).filter(|r| !r.is_empty()) {
-        None => Err(ApiError::validation(vec![FieldError::new(
-            "reason",
-            "required",
-            "Say why (it is audited).",
-        )])),
-        Some(r) if r.chars().count() > 500 => Err(ApiError::validation(vec![FieldError::new(
-            "reason",
-            "too_long",
-            "At most 500 characters.",
-        )])),
-        Some(r) => Ok(r.to_owned()),
     }
 }
 
