@@ -24,6 +24,7 @@ mod m20261203_000016_use_us_spelling;
 mod m20261203_000017_create_chat_and_events;
 mod m20261204_000018_create_payments;
 mod m20261204_000019_create_payment_refunds;
+mod m20261205_000020_create_privacy_requests;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000017_create_chat_and_events::Migration),
             Box::new(m20261204_000018_create_payments::Migration),
             Box::new(m20261204_000019_create_payment_refunds::Migration),
+            Box::new(m20261205_000020_create_privacy_requests::Migration),
         ]
     }
 }

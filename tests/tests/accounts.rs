@@ -316,8 +316,10 @@ async fn strangers_elsewhere_cannot_lock_the_owner_out() {
             .unwrap();
     }
     // The owner signed in from 127.0.0.1 before (registration's sign-in): that
-    // address is proven, so the account-wide block does not apply to it.
-    let keys = dentex_accounts::throttle::keys(Some(&acct), Some("127.0.0.1"));
+    // address is proven, so the account-wide block does not apply to it. (It
+    // is kept as its keyed pseudonym.)
+    let local = app.state.config.pseudonyms().unwrap().client_addr("127.0.0.1");
+    let keys = dentex_accounts::throttle::keys(Some(&acct), Some(&local));
     assert_eq!(
         dentex_accounts::throttle::blocked(&app.state.db, &keys).await.unwrap(),
         None
@@ -923,7 +925,8 @@ async fn parallel_wrong_passwords_are_each_counted() {
     // Every guess that was checked is counted, under every key it falls under.
     use sea_orm::EntityTrait;
     let account = dentex_accounts::throttle::account(&owner.email);
-    for key in [format!("acct:{account}"), format!("acct-addr:{account}:127.0.0.1")] {
+    let local = app.state.config.pseudonyms().unwrap().client_addr("127.0.0.1");
+    for key in [format!("acct:{account}"), format!("acct-addr:{account}:{local}")] {
         let row = dentex_db::entities::login_throttle::Entity::find_by_id(key.clone())
             .one(&app.state.db)
             .await

@@ -10,6 +10,8 @@ dentex_http::codes!(ALL {
     EMAIL_NOT_VERIFIED = (403, "email_not_verified", "Confirm the e-mail address first: follow the link that was sent."),
     MFA_ENROLLMENT_REQUIRED = (403, "mfa_enrollment_required", "Platform staff must enrol two-step sign-in first; the one sign-in allowed for enrolment can do nothing else."),
     MFA_REQUIRED_FOR_STAFF = (403, "mfa_required_for_staff", "Platform staff always sign in with two steps: it cannot be turned off."),
+    REAUTHENTICATION_FAILED = (403, "reauthentication_failed", "This step asks for the password again (and a current code when two-step sign-in is on): what was sent is wrong or missing (`errors[]` names the field)."),
+    FRESH_SIGN_IN_REQUIRED = (403, "fresh_sign_in_required", "Platform staff: this step needs a sign-in with a second step within the last minutes (`privacy.fresh_sign_in_secs`): sign in again, then retry."),
     CSRF_TOKEN_INVALID = (403, "csrf_token_invalid", "A cookie session's change needs its CSRF token in the X-CSRF-Token header."),
     ORGANIZATION_NOT_VERIFIED = (403, "organization_not_verified", "The organisation needs an approved, unexpired credential of the right kind first."),
     ALREADY_MEMBER = (409, "already_member", "This person is already a member of the organisation."),

@@ -60,6 +60,24 @@ pub fn require_full_session(p: &Principal) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Privacy steps and break-glass (issue #17): platform staff whose session
+/// was opened with a second step less than `max_age` ago; otherwise 403
+/// `fresh_sign_in_required` (sign in again with a code, then retry).
+pub fn require_fresh_sign_in(p: &Principal, max_age: std::time::Duration) -> Result<(), ApiError> {
+    require_full_session(p)?;
+    let age = chrono::Utc::now() - p.signed_in_at;
+    if !p.second_step || age > chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX) {
+        return Err(ApiError::new(
+            &crate::codes::FRESH_SIGN_IN_REQUIRED,
+            format!(
+                "This step needs a sign-in with a code within the last {} minutes: sign in again, then retry.",
+                max_age.as_secs() / 60
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Whether `p` may turn two-step sign-in off: everyone but platform staff.
 pub fn may_disable_mfa(p: &Principal) -> Result<(), ApiError> {
     if p.staff_role.is_some() {
@@ -175,6 +193,7 @@ mod tests {
             staff_role: staff,
             memberships,
             second_step: mfa,
+            signed_in_at: chrono::Utc::now(),
         }
     }
 

@@ -29,6 +29,8 @@ pub struct Principal {
     /// a session opened with a password alone, to enrol, stays without it
     /// even after the enrolment is confirmed.
     pub second_step: bool,
+    /// When the session was opened (how fresh its sign-in is).
+    pub signed_in_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Principal {
@@ -64,6 +66,7 @@ impl Principal {
             staff_role: u.staff_role.as_deref().and_then(|r| r.parse().ok()),
             memberships,
             second_step: s.second_step,
+            signed_in_at: s.created_at,
         }
     }
 

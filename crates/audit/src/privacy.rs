@@ -18,7 +18,7 @@ pub const TABLES: &[Table] = &[
                 "client_addr",
                 Category::Audit,
                 Erasure::Keep(
-                    "legal obligation: the audit trail is kept 6 years as written (HIPAA 164.316(b)(2), GDPR Art. 17(3)(b)); the hash chain covers this value, so it is not altered",
+                    "legal obligation: the audit trail is kept 6 years as written (HIPAA 164.316(b)(2), GDPR Art. 17(3)(b)); the address is a keyed pseudonym from the request on (`ip:` and 24 hex digits; matched by whoever holds `privacy.pseudonym_key`, read by no one), so nothing needs altering under the hash chain",
                 ),
             ),
             field(

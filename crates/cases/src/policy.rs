@@ -299,6 +299,7 @@ pub async fn org_sees<C: ConnectionTrait>(
         staff_role: None,
         memberships: vec![(OrgId(org), OrgRole::Member)],
         second_step: true,
+        signed_in_at: chrono::Utc::now(),
     };
     let refs: Vec<&case::Model> = rows.iter().collect();
     let seen = viewers(db, &as_member, &refs, today, None).await?;

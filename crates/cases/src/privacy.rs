@@ -50,7 +50,7 @@ pub const TABLES: &[Table] = &[
         find: "a patient: through `case_id`",
         retention: "with the case",
         personal: &[
-            field("original_name", Category::File, Erasure::Pseudonymise),
+            field("original_name", Category::File, Erasure::Delete),
             field("object_key", Category::File, Erasure::DeleteObject),
             field("thumbnail_key", Category::File, Erasure::DeleteObject),
         ],
@@ -114,3 +114,105 @@ pub const STORES: &[Store] = &[
         erasure: Erasure::DeleteObject,
     },
 ];
+
+/// A patient's share of the cases crate, found at the time of erasure.
+#[derive(Debug, Default)]
+pub struct PatientCases {
+    pub case_ids: Vec<uuid::Uuid>,
+    /// The labs that received the cases (sent by name or awarded).
+    pub labs: Vec<uuid::Uuid>,
+    /// Every object of the cases (files and previews).
+    pub objects: Vec<String>,
+    /// Unfinished uploads: (object key, the store's upload id).
+    pub uploads: Vec<(String, String)>,
+}
+
+/// The cases of the clinic's patient known by any of `refs` (the reference,
+/// and its pseudonym: a retried erasure finds what it already changed).
+pub async fn patient_cases<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    clinic: uuid::Uuid,
+    refs: &[String],
+) -> Result<PatientCases, sea_orm::DbErr> {
+    use dentex_db::entities::{case, case_file, case_lab, case_upload};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let cases = case::Entity::find()
+        .filter(case::Column::ClinicOrgId.eq(clinic))
+        .filter(case::Column::PatientRef.is_in(refs.iter().cloned()))
+        .all(db)
+        .await?;
+    let case_ids: Vec<uuid::Uuid> = cases.iter().map(|c| c.id).collect();
+    let mut labs: Vec<uuid::Uuid> = cases.iter().filter_map(|c| c.awarded_lab_org_id).collect();
+    for l in case_lab::Entity::find()
+        .filter(case_lab::Column::CaseId.is_in(case_ids.clone()))
+        .all(db)
+        .await?
+    {
+        labs.push(l.lab_org_id);
+    }
+    labs.sort();
+    labs.dedup();
+    let mut objects = Vec::new();
+    for f in case_file::Entity::find()
+        .filter(case_file::Column::CaseId.is_in(case_ids.clone()))
+        .all(db)
+        .await?
+    {
+        objects.push(f.object_key);
+        objects.extend(f.thumbnail_key);
+    }
+    let uploads = case_upload::Entity::find()
+        .filter(case_upload::Column::CaseId.is_in(case_ids.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.object_key, u.store_upload_id))
+        .collect();
+    Ok(PatientCases {
+        case_ids,
+        labs,
+        objects,
+        uploads,
+    })
+}
+
+/// Erases the cases' personal data in `txn` (their objects are removed by
+/// the caller first): the patient reference becomes `pseudonym`, the
+/// prescription and reasons are emptied, the files' and unfinished
+/// uploads' rows are deleted (attachments in chat go with them). The case
+/// rows stay, for the orders and receipts that point at them.
+pub async fn erase_patient<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    case_ids: &[uuid::Uuid],
+    pseudonym: &str,
+) -> Result<Vec<dentex_domain::privacy::Erased>, sea_orm::DbErr> {
+    use dentex_db::entities::{case, case_file, case_upload};
+    use dentex_domain::privacy::Erased;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let ids = case_ids.to_vec();
+    let cases = case::Entity::update_many()
+        .col_expr(case::Column::PatientRef, Expr::value(pseudonym))
+        .col_expr(case::Column::Rx, Expr::value("{}"))
+        .col_expr(case::Column::CancelReason, Expr::value(Option::<String>::None))
+        .col_expr(case::Column::UpdatedAt, Expr::value(dentex_db::now()))
+        .filter(case::Column::Id.is_in(ids.clone()))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    let files = case_file::Entity::delete_many()
+        .filter(case_file::Column::CaseId.is_in(ids.clone()))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    let uploads = case_upload::Entity::delete_many()
+        .filter(case_upload::Column::CaseId.is_in(ids))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    Ok(vec![
+        Erased::new("cases", "pseudonymised", cases),
+        Erased::new("case_files", "removed", files),
+        Erased::new("case_uploads", "removed", uploads),
+    ])
+}

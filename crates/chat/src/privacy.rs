@@ -83,3 +83,36 @@ pub const TABLES: &[Table] = &[
         other: &["thread_id", "user_id", "seq", "created_at"],
     },
 ];
+
+/// Redacts every message on the cases' threads to a tombstone (no text,
+/// `deleted_at` set: the thread shows where a message was); attachments
+/// go with the case's files.
+pub async fn redact_cases<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    case_ids: &[uuid::Uuid],
+) -> Result<Vec<dentex_domain::privacy::Erased>, sea_orm::DbErr> {
+    use dentex_db::entities::{chat_message, chat_thread};
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+    let threads = chat_thread::Entity::find()
+        .select_only()
+        .column(chat_thread::Column::Id)
+        .filter(chat_thread::Column::CaseId.is_in(case_ids.to_vec()))
+        .into_query();
+    let redacted = chat_message::Entity::update_many()
+        .col_expr(chat_message::Column::Body, Expr::value(Option::<String>::None))
+        .col_expr(
+            chat_message::Column::DeletedAt,
+            Expr::col(chat_message::Column::DeletedAt).if_null(dentex_db::now()),
+        )
+        .filter(chat_message::Column::ThreadId.in_subquery(threads))
+        .filter(chat_message::Column::Body.is_not_null())
+        .exec(txn)
+        .await?
+        .rows_affected;
+    Ok(vec![dentex_domain::privacy::Erased::new(
+        "chat_messages",
+        "redacted",
+        redacted,
+    )])
+}

@@ -121,3 +121,23 @@ pub struct Store {
     pub retention: &'static str,
     pub erasure: Erasure,
 }
+
+/// What one erasure step did to one table or store (a line of the report).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Erased {
+    /// A table, or a store's pattern.
+    pub target: String,
+    /// `removed`, `pseudonymised`, `cleared`, `redacted` or `revoked`.
+    pub action: String,
+    pub count: u64,
+}
+
+impl Erased {
+    pub fn new(target: &str, action: &str, count: u64) -> Self {
+        Self {
+            target: target.into(),
+            action: action.into(),
+            count,
+        }
+    }
+}

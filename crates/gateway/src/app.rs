@@ -264,11 +264,52 @@ fn payments_state(
     })
 }
 
+/// What every handler may reach: the configuration and the shared parts.
+fn app_state(config: &Config, core: &Core, queue: &Queue, audit: &AuditLog) -> AppState {
+    AppState {
+        config: Arc::new(config.clone()),
+        db: core.db.clone(),
+        store: core.store.clone(),
+        queue: queue.clone(),
+        audit: audit.clone(),
+        metrics: Arc::new(Metrics::default()),
+    }
+}
+
+/// Privacy's state: the accounts below it, the process's pseudonym key,
+/// and the mailer for the one mail that is not queued.
+fn privacy_state(
+    config: &Config,
+    core: &Core,
+    (audit, queue): (&AuditLog, &Queue),
+    accounts: &AccountsState,
+    pseudonyms: dentex_http::Pseudonyms,
+) -> dentex_privacy::PrivacyState {
+    dentex_privacy::PrivacyState {
+        db: core.db.clone(),
+        audit: audit.clone(),
+        queue: queue.clone(),
+        store: core.store.clone(),
+        accounts: accounts.clone(),
+        pseudonyms,
+        mailer: core.mailer.clone(),
+        config: Arc::new(dentex_privacy::PrivacyConfig {
+            support_email: config
+                .privacy
+                .support_email
+                .clone()
+                .or_else(|| config.payments.support_email.clone()),
+            fresh_sign_in: Duration::from_secs(config.privacy.fresh_sign_in_secs),
+            backup_expiry_days: config.privacy.backup_expiry_days,
+        }),
+    }
+}
+
 /// The sweeps' schedules and the job workers, when this process runs jobs.
 fn start_jobs(
     config: &Config,
     core: &Core,
-    payments: &dentex_payments::PaymentsState,
+    features: (&dentex_payments::PaymentsState, &dentex_privacy::PrivacyState),
     queue: Queue,
     shutdown: &CancellationToken,
 ) -> Option<tokio::task::JoinHandle<()>> {
@@ -279,7 +320,7 @@ fn start_jobs(
     Some(spawn_job_workers(
         config,
         (&core.mailer, &core.db, &core.store),
-        payments,
+        features,
         queue,
         shutdown,
     ))
@@ -295,20 +336,15 @@ impl Application {
         // One appender per process: every feature's events for a chain share
         // its queue and batches.
         let audit = AuditLog::with_config(core.db.clone(), audit_config(&config));
-        let state = AppState {
-            config: Arc::new(config.clone()),
-            db: core.db.clone(),
-            store: core.store.clone(),
-            queue: queue.clone(),
-            audit: audit.clone(),
-            metrics: Arc::new(Metrics::default()),
-        };
+        let state = app_state(&config, &core, &queue, &audit);
         let mfa_keys = Arc::new(config.mfa_keys()?);
+        let pseudonyms = config.pseudonyms()?;
         let (accounts, cases, market) = feature_states(&config, &core, &audit, &queue, mfa_keys);
         let shutdown = CancellationToken::new();
         let chat = chat_state(&config, &core, &audit, &queue, (&cases, &accounts), &shutdown);
         let payments = payments_state(&config, &core, &audit, &queue, &market)?;
-        let workers = start_jobs(&config, &core, &payments, queue, &shutdown);
+        let privacy = privacy_state(&config, &core, (&audit, &queue), &accounts, pseudonyms.clone());
+        let workers = start_jobs(&config, &core, (&payments, &privacy), queue, &shutdown);
 
         let state_data = web::Data::new(state.clone());
         let accounts_data = web::Data::new(accounts);
@@ -316,8 +352,10 @@ impl Application {
         let market_data = web::Data::new(market);
         let chat_data = web::Data::new(chat);
         let payments_data = web::Data::new(payments);
+        let privacy_data = web::Data::new(privacy);
         let ip_source = web::Data::new(dentex_http::ClientIpSource {
             header: config.http.client_ip_header.clone().map(|h| h.to_ascii_lowercase()),
+            pseudonyms: Some(pseudonyms),
         });
         docs::publish(routes, &config.http.public_base_url);
         let json_limit = config.http.json_limit_bytes;
@@ -342,6 +380,7 @@ impl Application {
                     .app_data(market_data.clone())
                     .app_data(chat_data.clone())
                     .app_data(payments_data.clone())
+                    .app_data(privacy_data.clone())
                     .app_data(ip_source.clone())
                     .app_data(web::Data::new(pages::Served(serve_pages)))
                     .app_data(dentex_http::JsonLimit(json_limit))

@@ -30,6 +30,7 @@ pub struct Config {
     pub chat: ChatConfig,
     pub events: EventsConfig,
     pub payments: PaymentsSettings,
+    pub privacy: PrivacySettings,
 }
 
 impl Default for Config {
@@ -50,6 +51,7 @@ impl Default for Config {
             chat: ChatConfig::default(),
             events: EventsConfig::default(),
             payments: PaymentsSettings::default(),
+            privacy: PrivacySettings::default(),
         }
     }
 }
@@ -371,6 +373,7 @@ impl Config {
         self.validate_storage(&mut errs);
         self.validate_mail_jobs_auth(&mut errs);
         self.payments.validate(&mut errs);
+        self.privacy.validate(&mut errs);
         if errs.is_empty() { Ok(()) } else { Err(errs.join("; ")) }
     }
 
@@ -552,9 +555,11 @@ impl Config {
 
 mod live;
 mod payments;
+mod privacy;
 mod secrets;
 pub use live::{ChatConfig, EventsConfig};
 pub use payments::PaymentsSettings;
+pub use privacy::PrivacySettings;
 pub use secrets::AuthConfig;
 
 #[cfg(test)]

@@ -108,6 +108,34 @@ fn register_live_jobs(r: &mut Registry, db: &sea_orm::DatabaseConnection, config
     });
 }
 
+/// Privacy's jobs: an erasure, the daily look at deadlines and held erasures.
+fn register_privacy_jobs(r: &mut Registry, privacy: &dentex_privacy::PrivacyState) {
+    use dentex_privacy::service::{deadlines, erasure};
+    let fail = |e: dentex_http::ApiError| JobFailure(format!("{e:?}"));
+    let state = privacy.clone();
+    r.register(erasure::JOB, move |ctx| {
+        let state = state.clone();
+        async move {
+            let job: erasure::Job =
+                serde_json::from_value(ctx.payload).map_err(|e| JobFailure(format!("bad payload: {e}")))?;
+            erasure::run(&state, job.request_id).await.map_err(fail)
+        }
+    });
+    let state = privacy.clone();
+    r.register(deadlines::JOB, move |_ctx| {
+        let state = state.clone();
+        async move {
+            let d = deadlines::daily(&state, chrono::Utc::now()).await.map_err(fail)?;
+            tracing::info!(
+                flagged = d.flagged.len(),
+                retried = d.retried.len(),
+                "privacy deadlines looked at"
+            );
+            Ok(())
+        }
+    });
+}
+
 /// Payments' jobs: an event applied, an order's money released, a refund
 /// carried out, the hourly sweep.
 fn register_payment_jobs(r: &mut Registry, payments: &dentex_payments::PaymentsState) {
@@ -208,6 +236,12 @@ pub(crate) fn schedule_sweeps(config: &Config, queue: &Queue, shutdown: &Cancell
         (config.credentials.sweep_hour_utc + 1) % 24,
         shutdown.clone(),
     ));
+    tokio::spawn(schedule_daily(
+        queue.clone(),
+        dentex_privacy::service::deadlines::JOB,
+        (config.credentials.sweep_hour_utc + 2) % 24,
+        shutdown.clone(),
+    ));
     tokio::spawn(schedule_every(
         queue.clone(),
         dentex_cases::sweep::UPLOADS_JOB,
@@ -241,12 +275,13 @@ pub(crate) fn schedule_sweeps(config: &Config, queue: &Queue, shutdown: &Cancell
 pub(crate) fn spawn_job_workers(
     config: &Config,
     (mailer, db, store): (&Mailer, &sea_orm::DatabaseConnection, &dentex_storage::ObjectStore),
-    payments: &dentex_payments::PaymentsState,
+    (payments, privacy): (&dentex_payments::PaymentsState, &dentex_privacy::PrivacyState),
     queue: Queue,
     shutdown: &CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     let mut registry = job_registry(mailer.clone(), db.clone(), store.clone(), config);
     register_payment_jobs(&mut registry, payments);
+    register_privacy_jobs(&mut registry, privacy);
     dentex_jobs::spawn_workers(
         config.jobs.workers,
         queue,

@@ -15,6 +15,8 @@ use std::fmt;
 mod catalogue;
 mod json;
 pub mod paging;
+pub mod pseudonyms;
+pub use pseudonyms::Pseudonyms;
 pub mod schema;
 pub use catalogue::{Code, render_markdown};
 pub use json::{Json, JsonLimit, is_json_utf8};
@@ -90,21 +92,29 @@ pub struct RequestId(pub String);
 pub struct ClientIpSource {
     /// e.g. `x-forwarded-for`: its right-most entry is the address the proxy saw.
     pub header: Option<String>,
+    /// Addresses are kept as keyed pseudonyms (audit rows, throttles): an
+    /// address can be matched by whoever holds the key, and read by no one.
+    pub pseudonyms: Option<Pseudonyms>,
 }
 
-/// The client address of a request.
+/// The client address of a request, as it is stored: its keyed pseudonym
+/// when the process has a key (every gateway does), else as it is.
 pub fn client_addr(req: &HttpRequest) -> Option<String> {
-    let header = req
-        .app_data::<actix_web::web::Data<ClientIpSource>>()
-        .and_then(|s| s.header.clone());
-    if let Some(h) = header
+    let source = req.app_data::<actix_web::web::Data<ClientIpSource>>();
+    let header = source.and_then(|s| s.header.clone());
+    let ip = if let Some(h) = header
         && let Some(v) = req.headers().get(h.as_str()).and_then(|v| v.to_str().ok())
         && let Some(last) = v.rsplit(',').map(str::trim).find(|s| !s.is_empty())
         && let Ok(ip) = last.parse::<std::net::IpAddr>()
     {
-        return Some(ip.to_string());
-    }
-    req.peer_addr().map(|a| a.ip().to_string())
+        ip.to_string()
+    } else {
+        req.peer_addr()?.ip().to_string()
+    };
+    Some(match source.and_then(|s| s.pseudonyms.as_ref()) {
+        Some(p) => p.client_addr(&ip),
+        None => ip,
+    })
 }
 
 /// The request id and client address of a request, for audit rows.

@@ -29,3 +29,30 @@ pub const TABLES: &[Table] = &[Table {
         "updated_at",
     ],
 }];
+
+/// Deletes the jobs whose payload names `needle` (an erased person's
+/// address in their mail): with `finished_only`, only jobs that are over
+/// (a name is not unique: someone else's waiting mail stays); never one a
+/// worker holds right now. Answers how many went.
+pub async fn forget<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    needle: &str,
+    finished_only: bool,
+) -> Result<u64, sea_orm::DbErr> {
+    use dentex_db::entities::job;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    if needle.trim().is_empty() {
+        return Ok(0);
+    }
+    let statuses: &[&str] = if finished_only {
+        &[crate::STATUS_DONE, crate::STATUS_DEAD]
+    } else {
+        &[crate::STATUS_DONE, crate::STATUS_DEAD, crate::STATUS_QUEUED]
+    };
+    Ok(job::Entity::delete_many()
+        .filter(job::Column::Payload.contains(needle))
+        .filter(job::Column::Status.is_in(statuses.iter().copied()))
+        .exec(txn)
+        .await?
+        .rows_affected)
+}

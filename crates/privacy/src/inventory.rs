@@ -14,6 +14,7 @@ pub fn tables() -> Vec<&'static Table> {
         dentex_market::privacy::TABLES,
         dentex_chat::privacy::TABLES,
         dentex_payments::privacy::TABLES,
+        crate::privacy::TABLES,
     ]
     .into_iter()
     .flatten()

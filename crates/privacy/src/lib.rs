@@ -1,18 +1,30 @@
 //! `dentex-privacy`, the top feature crate (issue #17): it only
 //! coordinates. Each feature crate states in its own `privacy` module what
-//! it holds about people ([`inventory`]); this crate gathers those
-//! statements, and renders the processing register from them
-//! ([`register`]: `docs/privacy.md` and `GET /api/v1/privacy/register`). A test checks the inventory against
-//! the migrated schema on both databases: a column a migration adds and no
-//! inventory describes fails it.
+//! it holds about people and how a subject's share is found and erased;
+//! this crate gathers those statements ([`inventory`]), renders the
+//! processing register from them ([`register`]: `docs/privacy.md` and
+//! `GET /api/v1/privacy/register`), and runs data-subject requests
+//! ([`service`]): filing, support's queue and steps, deadlines, and the
+//! erasure job that calls each crate's eraser and writes the [`report`].
 //!
-//! Not built yet: data-subject requests, exports, erasure, restriction,
-//! retention runs, break-glass, disclosures (docs/privacy.md says so too).
+//! Not built yet: access/portability exports, restriction, rectification
+//! through the owning services, retention runs, break-glass, the
+//! organisation audit route (docs/privacy.md says so too).
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
+pub mod codes;
 pub mod http;
 pub mod inventory;
+pub mod model;
+pub(crate) mod notices;
+pub mod privacy;
 pub mod register;
+pub mod report;
+pub mod service;
+pub mod state;
+pub mod store;
+
+pub use state::{PrivacyConfig, PrivacyState};
 
 /// The routes of privacy.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

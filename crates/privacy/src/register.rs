@@ -66,11 +66,14 @@ pub fn markdown() -> String {
          Generated from each crate's `privacy` module by `dentex-privacy`\n\
          (`DENTEX_BLESS=1 cargo test -p dentex-tests --test privacy`); do not edit by hand.\n\
          A test fails when a migration adds a column no inventory describes.\n\n\
-         Issue #17 is under way: this inventory and register are built; data-subject\n\
-         requests, exports, erasure, restriction, retention runs, break-glass and\n\
-         disclosures are not yet, so the erasure actions below are what erasure\n\
-         *will* do. Some periods are enforced by purges already (the event outbox,\n\
-         sign-in throttles, idempotency keys, abandoned uploads); the rest are not yet.\n\n\
+         Issue #17 is under way. Built: this inventory and register, data-subject\n\
+         requests with support's queue and deadlines, erasure (the actions below,\n\
+         carried out by the erasure job, with a report), the accounting of\n\
+         disclosures, client addresses kept as keyed pseudonyms. Not yet: exports\n\
+         (access, portability), restriction, rectification through the services,\n\
+         retention runs, break-glass. Some periods are enforced by purges already\n\
+         (the event outbox, sign-in throttles, idempotency keys, abandoned\n\
+         uploads); the rest are not yet.\n\n\
          Ids (user, organisation, case) are references: once the account or case\n\
          they lead to is erased or pseudonymised they identify no one.\n\n",
     );

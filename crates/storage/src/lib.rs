@@ -384,6 +384,36 @@ impl ObjectStore {
             .map_err(s3_err)
     }
 
+    /// Erases an object: every version a versioned bucket keeps of it, then
+    /// the key itself. A store that keeps no versions (or cannot list
+    /// them) has only the one, which the plain delete removes.
+    pub async fn erase(&self, key: &str) -> Result<(), StorageError> {
+        if let Ok(listed) = self
+            .client
+            .list_object_versions()
+            .bucket(&self.cfg.bucket)
+            .prefix(key)
+            .send()
+            .await
+        {
+            for v in listed.versions() {
+                if v.key() == Some(key)
+                    && let Some(id) = v.version_id().filter(|id| *id != "null")
+                {
+                    self.client
+                        .delete_object()
+                        .bucket(&self.cfg.bucket)
+                        .key(key)
+                        .version_id(id)
+                        .send()
+                        .await
+                        .map_err(s3_err)?;
+                }
+            }
+        }
+        self.delete(key).await
+    }
+
     /// A URL that lets its holder GET the object until `ttl` passes (at most
     /// [`MAX_PRESIGN_TTL`]).
     pub async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, StorageError> {

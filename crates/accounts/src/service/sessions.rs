@@ -155,6 +155,59 @@ async fn check_password(
     Ok((u, ev))
 }
 
+/// The signed-in person proves again that they are who the session says
+/// (a data-subject request about themself, issue #17): the password, and a
+/// current TOTP code (or a recovery code) when two-step sign-in is on.
+/// Wrong answers count towards the same throttle as sign-in; each attempt
+/// is audited (`auth.reauthenticate`).
+pub async fn reauthenticate(
+    state: &AccountsState,
+    actor: &Actor,
+    password: Option<&str>,
+    totp_code: Option<&str>,
+) -> Result<(), ApiError> {
+    let u = store::users::by_id(&state.db, actor.user_id.0)
+        .await?
+        .ok_or_else(crate::principal::unauthenticated)?;
+    let account = throttle::account(&u.email);
+    let keys = throttle::keys(Some(&account), actor.client_addr.as_deref());
+    if let Some(wait) = throttle::blocked(&state.db, &keys).await? {
+        return Err(too_many_attempts(wait, |secs| {
+            format!("Too many wrong answers. Try again in {secs} seconds.")
+        }));
+    }
+    let refuse = |field: &'static str, detail: &str| {
+        ApiError::new(&crate::codes::REAUTHENTICATION_FAILED, detail.to_owned())
+            .with_errors(vec![dentex_domain::FieldError::new(field, "invalid", detail)])
+    };
+    let ok = password::verify(password.unwrap_or_default().to_owned(), Some(u.password_hash.clone())).await
+        && password.is_some();
+    let mut failed = (!ok).then(|| refuse("password", "The password is wrong or missing."));
+    if failed.is_none() && u.mfa_enabled_at.is_some() {
+        let step = super::mfa::second_step(&state.db, &state.mfa_keys, &u, totp_code, None).await?;
+        if step.is_err() {
+            failed = Some(refuse(
+                "totp_code",
+                "A current code from the authenticator app is needed.",
+            ));
+        }
+    }
+    let outcome = if failed.is_some() {
+        Outcome::Failure
+    } else {
+        Outcome::Success
+    };
+    let mut ev = actor.event("auth.reauthenticate", "user", outcome);
+    ev.resource_id = Some(u.id.to_string());
+    if let Some(e) = failed {
+        throttle::record_failure(&state.db, &keys).await?;
+        record(state, ev).await?;
+        return Err(e);
+    }
+    record(state, ev).await?;
+    Ok(())
+}
+
 /// Refuses (and audits) an unconfirmed address, and staff without two-step
 /// sign-in after the one sign-in allowed for enrolment.
 async fn check_may_sign_in(state: &AccountsState, u: &User, ev: &mut AuditEvent) -> Result<(), ApiError> {

@@ -27,6 +27,7 @@ pub mod payment;
 pub mod payment_ledger;
 pub mod payment_refund;
 pub mod payout_account;
+pub mod privacy_request;
 pub mod quote;
 pub mod quote_version;
 pub mod receipt;

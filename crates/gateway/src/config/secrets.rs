@@ -30,11 +30,10 @@ impl Default for AuthConfig {
 }
 
 impl Config {
-    /// The keys TOTP secrets are sealed with: `auth.mfa_key` (and the
-    /// previous keys), or the data folder's key file, made when missing.
-    pub fn mfa_keys(&self) -> anyhow::Result<dentex_accounts::mfa_keys::MfaKeys> {
-        use dentex_accounts::mfa_keys::{MfaKeys, parse_pair};
-        let current = match &self.auth.mfa_key {
+    /// The current MFA key as written (`id:base64`): configured, or, on
+    /// the embedded defaults, the data folder's key file (made once).
+    pub fn mfa_key_text(&self) -> anyhow::Result<String> {
+        Ok(match &self.auth.mfa_key {
             Some(k) => k.expose_secret().to_owned(),
             None => {
                 // Every process sharing a database must share the key: a
@@ -51,7 +50,14 @@ impl Config {
                 }
                 key_file(&self.data_dir.join("mfa.key"))?
             }
-        };
+        })
+    }
+
+    /// The keys TOTP secrets are sealed with: `auth.mfa_key` (and the
+    /// previous keys), or the data folder's key file, made when missing.
+    pub fn mfa_keys(&self) -> anyhow::Result<dentex_accounts::mfa_keys::MfaKeys> {
+        use dentex_accounts::mfa_keys::{MfaKeys, parse_pair};
+        let current = self.mfa_key_text()?;
         let (id, b64) = parse_pair(&current)
             .map_err(|e| anyhow::anyhow!("auth.mfa_key (or {}/mfa.key): {e}", self.data_dir.display()))?;
         let previous = self

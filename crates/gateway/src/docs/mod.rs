@@ -200,6 +200,7 @@ pub fn error_catalogues() -> Vec<(&'static str, &'static [&'static dentex_http::
         ("Quotes and orders", dentex_market::codes::ALL),
         ("Chat and live events", dentex_chat::codes::ALL),
         ("Payments", dentex_payments::codes::ALL),
+        ("Privacy operations", dentex_privacy::codes::ALL),
     ]
 }
 

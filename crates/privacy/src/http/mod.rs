@@ -1,7 +1,19 @@
 //! The routes of privacy, one file per resource.
 
 pub mod register;
+pub mod requests;
+pub mod support;
+pub mod views;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(register::get_register);
+    cfg.service(register::get_register)
+        .service(requests::file_privacy_request)
+        .service(requests::get_privacy_request)
+        .service(requests::get_privacy_report)
+        .service(support::privacy_file_for)
+        .service(support::privacy_queue)
+        .service(support::privacy_verify)
+        .service(support::privacy_execute)
+        .service(support::privacy_reject)
+        .service(support::privacy_extend);
 }

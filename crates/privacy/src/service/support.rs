@@ -1,0 +1,284 @@
+//! Support's work on requests: filing one that came by e-mail, letter or
+//! phone, the queue, and the steps (verify, execute, reject, extend). Each
+//! step needs a fresh sign-in with a second step and is audited with the
+//! change it makes.
+
+use super::requests::{details, kind, new_row, patient_ref, record_filed};
+use super::{event, find, invalid, status_of, support_step, text, wrong_state};
+use crate::model::{Channel, Kind, Status, Subject};
+use crate::notices;
+use crate::state::PrivacyState;
+use crate::store::{self, Request};
+use chrono::{DateTime, Months, Utc};
+use dentex_accounts::Actor;
+use dentex_audit::Outcome;
+use dentex_http::ApiError;
+use uuid::Uuid;
+
+#[derive(Debug, Default)]
+pub struct SupportFileInput {
+    pub kind: Option<String>,
+    /// A person with an account…
+    pub user_id: Option<Uuid>,
+    /// …or a clinic's patient.
+    pub clinic_org_id: Option<Uuid>,
+    pub patient_ref: Option<String>,
+    pub channel: Option<String>,
+    /// How the requester's identity was checked.
+    pub identity_check: Option<String>,
+    pub details: Option<String>,
+}
+
+/// Files a request that reached support outside the platform; it is
+/// verified at once (the identity check is recorded) and the subject is
+/// told at the address on file.
+pub async fn file_for(state: &PrivacyState, actor: &Actor, input: SupportFileInput) -> Result<Request, ApiError> {
+    support_step(state, actor, "privacy.request.file").await?;
+    let kind = kind(input.kind.as_deref())?;
+    let details = details(input.details.as_deref())?;
+    let channel = match input.channel.as_deref().map(Channel::parse) {
+        Some(Some(c)) if c != Channel::Api => c,
+        _ => return Err(invalid("channel", "invalid", "One of: email, letter, phone.")),
+    };
+    let check = text("identity_check", input.identity_check.as_deref(), 500)?;
+    // The ids first (an unknown one is 404), then how they go together.
+    if let Some(user) = input.user_id
+        && dentex_accounts::store::users::by_id(&state.db, user).await?.is_none()
+    {
+        return Err(ApiError::not_found());
+    }
+    if let Some(clinic) = input.clinic_org_id
+        && dentex_accounts::service::directory::organization_names(&state.db, vec![clinic])
+            .await?
+            .is_empty()
+    {
+        return Err(ApiError::not_found());
+    }
+    let mut row = match (input.user_id, input.clinic_org_id, input.patient_ref.as_deref()) {
+        (Some(user), None, None) => {
+            let mut row = new_row(kind, Subject::Person, channel, actor.user_id.0);
+            row.subject_user_id = Some(user);
+            row
+        }
+        (None, Some(clinic), Some(p)) => {
+            let p = patient_ref(p)?;
+            let mut row = new_row(kind, Subject::Patient, channel, actor.user_id.0);
+            row.clinic_org_id = Some(clinic);
+            row.patient_ref = Some(p);
+            row
+        }
+        _ => {
+            return Err(invalid(
+                "user_id",
+                "subject_required",
+                "Name the subject: `user_id` (a person), or `clinic_org_id` with `patient_ref` (a patient).",
+            ));
+        }
+    };
+    row.details = details;
+    row.identity_check = Some(check);
+    row.status = Status::Verified.as_str().into();
+    row.verified_by = Some(actor.user_id.0);
+    record_filed(state, actor, row).await
+}
+
+/// The queue: open requests (or those in `status`), due before
+/// `due_before`, soonest due first.
+pub async fn queue(
+    state: &PrivacyState,
+    actor: &Actor,
+    status: Option<&str>,
+    due_before: Option<DateTime<Utc>>,
+    limit: u64,
+) -> Result<Vec<Request>, ApiError> {
+    dentex_accounts::policy::authorize_support(actor)?;
+    if !(1..=200).contains(&limit) {
+        return Err(invalid("limit", "out_of_range", "1 to 200."));
+    }
+    if let Some(s) = status
+        && Status::parse(s).is_none()
+    {
+        return Err(invalid("status", "invalid", &format!("One of: {}.", Status::listed())));
+    }
+    let rows = store::queue(&state.db, status, due_before, limit).await?;
+    let mut ev = actor.event("privacy.request.list", "privacy_request", Outcome::Success);
+    ev.reason = Some(format!("{} listed", rows.len()));
+    state.audit.record(ev).await?;
+    Ok(rows)
+}
+
+/// Saves `r` as changed by a step, if it is still in `from`; the step's
+/// audit row and mails commit with it.
+async fn step(
+    state: &PrivacyState,
+    actor: &Actor,
+    r: Request,
+    from: Status,
+    action: &str,
+    reason: Option<String>,
+    tell: Option<(&str, String)>,
+) -> Result<Request, ApiError> {
+    let txn = dentex_db::begin_write(&state.db).await?;
+    let Some(r) = store::save_if(&txn, r, from.as_str()).await? else {
+        return Err(ApiError::new(
+            &crate::codes::PRIVACY_REQUEST_STATE,
+            "Another step moved the request first: read it again.",
+        ));
+    };
+    let mut ev = event(actor, action, &r, Outcome::Success);
+    ev.reason = reason;
+    if let Some((subject, text)) = tell {
+        notices::tell_requester(&txn, &r, subject, text).await?;
+    }
+    dentex_accounts::audit_in(&txn, ev).await?;
+    txn.commit().await?;
+    state.queue.wake();
+    tracing::info!(privacy_request.id = %r.id, action, "privacy request step");
+    Ok(r)
+}
+
+/// Support confirms the requester is who the request says.
+pub async fn verify(
+    state: &PrivacyState,
+    actor: &Actor,
+    raw: &str,
+    identity_check: Option<&str>,
+) -> Result<Request, ApiError> {
+    support_step(state, actor, "privacy.request.verify").await?;
+    let mut r = find(state, raw).await?;
+    if status_of(&r) != Status::Received {
+        return Err(wrong_state(&r, "verified"));
+    }
+    let check = match identity_check {
+        Some(c) => Some(text("identity_check", Some(c), 500)?),
+        None => r.identity_check.clone(),
+    };
+    r.identity_check = check;
+    r.status = Status::Verified.as_str().into();
+    r.verified_by = Some(actor.user_id.0);
+    step(state, actor, r, Status::Received, "privacy.request.verify", None, None).await
+}
+
+/// Support rejects a request (manifestly unfounded, identity not shown),
+/// with the reason, which the requester is told.
+pub async fn reject(state: &PrivacyState, actor: &Actor, raw: &str, reason: Option<&str>) -> Result<Request, ApiError> {
+    support_step(state, actor, "privacy.request.reject").await?;
+    let mut r = find(state, raw).await?;
+    let from = status_of(&r);
+    if !matches!(from, Status::Received | Status::Verified | Status::Held) {
+        return Err(wrong_state(&r, "rejected"));
+    }
+    let reason = text("reason", reason, 500)?;
+    r.status = Status::Rejected.as_str().into();
+    r.reject_reason = Some(reason.clone());
+    r.completed_at = Some(dentex_db::now());
+    let tell = format!(
+        "Your {} request {} was not carried out. The reason:\n\n{reason}\n\n\
+         You may complain to a supervisory authority or seek a judicial remedy.\n",
+        r.kind, r.id
+    );
+    step(
+        state,
+        actor,
+        r,
+        from,
+        "privacy.request.reject",
+        None,
+        Some(("Your privacy request was not carried out", tell)),
+    )
+    .await
+}
+
+/// Support extends the deadline once, by 1 or 2 months, within the first
+/// month, with the reason; the requester is told before the original due
+/// date. `now` is the clock.
+pub async fn extend(
+    state: &PrivacyState,
+    actor: &Actor,
+    raw: &str,
+    months: Option<i64>,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Request, ApiError> {
+    support_step(state, actor, "privacy.request.extend").await?;
+    let mut r = find(state, raw).await?;
+    let from = status_of(&r);
+    if from.is_over() {
+        return Err(wrong_state(&r, "extended"));
+    }
+    let months = match months {
+        Some(m @ 1..=2) => m as u32,
+        _ => return Err(invalid("months", "out_of_range", "1 or 2.")),
+    };
+    let reason = text("reason", reason, 500)?;
+    if r.extended_at.is_some() {
+        return Err(ApiError::new(
+            &crate::codes::EXTENSION_REFUSED,
+            "The deadline was already extended once.",
+        ));
+    }
+    if super::deadlines::first_month_over(r.received_at, now) {
+        return Err(ApiError::new(
+            &crate::codes::EXTENSION_REFUSED,
+            "The first month after receipt is over: the deadline can no longer be extended.",
+        ));
+    }
+    let original = r.due_at;
+    r.due_at = r.due_at.checked_add_months(Months::new(months)).unwrap_or(r.due_at);
+    r.extended_at = Some(now);
+    r.extension_reason = Some(reason.clone());
+    let tell = format!(
+        "We need more time for your {} request {}: it will be answered by {} instead of {}.\nThe reason:\n\n{reason}\n",
+        r.kind,
+        r.id,
+        notices::date(r.due_at),
+        notices::date(original)
+    );
+    let why = Some(format!("by {months} month(s)"));
+    step(
+        state,
+        actor,
+        r,
+        from,
+        "privacy.request.extend",
+        why,
+        Some(("Your privacy request needs more time", tell)),
+    )
+    .await
+}
+
+/// Support carries out a verified (or held) request: an erasure is handed
+/// to its job and answered `running`. Other kinds are carried out by hand
+/// for now (409 `privacy_kind_not_executable`).
+pub async fn execute(state: &PrivacyState, actor: &Actor, raw: &str) -> Result<Request, ApiError> {
+    support_step(state, actor, "privacy.request.execute").await?;
+    let mut r = find(state, raw).await?;
+    let from = status_of(&r);
+    if !matches!(from, Status::Verified | Status::Held) {
+        return Err(wrong_state(&r, "carried out"));
+    }
+    if Kind::parse(&r.kind) != Some(Kind::Erasure) {
+        return Err(ApiError::new(
+            &crate::codes::PRIVACY_KIND_NOT_EXECUTABLE,
+            format!(
+                "A {} request is carried out by support by hand for now; reject or answer it outside the platform.",
+                r.kind
+            ),
+        ));
+    }
+    r.status = Status::Running.as_str().into();
+    r.hold_reason = None;
+    let txn = dentex_db::begin_write(&state.db).await?;
+    let Some(r) = store::save_if(&txn, r, from.as_str()).await? else {
+        return Err(ApiError::new(
+            &crate::codes::PRIVACY_REQUEST_STATE,
+            "Another step moved the request first: read it again.",
+        ));
+    };
+    super::erasure::enqueue(&txn, r.id).await?;
+    dentex_accounts::audit_in(&txn, event(actor, "privacy.request.execute", &r, Outcome::Success)).await?;
+    txn.commit().await?;
+    state.queue.wake();
+    tracing::info!(privacy_request.id = %r.id, "erasure started");
+    Ok(r)
+}

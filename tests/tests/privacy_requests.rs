@@ -1,0 +1,566 @@
+//! Data-subject requests (issue #17) over HTTP, on both databases: filing
+//! (re-authenticated, or by the clinic for a patient, or by support for a
+//! request that came by letter), the support queue, each step's fresh
+//! sign-in, deadlines with the clock moved (flagged, extended once, a
+//! second extension and a late one refused), rejection, and every privacy
+//! route in the route × role × tenant matrix.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly at the first surprise"
+)]
+
+use dentex_tests::{Actor, TestApp, problem};
+use reqwest::Method;
+use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+const DESK: &str = "privacy-desk@dentex.test";
+
+async fn app() -> TestApp {
+    TestApp::builder()
+        .config(|c| c.privacy.support_email = Some(DESK.into()))
+        .start()
+        .await
+}
+
+async fn call(app: &TestApp, m: Method, path: &str, who: &Actor, body: Option<Value>) -> reqwest::Response {
+    app.send(m, path, Some(&who.token), body.as_ref()).await
+}
+
+async fn json_of(r: reqwest::Response) -> Value {
+    r.json().await.expect("JSON")
+}
+
+/// Runs a statement on the app's database (`$1`… on PostgreSQL, `?` on SQLite).
+async fn exec(app: &TestApp, sql: &str, values: Vec<sea_orm::Value>) {
+    let db = &app.state.db;
+    let backend = db.get_database_backend();
+    let sql = if backend == DatabaseBackend::Postgres {
+        let mut n = 0;
+        sql.chars()
+            .map(|c| {
+                if c == '?' {
+                    n += 1;
+                    format!("${n}")
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        sql.to_owned()
+    };
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .expect("statement");
+}
+
+/// Moves request `id` `days` into the past (its receipt and due date): the
+/// test's clock.
+async fn age(app: &TestApp, id: &str, days: i64) {
+    let r = chrono::Utc::now() - chrono::Duration::days(days);
+    let due = r.checked_add_months(chrono::Months::new(1)).unwrap();
+    let id = uuid::Uuid::parse_str(id).unwrap();
+    exec(
+        app,
+        "UPDATE privacy_requests SET received_at = ?, due_at = ? WHERE id = ?",
+        vec![r.into(), due.into(), id.into()],
+    )
+    .await;
+}
+
+async fn file_own(app: &TestApp, who: &Actor, body: Value) -> reqwest::Response {
+    call(app, Method::POST, "/api/v1/privacy/requests", who, Some(body)).await
+}
+
+#[tokio::test]
+async fn a_person_files_and_support_works_the_deadline() {
+    let app = app().await;
+    let staff = app.support_agent("agent@dentex.test").await;
+    let person = app.register("rita@clinic.test", "clinic").await;
+    let other = app.register("otto@clinic.test", "clinic").await;
+
+    // About oneself the password is asked again; wrong or missing: 403 naming it.
+    for body in [
+        json!({"kind": "access"}),
+        json!({"kind": "access", "password": "not it at all"}),
+    ] {
+        let r = file_own(&app, &person, body).await;
+        assert_eq!(r.status(), 403);
+        let p = problem(r).await;
+        assert_eq!(p["code"], "reauthentication_failed");
+        assert_eq!(p["errors"][0]["field"], "password");
+    }
+    let r = file_own(&app, &person, json!({"kind": "teleport", "password": person.password})).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(problem(r).await["errors"][0]["field"], "kind");
+    let r = file_own(
+        &app,
+        &person,
+        json!({"kind": "rectification", "password": person.password, "details": "x".repeat(2001)}),
+    )
+    .await;
+    assert_eq!(r.status(), 422, "what to correct fits 2000 characters");
+    assert_eq!(problem(r).await["errors"][0]["field"], "details");
+
+    let r = file_own(&app, &person, json!({"kind": "access", "password": person.password})).await;
+    assert_eq!(r.status(), 201);
+    let v = json_of(r).await;
+    let id = v["id"].as_str().unwrap().to_owned();
+    assert_eq!(v["status"], "received");
+    assert_eq!(v["subject"], "person");
+    assert_eq!(v["subject_user_id"], person.user_id.as_str());
+    let received = chrono::DateTime::parse_from_rfc3339(v["received_at"].as_str().unwrap()).unwrap();
+    let due = chrono::DateTime::parse_from_rfc3339(v["due_at"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        due,
+        received.checked_add_months(chrono::Months::new(1)).unwrap(),
+        "due in one month"
+    );
+    let m = app.mail_to(&person.email, "privacy request was received").await;
+    assert!(m.text().contains(&id));
+    let m = app.mail_to(DESK, "New privacy request").await;
+    assert!(
+        m.text().contains(&id) && !m.text().contains(&person.email),
+        "ids only: {}",
+        m.text()
+    );
+
+    // Who may read it: the person and support; anyone else gets 404.
+    let path = format!("/api/v1/privacy/requests/{id}");
+    assert_eq!(app.get_authed(&path, &person.token).await.status(), 200);
+    assert_eq!(app.get_authed(&path, &staff.token).await.status(), 200);
+    assert_eq!(app.get_authed(&path, &other.token).await.status(), 404);
+
+    // The queue, soonest due first; not for customers.
+    let q = json_of(app.get_authed("/api/v1/support/privacy/requests", &staff.token).await).await;
+    assert!(
+        q["items"].as_array().unwrap().iter().any(|i| i["id"] == id.as_str()),
+        "{q}"
+    );
+    assert_eq!(
+        app.get_authed("/api/v1/support/privacy/requests", &person.token)
+            .await
+            .status(),
+        403
+    );
+    let r = app
+        .get_authed("/api/v1/support/privacy/requests?status=lost", &staff.token)
+        .await;
+    assert_eq!(r.status(), 422);
+
+    // A stale support sign-in may not take a step.
+    let stale = app.support_agent("stale@dentex.test").await;
+    exec(
+        &app,
+        "UPDATE sessions SET created_at = ? WHERE user_id = ?",
+        vec![
+            (chrono::Utc::now() - chrono::Duration::hours(1)).into(),
+            uuid::Uuid::parse_str(&stale.user_id).unwrap().into(),
+        ],
+    )
+    .await;
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("{path_s}/verify", path_s = support(&id)),
+        &stale,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(problem(r).await["code"], "fresh_sign_in_required");
+
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("{}/verify", support(&id)),
+        &staff,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(json_of(r).await["status"], "verified");
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("{}/verify", support(&id)),
+        &staff,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(problem(r).await["code"], "privacy_request_state");
+
+    // Extended once, by at most two months, with a reason the person is told.
+    let ext = format!("{}/extend", support(&id));
+    let r = call(
+        &app,
+        Method::POST,
+        &ext,
+        &staff,
+        Some(json!({"months": 3, "reason": "complex"})),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let r = call(
+        &app,
+        Method::POST,
+        &ext,
+        &staff,
+        Some(json!({"months": 2, "reason": "   "})),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let r = call(
+        &app,
+        Method::POST,
+        &ext,
+        &staff,
+        Some(json!({"months": 2, "reason": "Many archived cases"})),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let v = json_of(r).await;
+    let due2 = chrono::DateTime::parse_from_rfc3339(v["due_at"].as_str().unwrap()).unwrap();
+    assert_eq!(due2, due.checked_add_months(chrono::Months::new(2)).unwrap());
+    assert!(v["extended_at"].is_string());
+    let m = app.mail_to(&person.email, "needs more time").await;
+    assert!(m.text().contains("Many archived cases"));
+    let r = call(
+        &app,
+        Method::POST,
+        &ext,
+        &staff,
+        Some(json!({"months": 1, "reason": "again"})),
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(problem(r).await["code"], "extension_refused");
+
+    // Access is not carried out by the platform yet: said so, not faked.
+    let r = call(&app, Method::POST, &format!("{}/execute", support(&id)), &staff, None).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(problem(r).await["code"], "privacy_kind_not_executable");
+
+    // A second request, 32 days old by the test's clock: too late to extend,
+    // and overdue: flagged to support once a day, shown overdue.
+    let r = file_own(&app, &person, json!({"kind": "erasure", "password": person.password})).await;
+    let late = json_of(r).await["id"].as_str().unwrap().to_owned();
+    age(&app, &late, 32).await;
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("{}/extend", support(&late)),
+        &staff,
+        Some(json!({"months": 1, "reason": "too late"})),
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    assert!(problem(r).await["detail"].as_str().unwrap().contains("first month"));
+    let v = json_of(
+        app.get_authed(&format!("/api/v1/privacy/requests/{late}"), &staff.token)
+            .await,
+    )
+    .await;
+    assert_eq!(v["overdue"], true);
+    let q = json_of(
+        app.get_authed(
+            &format!(
+                "/api/v1/support/privacy/requests?due_before={}",
+                urlencode(&chrono::Utc::now().to_rfc3339())
+            ),
+            &staff.token,
+        )
+        .await,
+    )
+    .await;
+    let ids: Vec<&str> = q["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![late.as_str()], "only the overdue one is due before now");
+    for _ in 0..2 {
+        app.state
+            .queue
+            .enqueue(dentex_privacy::service::deadlines::JOB, &json!({}), Default::default())
+            .await
+            .unwrap();
+        app.state.queue.wake();
+        let m = app.mail_to(DESK, "overdue").await;
+        assert!(m.text().contains(&late) && !m.text().contains(&id), "{}", m.text());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let flagged = app
+        .smtp
+        .received()
+        .iter()
+        .filter(|m| m.header("Subject").is_some_and(|s| s.contains("overdue")))
+        .count();
+    assert_eq!(flagged, 1, "flagged once a day, not on every look");
+
+    // Rejected with a reason the person is told; then nothing more applies.
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("{}/reject", support(&late)),
+        &staff,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("{}/reject", support(&late)),
+        &staff,
+        Some(json!({"reason": "Asked twice; answered under the first request"})),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(json_of(r).await["status"], "rejected");
+    let m = app.mail_to(&person.email, "was not carried out").await;
+    assert!(m.text().contains("Asked twice"));
+    let r = call(&app, Method::POST, &format!("{}/execute", support(&late)), &staff, None).await;
+    assert_eq!(r.status(), 409);
+
+    // Every step is in the audit trail.
+    let report = app.state.audit.verify().await.unwrap();
+    assert!(report.broken.is_empty(), "{report:?}");
+    let rows = app.state.audit.list_for_org(None, 1000).await.unwrap();
+    let actions: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r.resource_type == "privacy_request")
+        .map(|r| r.action.as_str())
+        .collect();
+    for a in [
+        "privacy.request.file",
+        "privacy.request.verify",
+        "privacy.request.extend",
+        "privacy.request.reject",
+        "access.refused",
+    ] {
+        assert!(actions.contains(a), "{a} not audited: {actions:?}");
+    }
+}
+
+fn support(id: &str) -> String {
+    format!("/api/v1/support/privacy/requests/{id}")
+}
+
+fn urlencode(s: &str) -> String {
+    s.replace('+', "%2B").replace(':', "%3A")
+}
+
+#[tokio::test]
+async fn a_clinic_files_for_its_patient_and_support_for_a_letter() {
+    let app = app().await;
+    let staff = app.support_agent("agent@dentex.test").await;
+    let clinic = app.register("owner@clinic.test", "clinic").await;
+    let member = app.invite_and_join(&clinic, "member@clinic.test", "member").await;
+    let other = app.register("owner@other.test", "clinic").await;
+    let body = json!({"kind": "erasure", "patient_ref": "PT-88", "clinic_org_id": clinic.org_id});
+    let r = file_own(&app, &member, body.clone()).await;
+    assert_eq!(r.status(), 403, "owners and admins only");
+    let r = file_own(&app, &other, body.clone()).await;
+    assert_eq!(r.status(), 404, "another clinic's id is not found");
+    let r = file_own(&app, &clinic, json!({"kind": "erasure", "patient_ref": "PT-88"})).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(problem(r).await["errors"][0]["field"], "clinic_org_id");
+    let r = file_own(&app, &clinic, body).await;
+    assert_eq!(r.status(), 201);
+    let v = json_of(r).await;
+    assert_eq!(v["subject"], "patient");
+    assert_eq!(v["patient_ref"], "PT-88");
+    let id = v["id"].as_str().unwrap();
+    // The clinic's managers are the requester: told, and may read it.
+    let m = app.mail_to(&clinic.email, "privacy request was received").await;
+    assert!(
+        !m.text().contains("PT-88"),
+        "no patient reference in mail: {}",
+        m.text()
+    );
+    let path = format!("/api/v1/privacy/requests/{id}");
+    assert_eq!(app.get_authed(&path, &clinic.token).await.status(), 200);
+    assert_eq!(app.get_authed(&path, &member.token).await.status(), 404);
+
+    // A letter: support files it with how the identity was checked; the
+    // person is told at the address on file; it starts verified.
+    let r = call(
+        &app,
+        Method::POST,
+        "/api/v1/support/privacy/requests",
+        &staff,
+        Some(json!({"kind": "access", "user_id": member.user_id, "channel": "letter"})),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(problem(r).await["errors"][0]["field"], "identity_check");
+    let r = call(
+        &app,
+        Method::POST,
+        "/api/v1/support/privacy/requests",
+        &staff,
+        Some(json!({"kind": "access", "user_id": member.user_id, "channel": "api", "identity_check": "x"})),
+    )
+    .await;
+    assert_eq!(r.status(), 422, "support files what came outside the platform");
+    let r = call(
+        &app,
+        Method::POST,
+        "/api/v1/support/privacy/requests",
+        &staff,
+        Some(json!({"kind": "access", "user_id": member.user_id, "channel": "letter",
+            "identity_check": "Signed letter; called back on the number on file"})),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    assert!(r.headers().get("location").is_some());
+    let v = json_of(r).await;
+    assert_eq!(v["status"], "verified");
+    assert_eq!(v["channel"], "letter");
+    app.mail_to(&member.email, "privacy request was received").await;
+    // Customers may not file for others.
+    let r = call(
+        &app,
+        Method::POST,
+        "/api/v1/support/privacy/requests",
+        &clinic,
+        Some(json!({"kind": "access", "user_id": member.user_id, "channel": "letter", "identity_check": "x"})),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+}
+
+/// Every privacy route × owner, admin, member, another tenant's owner, no
+/// session and support: the expected status of each.
+#[tokio::test]
+async fn every_privacy_route_for_every_kind_of_caller() {
+    let app = app().await;
+    let staff = app.support_agent("agent@dentex.test").await;
+    let owner = app.register("owner@clinic.test", "clinic").await;
+    let admin = app.invite_and_join(&owner, "admin@clinic.test", "admin").await;
+    let member = app.invite_and_join(&owner, "member@clinic.test", "member").await;
+    let foreign = app.register("owner@foreign.test", "clinic").await;
+    let r = file_own(
+        &app,
+        &owner,
+        json!({"kind": "erasure", "patient_ref": "PT-1", "clinic_org_id": owner.org_id}),
+    )
+    .await;
+    let req = json_of(r).await["id"].as_str().unwrap().to_owned();
+    let org = owner.org_id.clone();
+    type Rows = Vec<(Method, &'static str, String, Option<Value>, [u16; 6])>;
+    // Expected for: owner, admin, member, foreign owner, anonymous, support.
+    let rows: Rows = vec![
+        (
+            Method::GET,
+            "/api/v1/privacy/register",
+            "/api/v1/privacy/register".into(),
+            None,
+            [200, 200, 200, 200, 401, 200],
+        ),
+        (
+            Method::POST,
+            "/api/v1/privacy/requests",
+            "/api/v1/privacy/requests".into(),
+            Some(json!({"kind": "access", "patient_ref": "PT-2", "clinic_org_id": org})),
+            [201, 201, 403, 404, 401, 403],
+        ),
+        (
+            Method::GET,
+            "/api/v1/privacy/requests/{req}",
+            format!("/api/v1/privacy/requests/{req}"),
+            None,
+            [200, 200, 404, 404, 401, 200],
+        ),
+        (
+            Method::GET,
+            "/api/v1/privacy/requests/{req}/report",
+            format!("/api/v1/privacy/requests/{req}/report"),
+            None,
+            [404, 404, 404, 404, 401, 404],
+        ),
+        (
+            Method::GET,
+            "/api/v1/support/privacy/requests",
+            "/api/v1/support/privacy/requests".into(),
+            None,
+            [403, 403, 403, 403, 401, 200],
+        ),
+        (
+            Method::POST,
+            "/api/v1/support/privacy/requests",
+            "/api/v1/support/privacy/requests".into(),
+            Some(
+                json!({"kind": "access", "user_id": member.user_id, "channel": "email", "identity_check": "Replied from the address on file"}),
+            ),
+            [403, 403, 403, 403, 401, 201],
+        ),
+        (
+            Method::POST,
+            "/api/v1/support/privacy/requests/{req}/extend",
+            format!("{}/extend", support(&req)),
+            Some(json!({"months": 1, "reason": "Archive retrieval"})),
+            [403, 403, 403, 403, 401, 200],
+        ),
+        (
+            Method::POST,
+            "/api/v1/support/privacy/requests/{req}/verify",
+            format!("{}/verify", support(&req)),
+            Some(json!({})),
+            [403, 403, 403, 403, 401, 200],
+        ),
+        (
+            Method::POST,
+            "/api/v1/support/privacy/requests/{req}/reject",
+            format!("{}/reject", support(&req)),
+            Some(json!({"reason": "Withdrawn by the clinic"})),
+            [403, 403, 403, 403, 401, 200],
+        ),
+        (
+            Method::POST,
+            "/api/v1/support/privacy/requests/{req}/execute",
+            format!("{}/execute", support(&req)),
+            None,
+            [403, 403, 403, 403, 401, 409],
+        ),
+    ];
+    let doc = json_of(app.get("/api/v1/openapi.json").await).await;
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op["tags"][0] == "privacy" {
+                documented.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    let covered: BTreeSet<String> = rows.iter().map(|r| format!("{} {}", r.0, r.1)).collect();
+    assert_eq!(documented, covered, "every privacy route has a row");
+    let actors = [
+        Some(&owner),
+        Some(&admin),
+        Some(&member),
+        Some(&foreign),
+        None,
+        Some(&staff),
+    ];
+    let mut failures = Vec::new();
+    for (method, template, path, body, want) in &rows {
+        for (i, who) in actors.iter().enumerate() {
+            let r = app
+                .send(method.clone(), path, who.map(|a| a.token.as_str()), body.as_ref())
+                .await;
+            let got = r.status().as_u16();
+            if got != want[i] {
+                failures.push(format!("{method} {template} as #{i}: got {got}, want {}", want[i]));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
