@@ -74,6 +74,14 @@ checks.positive_data_acceptance.expected-statuses = ["2XX", 401, 403, 404, 409, 
 include-name-regex = "^POST /api/v1/(cases/[^/]+/cancel|support/credentials/[^/]+/decision|support/orders/[^/]+/(refunds|payment-status))$"
 checks.positive_data_acceptance.expected-statuses = ["2XX", 401, 403, 404, 409, 422, 429]
 
+# Whose data a privacy request is about: a person (no patient fields) or a
+# clinic's patient (`patient_ref` with `clinic_org_id`; for support either
+# `user_id` or both), one shape or the other, which a flat schema cannot
+# say: 422 naming the missing field.
+[[operations]]
+include-name-regex = "^POST /api/v1/(privacy/requests|support/privacy/requests)$"
+checks.positive_data_acceptance.expected-statuses = ["2XX", 401, 403, 404, 409, 422, 429]
+
 # A webhook is signed by Stripe with a secret a generator does not know:
 # 400 `webhook_signature_invalid`.
 [[operations]]

@@ -25,6 +25,7 @@ mod m20261203_000017_create_chat_and_events;
 mod m20261204_000018_create_payments;
 mod m20261204_000019_create_payment_refunds;
 mod m20261205_000020_create_privacy_requests;
+mod m20261205_000021_add_restriction;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000018_create_payments::Migration),
             Box::new(m20261204_000019_create_payment_refunds::Migration),
             Box::new(m20261205_000020_create_privacy_requests::Migration),
+            Box::new(m20261205_000021_add_restriction::Migration),
         ]
     }
 }

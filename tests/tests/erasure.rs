@@ -179,6 +179,7 @@ const PATIENT: &str = "Plant-Pat-93017";
 const FILE: &str = "plantjaw93017.stl";
 const MESSAGE: &str = "planted bite note 93017";
 const IP: &str = "203.0.113.77";
+const QUOTE_NOTE: &str = "planted quote note 93017";
 
 #[tokio::test]
 async fn a_patients_erasure_leaves_nothing_planted_anywhere() {
@@ -228,6 +229,21 @@ async fn a_patients_erasure_leaves_nothing_planted_anywhere() {
             .status(),
         200
     );
+    // The lab's quote, with notes about the patient in it and its line item.
+    let r = from(
+        &app,
+        IP,
+        Method::POST,
+        &format!("/api/v1/cases/{case}/quotes"),
+        &lab,
+        Some(
+            json!({"price": {"amount_minor": 30_000, "currency": "EUR"}, "turnaround_days": 5,
+            "valid_until": in_days(10), "notes": QUOTE_NOTE,
+            "line_items": [{"item": 0, "amount_minor": 30_000, "notes": QUOTE_NOTE}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
     let threads = json_of(
         app.get_authed(&format!("/api/v1/cases/{case}/threads"), &clinic.token)
             .await,
@@ -246,12 +262,14 @@ async fn a_patients_erasure_leaves_nothing_planted_anywhere() {
     assert_eq!(r.status(), 201);
     // Before: each planted value is where it was put; the address never
     // is (it is stored as a keyed pseudonym from the start).
-    let before = traces(&app, &[PATIENT, FILE, MESSAGE, IP]).await;
+    let before = traces(&app, &[PATIENT, FILE, MESSAGE, IP, QUOTE_NOTE]).await;
     for (p, place) in [
         (PATIENT, "cases: "),
         (FILE, "case_files: "),
         (MESSAGE, "chat_messages: "),
         (PATIENT, "in object "),
+        (QUOTE_NOTE, "quotes: "),
+        (QUOTE_NOTE, "quote_versions: "),
     ] {
         assert!(
             before
@@ -274,7 +292,7 @@ async fn a_patients_erasure_leaves_nothing_planted_anywhere() {
             Method::POST,
             "/api/v1/privacy/requests",
             Some(&clinic.token),
-            Some(&json!({"kind": "erasure", "patient_ref": PATIENT, "clinic_org_id": clinic.org_id})),
+            Some(&json!({"kind": "erasure", "patient_ref": PATIENT, "clinic_org_id": clinic.org_id, "password": clinic.password})),
         )
         .await;
     assert_eq!(r.status(), 201);
@@ -293,7 +311,9 @@ async fn a_patients_erasure_leaves_nothing_planted_anywhere() {
     };
     assert_eq!(count("cases", "pseudonymised"), 1);
     assert_eq!(count("case_files", "removed"), 1);
-    assert_eq!(count("chat_messages", "redacted"), 1);
+    // The clinic's message and the thread's note of the quote.
+    assert_eq!(count("chat_messages", "redacted"), 2);
+    assert_eq!(count("quotes.line_items", "cleared"), 2, "the quote and its version");
     assert!(count("{region}/{clinic}/{case}/{file}", "removed") >= 1);
     assert_eq!(report["notified"], json!([lab.org_id]));
     assert!(
@@ -317,7 +337,7 @@ async fn a_patients_erasure_leaves_nothing_planted_anywhere() {
     app.mail_to(&clinic.email, "Erasure done").await;
 
     // After: nothing planted anywhere, and the trail still verifies.
-    let after = traces(&app, &[PATIENT, FILE, MESSAGE, IP]).await;
+    let after = traces(&app, &[PATIENT, FILE, MESSAGE, IP, QUOTE_NOTE]).await;
     assert!(after.is_empty(), "left after the erasure: {after:#?}");
     let v = app.state.audit.verify().await.unwrap();
     assert!(v.broken.is_empty() && v.rows > 0, "{v:?}");
@@ -332,7 +352,12 @@ async fn a_patients_erasure_leaves_nothing_planted_anywhere() {
 }
 
 const NAME: &str = "Zelda Plantname";
-const EMAIL: &str = "zelda.plant.5521@clinic.test";
+/// Mixed case and an underscore: mail is queued to the address as typed,
+/// and `_` is a LIKE wildcard; the erasure must find it exactly, on both
+/// databases.
+const EMAIL: &str = "Zelda.Plant_5521@Clinic.test";
+/// As mail is addressed (the domain lower-cased, the local part as typed).
+const EMAIL_SENT: &str = "Zelda.Plant_5521@clinic.test";
 const PERSON_IP: &str = "198.51.100.23";
 
 #[tokio::test]
@@ -351,7 +376,7 @@ async fn a_persons_erasure_leaves_nothing_planted_and_the_last_owner_waits() {
     )
     .await;
     assert_eq!(r.status(), 201);
-    let mail = app.mail_to(EMAIL, "You are invited").await;
+    let mail = app.mail_to(EMAIL_SENT, "You are invited").await;
     let password = "zelda's long passphrase 2026";
     let r = app
         .client
@@ -437,7 +462,7 @@ async fn a_persons_erasure_leaves_nothing_planted_and_the_last_owner_waits() {
         .await;
     assert_eq!(r.status(), 401);
     // Told at the old address, by a mail that waits in no queue.
-    app.mail_to(EMAIL, "Your account was erased").await;
+    app.mail_to(&EMAIL.to_lowercase(), "Your account was erased").await;
 
     let after = traces(&app, &[NAME, EMAIL, PERSON_IP]).await;
     assert!(after.is_empty(), "left after the erasure: {after:#?}");
@@ -482,7 +507,7 @@ async fn an_erasure_waits_for_an_open_order_then_runs() {
             Method::POST,
             "/api/v1/privacy/requests",
             Some(&clinic.token),
-            Some(&json!({"kind": "erasure", "patient_ref": "PT-HOLD-4410", "clinic_org_id": clinic.org_id})),
+            Some(&json!({"kind": "erasure", "patient_ref": "PT-HOLD-4410", "clinic_org_id": clinic.org_id, "password": clinic.password})),
         )
         .await;
     let id = json_of(r).await["id"].as_str().unwrap().to_owned();

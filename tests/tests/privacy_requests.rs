@@ -285,16 +285,29 @@ async fn a_person_files_and_support_works_the_deadline() {
         .map(|i| i["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, vec![late.as_str()], "only the overdue one is due before now");
+    // Two daily looks, each waited for until its job is done: one mail.
     for _ in 0..2 {
-        app.state
+        let job = app
+            .state
             .queue
             .enqueue(dentex_privacy::service::deadlines::JOB, &json!({}), Default::default())
             .await
             .unwrap();
         app.state.queue.wake();
-        let m = app.mail_to(DESK, "overdue").await;
-        assert!(m.text().contains(&late) && !m.text().contains(&id), "{}", m.text());
+        let mut done = false;
+        for _ in 0..400 {
+            let j = app.state.queue.get(job).await.unwrap().unwrap();
+            if j.status == "done" {
+                done = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert!(done, "the daily look ran");
     }
+    let m = app.mail_to(DESK, "overdue").await;
+    assert!(m.text().contains(&late) && !m.text().contains(&id), "{}", m.text());
+    // Queued mail is delivered by its own job: give it the time it takes.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let flagged = app
         .smtp
@@ -364,7 +377,8 @@ async fn a_clinic_files_for_its_patient_and_support_for_a_letter() {
     let clinic = app.register("owner@clinic.test", "clinic").await;
     let member = app.invite_and_join(&clinic, "member@clinic.test", "member").await;
     let other = app.register("owner@other.test", "clinic").await;
-    let body = json!({"kind": "erasure", "patient_ref": "PT-88", "clinic_org_id": clinic.org_id});
+    let body =
+        json!({"kind": "erasure", "patient_ref": "PT-88", "clinic_org_id": clinic.org_id, "password": clinic.password});
     let r = file_own(&app, &member, body.clone()).await;
     assert_eq!(r.status(), 403, "owners and admins only");
     let r = file_own(&app, &other, body.clone()).await;
@@ -450,7 +464,7 @@ async fn every_privacy_route_for_every_kind_of_caller() {
     let r = file_own(
         &app,
         &owner,
-        json!({"kind": "erasure", "patient_ref": "PT-1", "clinic_org_id": owner.org_id}),
+        json!({"kind": "erasure", "patient_ref": "PT-1", "clinic_org_id": owner.org_id, "password": owner.password}),
     )
     .await;
     let req = json_of(r).await["id"].as_str().unwrap().to_owned();
@@ -469,7 +483,8 @@ async fn every_privacy_route_for_every_kind_of_caller() {
             Method::POST,
             "/api/v1/privacy/requests",
             "/api/v1/privacy/requests".into(),
-            Some(json!({"kind": "access", "patient_ref": "PT-2", "clinic_org_id": org})),
+            // `{password}`: each caller's own.
+            Some(json!({"kind": "access", "patient_ref": "PT-2", "clinic_org_id": org, "password": "{password}"})),
             [201, 201, 403, 404, 401, 403],
         ),
         (
@@ -524,6 +539,20 @@ async fn every_privacy_route_for_every_kind_of_caller() {
             [403, 403, 403, 403, 401, 200],
         ),
         (
+            Method::GET,
+            "/api/v1/organizations/{org}/audit",
+            format!("/api/v1/organizations/{org}/audit"),
+            None,
+            [200, 200, 403, 404, 401, 200],
+        ),
+        (
+            Method::POST,
+            "/api/v1/support/privacy/requests/{req}/lift",
+            format!("{}/lift", support(&req)),
+            None,
+            [403, 403, 403, 403, 401, 409],
+        ),
+        (
             Method::POST,
             "/api/v1/support/privacy/requests/{req}/execute",
             format!("{}/execute", support(&req)),
@@ -553,6 +582,12 @@ async fn every_privacy_route_for_every_kind_of_caller() {
     let mut failures = Vec::new();
     for (method, template, path, body, want) in &rows {
         for (i, who) in actors.iter().enumerate() {
+            let mut body = body.clone();
+            if let (Some(b), Some(a)) = (body.as_mut(), who)
+                && b["password"] == "{password}"
+            {
+                b["password"] = json!(a.password);
+            }
             let r = app
                 .send(method.clone(), path, who.map(|a| a.token.as_str()), body.as_ref())
                 .await;
@@ -563,4 +598,223 @@ async fn every_privacy_route_for_every_kind_of_caller() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// A restriction blocks each listed use of the patient's cases (submit,
+/// quote, download, message: 409 `restricted`) while the data stays
+/// readable; lifted, every use works again.
+#[tokio::test]
+async fn a_restriction_blocks_each_use_until_support_lifts_it() {
+    let app = app().await;
+    let staff = app.support_agent("agent@dentex.test").await;
+    let clinic = app.verified_org(&staff, "owner@clinic.test", "clinic", &[]).await;
+    let lab = app
+        .verified_org(&staff, "owner@lab.test", "dental_lab", &["crown", "bridge"])
+        .await;
+    let patient = "PT-RESTRICT-5";
+    let open = app.submitted_case(&clinic, patient, &[&lab]).await;
+    let r = call(
+        &app,
+        Method::POST,
+        "/api/v1/cases",
+        &clinic,
+        Some(json!({"patient_ref": patient, "rx": {"items": [{"teeth": ["11"], "restoration": "crown", "material": "zirconia", "shade": "A1"}]},
+            "due_date": dentex_tests::in_days(20), "consent": {"patient_consent": true}})),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let draft = json_of(r).await["id"].as_str().unwrap().to_owned();
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/cases/{draft}/files")))
+        .bearer_auth(&clinic.token)
+        .body(dentex_tests::cube_stl())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "the draft's scan");
+    let files = json_of(
+        app.get_authed(&format!("/api/v1/cases/{open}/files"), &clinic.token)
+            .await,
+    )
+    .await;
+    let file = files["items"][0]["id"].as_str().unwrap().to_owned();
+    let threads = json_of(
+        app.get_authed(&format!("/api/v1/cases/{open}/threads"), &clinic.token)
+            .await,
+    )
+    .await;
+    let thread = threads["items"][0]["id"].as_str().unwrap().to_owned();
+    let r = file_own(
+        &app,
+        &clinic,
+        json!({"kind": "restriction", "patient_ref": patient, "clinic_org_id": clinic.org_id, "password": clinic.password}),
+    )
+    .await;
+    let id = json_of(r).await["id"].as_str().unwrap().to_owned();
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("{}/verify", support(&id)),
+        &staff,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = call(&app, Method::POST, &format!("{}/execute", support(&id)), &staff, None).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(json_of(r).await["status"], "done");
+    app.mail_to(&clinic.email, "Processing restricted").await;
+
+    let quote = json!({"price": {"amount_minor": 40_000, "currency": "EUR"}, "turnaround_days": 5, "valid_until": dentex_tests::in_days(10)});
+    let uses = |on: bool| {
+        let want = if on { "restricted" } else { "" };
+        let (clinic, lab, app) = (&clinic, &lab, &app);
+        let (draft, open, file, thread, quote) =
+            (draft.clone(), open.clone(), file.clone(), thread.clone(), quote.clone());
+        async move {
+            let mut got = Vec::new();
+            let r = call(
+                app,
+                Method::POST,
+                &format!("/api/v1/cases/{draft}/submit"),
+                clinic,
+                Some(json!({"target": {"labs": [lab.org_id]}})),
+            )
+            .await;
+            got.push(("submit", r.status().as_u16(), code(r).await));
+            let r = call(
+                app,
+                Method::POST,
+                &format!("/api/v1/cases/{open}/quotes"),
+                lab,
+                Some(quote),
+            )
+            .await;
+            got.push(("quote", r.status().as_u16(), code(r).await));
+            for (who, a) in [("clinic download", clinic), ("lab download", lab)] {
+                let r = call(
+                    app,
+                    Method::GET,
+                    &format!("/api/v1/cases/{open}/files/{file}/content"),
+                    a,
+                    None,
+                )
+                .await;
+                got.push((who, r.status().as_u16(), code(r).await));
+            }
+            let r = call(
+                app,
+                Method::POST,
+                &format!("/api/v1/threads/{thread}/messages"),
+                clinic,
+                Some(json!({"body": "Shade?"})),
+            )
+            .await;
+            got.push(("message", r.status().as_u16(), code(r).await));
+            for (what, status, c) in &got {
+                if on {
+                    assert_eq!((*status, c.as_str()), (409, want), "{what} while restricted");
+                } else {
+                    assert!(*status < 400, "{what} after the lift: {status} {c}");
+                }
+            }
+        }
+    };
+    uses(true).await;
+    // The data stays: the case reads as before.
+    let c = json_of(app.get_authed(&format!("/api/v1/cases/{open}"), &clinic.token).await).await;
+    assert_eq!(c["patient_ref"], patient);
+
+    let lift = format!("{}/lift", support(&id));
+    let r = call(&app, Method::POST, &lift, &clinic, None).await;
+    assert_eq!(r.status(), 403);
+    let r = call(&app, Method::POST, &lift, &staff, None).await;
+    assert_eq!(r.status(), 200);
+    assert!(json_of(r).await["lifted_at"].is_string());
+    let r = call(&app, Method::POST, &lift, &staff, None).await;
+    assert_eq!(r.status(), 409, "lifted once");
+    app.mail_to(&clinic.email, "Restriction lifted").await;
+    uses(false).await;
+}
+
+async fn code(r: reqwest::Response) -> String {
+    if r.status().as_u16() < 400 {
+        return String::new();
+    }
+    let v: Value = r.json().await.unwrap_or_default();
+    v["code"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The organisation's audit trail for its owners and admins: filtered by
+/// actor, action and time, keyset-paged newest first; 403 to a member, 404
+/// to another tenant; the read itself is audited.
+#[tokio::test]
+async fn owners_read_their_organisations_audit_trail_by_the_page() {
+    let app = app().await;
+    let owner = app.register("owner@clinic.test", "clinic").await;
+    let admin = app.invite_and_join(&owner, "admin@clinic.test", "admin").await;
+    let member = app.invite_and_join(&owner, "member@clinic.test", "member").await;
+    let foreign = app.register("owner@foreign.test", "clinic").await;
+    let path = format!("/api/v1/organizations/{}/audit", owner.org_id);
+    let all = json_of(app.get_authed(&format!("{path}?limit=200"), &owner.token).await).await;
+    let items = all["items"].as_array().unwrap();
+    assert!(items.len() >= 3, "{all}");
+    let seqs: Vec<i64> = items.iter().map(|i| i["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] > w[1]), "newest first: {seqs:?}");
+    assert!(
+        items
+            .iter()
+            .all(|i| i["client_addr"].as_str().is_none_or(|a| a.starts_with("ip:")))
+    );
+    // Filters.
+    let by_admin = json_of(
+        app.get_authed(&format!("{path}?actor={}", admin.user_id), &owner.token)
+            .await,
+    )
+    .await;
+    let by_admin = by_admin["items"].as_array().unwrap();
+    assert!(!by_admin.is_empty() && by_admin.iter().all(|i| i["actor_id"] == admin.user_id.as_str()));
+    let invites = json_of(app.get_authed(&format!("{path}?action=member."), &admin.token).await).await;
+    let invites = invites["items"].as_array().unwrap();
+    assert!(
+        !invites.is_empty()
+            && invites
+                .iter()
+                .all(|i| i["action"].as_str().unwrap().starts_with("member.")),
+        "{invites:?}"
+    );
+    let later = urlencode(&(chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339());
+    let none = json_of(app.get_authed(&format!("{path}?from={later}"), &owner.token).await).await;
+    assert_eq!(none["items"], json!([]));
+    // Pages: two of one, then the rest, no row twice.
+    let p1 = json_of(app.get_authed(&format!("{path}?limit=1"), &owner.token).await).await;
+    let cursor = p1["next_cursor"].as_str().unwrap().to_owned();
+    let p2 = json_of(
+        app.get_authed(&format!("{path}?limit=1&cursor={cursor}"), &owner.token)
+            .await,
+    )
+    .await;
+    assert!(p2["items"][0]["seq"].as_i64() < p1["items"][0]["seq"].as_i64());
+    assert_eq!(
+        app.get_authed(&format!("{path}?cursor=nope"), &owner.token)
+            .await
+            .status(),
+        400
+    );
+    let r = app
+        .get_authed(
+            &format!("{path}?from={later}&to={}", urlencode(&chrono::Utc::now().to_rfc3339())),
+            &owner.token,
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    // Who may read it.
+    assert_eq!(app.get_authed(&path, &member.token).await.status(), 403);
+    assert_eq!(app.get_authed(&path, &foreign.token).await.status(), 404);
+    let unknown = format!("/api/v1/organizations/{}/audit", uuid::Uuid::now_v7());
+    assert_eq!(app.get_authed(&unknown, &owner.token).await.status(), 404);
+    // The reads are in the trail.
+    let again = json_of(app.get_authed(&format!("{path}?action=audit.read"), &owner.token).await).await;
+    assert!(again["items"].as_array().unwrap().len() >= 5, "{again}");
 }

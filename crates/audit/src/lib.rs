@@ -41,9 +41,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 mod append;
 pub mod privacy;
+mod search;
 mod verify;
 use append::{append_chain, retryable};
 pub use append::{append_in, row_hash};
+pub use search::Search;
 
 /// The `prev_hash` of the first row of every chain.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

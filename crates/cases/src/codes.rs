@@ -3,6 +3,7 @@
 
 dentex_http::codes!(ALL {
     THUMBNAIL_UNAVAILABLE = (404, "thumbnail_unavailable", "The scan has no preview (yet): the detail gives the analysis status."),
+    RESTRICTED = (409, "restricted", "The case's patient asked for processing to be restricted (GDPR Art. 18): it keeps its data but cannot be submitted, quoted, downloaded or messaged on until support lifts the restriction."),
     CASE_NOT_DRAFT = (409, "case_not_draft", "Only a draft changes; after submission use the case's chat."),
     CASE_NOT_CANCELABLE = (409, "case_not_cancelable", "The case is already cancelled, or awarded (an awarded case's order is cancelled instead)."),
     UPLOAD_EXPIRED = (409, "upload_expired", "The presigned upload expired unfinished and is being removed: start a new one."),

@@ -128,6 +128,35 @@ pub enum Refusal {
     NotDraft,
     /// The clinic asked for what only a lab does (403).
     LabOnly,
+    /// The case's processing is restricted (409 `restricted`).
+    Restricted,
+}
+
+/// What a restricted case may not be used for (GDPR Art. 18): submitted,
+/// downloaded (scans and previews), or worked on by a lab's design upload.
+/// Quotes and messages ask [`require_unrestricted`].
+fn uses(action: CaseAction) -> bool {
+    matches!(
+        action,
+        CaseAction::Submit | CaseAction::DownloadFile | CaseAction::Thumbnail | CaseAction::UploadDesign
+    )
+}
+
+/// 409 `restricted` when the case's processing is restricted: the market
+/// (quotes, awards) and chat (messages) ask before they use a case.
+pub fn require_unrestricted(case: &case::Model) -> Result<(), dentex_http::ApiError> {
+    if case.restricted_at.is_some() {
+        return Err(restricted());
+    }
+    Ok(())
+}
+
+/// The 409 of a restricted case.
+pub fn restricted() -> dentex_http::ApiError {
+    dentex_http::ApiError::new(
+        &crate::codes::RESTRICTED,
+        "The patient asked for this case's processing to be restricted: it cannot be used until support lifts it.",
+    )
 }
 
 /// Whether `viewer`, who sees `case`, may do `action` to it.
@@ -140,6 +169,9 @@ pub fn decide(viewer: Viewer, case: &case::Model, action: CaseAction) -> Result<
     }
     if action.draft_only() && CaseStatus::parse(&case.status) != Some(CaseStatus::Draft) {
         return Err(Refusal::NotDraft);
+    }
+    if uses(action) && case.restricted_at.is_some() {
+        return Err(Refusal::Restricted);
     }
     Ok(())
 }

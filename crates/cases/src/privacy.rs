@@ -34,6 +34,8 @@ pub const TABLES: &[Table] = &[
             "submitted_at",
             "cancelled_at",
             "awarded_lab_org_id",
+            "restricted_at",
+            "restricted_by",
         ],
     },
     Table {
@@ -119,8 +121,9 @@ pub const STORES: &[Store] = &[
 #[derive(Debug, Default)]
 pub struct PatientCases {
     pub case_ids: Vec<uuid::Uuid>,
-    /// The labs that received the cases (sent by name or awarded).
-    pub labs: Vec<uuid::Uuid>,
+    /// Which lab received which case: sent by name, awarded, or a lab that
+    /// read or downloaded it (an open case's readers, from the trail).
+    pub labs: Vec<(uuid::Uuid, uuid::Uuid)>,
     /// Every object of the cases (files and previews).
     pub objects: Vec<String>,
     /// Unfinished uploads: (object key, the store's upload id).
@@ -134,33 +137,62 @@ pub async fn patient_cases<C: sea_orm::ConnectionTrait>(
     clinic: uuid::Uuid,
     refs: &[String],
 ) -> Result<PatientCases, sea_orm::DbErr> {
-    use dentex_db::entities::{case, case_file, case_lab, case_upload};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use dentex_db::entities::{audit_event, case, case_file, case_lab, case_upload};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    // Locked for the caller's transaction: an award takes the case row first,
+    // so it waits for the erasure, or the erasure for it.
     let cases = case::Entity::find()
         .filter(case::Column::ClinicOrgId.eq(clinic))
         .filter(case::Column::PatientRef.is_in(refs.iter().cloned()))
+        .lock_exclusive()
         .all(db)
         .await?;
     let case_ids: Vec<uuid::Uuid> = cases.iter().map(|c| c.id).collect();
-    let mut labs: Vec<uuid::Uuid> = cases.iter().filter_map(|c| c.awarded_lab_org_id).collect();
+    let mut labs: Vec<(uuid::Uuid, uuid::Uuid)> = cases
+        .iter()
+        .filter_map(|c| c.awarded_lab_org_id.map(|l| (c.id, l)))
+        .collect();
     for l in case_lab::Entity::find()
         .filter(case_lab::Column::CaseId.is_in(case_ids.clone()))
         .all(db)
         .await?
     {
-        labs.push(l.lab_org_id);
+        labs.push((l.case_id, l.lab_org_id));
     }
-    labs.sort();
-    labs.dedup();
     let mut objects = Vec::new();
+    let mut file_case = std::collections::HashMap::new();
     for f in case_file::Entity::find()
         .filter(case_file::Column::CaseId.is_in(case_ids.clone()))
         .all(db)
         .await?
     {
+        file_case.insert(f.id.to_string(), f.case_id);
         objects.push(f.object_key);
         objects.extend(f.thumbnail_key);
     }
+    // Labs that acted on a case or its files, from the clinic's chain.
+    let mut resources: Vec<String> = case_ids.iter().map(ToString::to_string).collect();
+    resources.extend(file_case.keys().cloned());
+    for e in audit_event::Entity::find()
+        .filter(audit_event::Column::Chain.eq(clinic.to_string()))
+        .filter(audit_event::Column::ResourceId.is_in(resources))
+        .filter(audit_event::Column::ActingOrgId.is_not_null())
+        .filter(audit_event::Column::ActingOrgId.ne(clinic))
+        .all(db)
+        .await?
+    {
+        let case = e.resource_id.as_deref().and_then(|r| {
+            file_case
+                .get(r)
+                .copied()
+                .or_else(|| uuid::Uuid::parse_str(r).ok().filter(|id| case_ids.contains(id)))
+        });
+        if let (Some(case), Some(lab)) = (case, e.acting_org_id) {
+            labs.push((case, lab));
+        }
+    }
+    labs.sort();
+    labs.dedup();
     let uploads = case_upload::Entity::find()
         .filter(case_upload::Column::CaseId.is_in(case_ids.clone()))
         .all(db)
@@ -215,4 +247,33 @@ pub async fn erase_patient<C: sea_orm::ConnectionTrait>(
         Erased::new("case_files", "removed", files),
         Erased::new("case_uploads", "removed", uploads),
     ])
+}
+
+/// Restricts the cases' processing for `request` (GDPR Art. 18), or with
+/// `None` lifts the restriction that `lifting` set; answers how many cases
+/// changed. A case restricted by another request stays as it is.
+pub async fn restrict<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    case_ids: &[uuid::Uuid],
+    request: Option<uuid::Uuid>,
+    lifting: uuid::Uuid,
+) -> Result<u64, sea_orm::DbErr> {
+    use dentex_db::entities::case;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let q = case::Entity::update_many().filter(case::Column::Id.is_in(case_ids.to_vec()));
+    let q = match request {
+        Some(r) => q
+            .col_expr(case::Column::RestrictedAt, Expr::value(Some(dentex_db::now())))
+            .col_expr(case::Column::RestrictedBy, Expr::value(Some(r)))
+            .filter(case::Column::RestrictedAt.is_null()),
+        None => q
+            .col_expr(
+                case::Column::RestrictedAt,
+                Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+            )
+            .col_expr(case::Column::RestrictedBy, Expr::value(Option::<uuid::Uuid>::None))
+            .filter(case::Column::RestrictedBy.eq(lifting)),
+    };
+    Ok(q.exec(txn).await?.rows_affected)
 }

@@ -133,6 +133,23 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// `col` holds `needle` anywhere, ignoring case, on both databases: the
+/// needle is matched as text (`%`, `_` and `\` in it are escaped), not as a
+/// LIKE pattern, and both sides are lower-cased (SQLite's LIKE ignores
+/// ASCII case, PostgreSQL's does not).
+pub fn contains_text<C: sea_orm::ColumnTrait>(col: C, needle: &str) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    let mut pattern = String::from("%");
+    for ch in needle.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern).escape('\\'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,7 +50,7 @@ pub async fn forget<C: sea_orm::ConnectionTrait>(
         &[crate::STATUS_DONE, crate::STATUS_DEAD, crate::STATUS_QUEUED]
     };
     Ok(job::Entity::delete_many()
-        .filter(job::Column::Payload.contains(needle))
+        .filter(dentex_db::contains_text(job::Column::Payload, needle))
         .filter(job::Column::Status.is_in(statuses.iter().copied()))
         .exec(txn)
         .await?

@@ -13,7 +13,10 @@ pub const TABLES: &[Table] = &[
         owner: "dentex-market",
         find: "a patient: through `case_id`",
         retention: "with the case",
-        personal: &[field("notes", Category::Health, Erasure::Clear)],
+        personal: &[
+            field("notes", Category::Health, Erasure::Clear),
+            field("line_items", Category::Health, Erasure::Redact),
+        ],
         other: &[
             "id",
             "case_id",
@@ -25,7 +28,6 @@ pub const TABLES: &[Table] = &[
             "currency",
             "turnaround_days",
             "valid_until",
-            "line_items",
             "created_by",
             "created_at",
             "updated_at",
@@ -36,7 +38,10 @@ pub const TABLES: &[Table] = &[
         owner: "dentex-market",
         find: "a patient: through the quote's case",
         retention: "with the case",
-        personal: &[field("notes", Category::Health, Erasure::Clear)],
+        personal: &[
+            field("notes", Category::Health, Erasure::Clear),
+            field("line_items", Category::Health, Erasure::Redact),
+        ],
         other: &[
             "quote_id",
             "version",
@@ -44,7 +49,6 @@ pub const TABLES: &[Table] = &[
             "currency",
             "turnaround_days",
             "valid_until",
-            "line_items",
             "created_by",
             "created_at",
         ],
@@ -186,9 +190,13 @@ pub async fn clear_cases<C: sea_orm::ConnectionTrait>(
         .exec(txn)
         .await?
         .rows_affected;
+    let items = strip_item_notes(txn, case_ids).await?;
     let mut about = Condition::any();
     for id in case_ids {
-        about = about.add(idempotency_key::Column::ResponseBody.contains(id.to_string()));
+        about = about.add(dentex_db::contains_text(
+            idempotency_key::Column::ResponseBody,
+            &id.to_string(),
+        ));
     }
     let answers = if case_ids.is_empty() {
         0
@@ -202,6 +210,7 @@ pub async fn clear_cases<C: sea_orm::ConnectionTrait>(
     Ok(vec![
         Erased::new("quotes", "cleared", quotes),
         Erased::new("quote_versions", "cleared", versions),
+        Erased::new("quotes.line_items", "cleared", items),
         Erased::new("orders", "cleared", orders),
         Erased::new("order_transitions", "cleared", transitions),
         Erased::new("idempotency_keys", "removed", answers),
@@ -219,11 +228,91 @@ pub async fn forget_person<C: sea_orm::ConnectionTrait>(
     use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
     let mut about = Condition::any().add(idempotency_key::Column::UserId.eq(user));
     if !email.trim().is_empty() {
-        about = about.add(idempotency_key::Column::ResponseBody.contains(email));
+        about = about.add(dentex_db::contains_text(idempotency_key::Column::ResponseBody, email));
     }
     Ok(idempotency_key::Entity::delete_many()
         .filter(about)
         .exec(txn)
         .await?
         .rows_affected)
+}
+
+/// Empties the `notes` of every line item of the cases' quotes and their
+/// versions (amounts and descriptions of the work stay); answers how many
+/// rows changed.
+async fn strip_item_notes<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    case_ids: &[uuid::Uuid],
+) -> Result<u64, sea_orm::DbErr> {
+    use dentex_db::entities::{quote, quote_version};
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    fn stripped(raw: &str) -> Option<String> {
+        let mut v: serde_json::Value = serde_json::from_str(raw).ok()?;
+        let mut changed = false;
+        for item in v.as_array_mut()? {
+            if let Some(o) = item.as_object_mut()
+                && o.get("notes").is_some_and(|n| !n.is_null())
+            {
+                o.insert("notes".into(), serde_json::Value::Null);
+                changed = true;
+            }
+        }
+        changed.then(|| v.to_string())
+    }
+    let quotes = quote::Entity::find()
+        .filter(quote::Column::CaseId.is_in(case_ids.to_vec()))
+        .all(txn)
+        .await?;
+    let mut n = 0;
+    for q in &quotes {
+        if let Some(new) = q.line_items.as_deref().and_then(stripped) {
+            quote::Entity::update_many()
+                .col_expr(quote::Column::LineItems, Expr::value(new))
+                .filter(quote::Column::Id.eq(q.id))
+                .exec(txn)
+                .await?;
+            n += 1;
+        }
+    }
+    let versions = quote_version::Entity::find()
+        .filter(quote_version::Column::QuoteId.is_in(quotes.iter().map(|q| q.id)))
+        .all(txn)
+        .await?;
+    for v in versions {
+        if let Some(new) = v.line_items.as_deref().and_then(stripped) {
+            quote_version::Entity::update_many()
+                .col_expr(quote_version::Column::LineItems, Expr::value(new))
+                .filter(quote_version::Column::QuoteId.eq(v.quote_id))
+                .filter(quote_version::Column::Version.eq(v.version))
+                .exec(txn)
+                .await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// The labs that quoted on each of the cases, and the cases' orders.
+pub async fn case_parties<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    case_ids: &[uuid::Uuid],
+) -> Result<(Vec<(uuid::Uuid, uuid::Uuid)>, Vec<uuid::Uuid>), sea_orm::DbErr> {
+    use dentex_db::entities::{order, quote};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let quoted = quote::Entity::find()
+        .filter(quote::Column::CaseId.is_in(case_ids.to_vec()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|q| (q.case_id, q.lab_org_id))
+        .collect();
+    let orders = order::Entity::find()
+        .filter(order::Column::CaseId.is_in(case_ids.to_vec()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| o.id)
+        .collect();
+    Ok((quoted, orders))
 }

@@ -171,3 +171,21 @@ pub const TABLES: &[Table] = &[
         other: &["year", "last"],
     },
 ];
+
+/// Empties support's free-text reasons on the orders' refunds (a reason may
+/// describe the patient); amounts and dates stay.
+pub async fn clear_refund_reasons<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    order_ids: &[uuid::Uuid],
+) -> Result<u64, sea_orm::DbErr> {
+    use dentex_db::entities::payment_refund;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    Ok(payment_refund::Entity::update_many()
+        .col_expr(payment_refund::Column::Reason, Expr::value(""))
+        .filter(payment_refund::Column::OrderId.is_in(order_ids.to_vec()))
+        .filter(payment_refund::Column::Reason.ne(""))
+        .exec(txn)
+        .await?
+        .rows_affected)
+}

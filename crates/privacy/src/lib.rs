@@ -4,12 +4,14 @@
 //! this crate gathers those statements ([`inventory`]), renders the
 //! processing register from them ([`register`]: `docs/privacy.md` and
 //! `GET /api/v1/privacy/register`), and runs data-subject requests
-//! ([`service`]): filing, support's queue and steps, deadlines, and the
-//! erasure job that calls each crate's eraser and writes the [`report`].
+//! ([`service`]): filing, support's queue and steps, deadlines, the
+//! erasure job that calls each crate's eraser and writes the [`report`],
+//! the restriction of a patient's cases, and the organisation's audit
+//! trail.
 //!
-//! Not built yet: access/portability exports, restriction, rectification
-//! through the owning services, retention runs, break-glass, the
-//! organisation audit route (docs/privacy.md says so too).
+//! Not built yet: access/portability exports, rectification through the
+//! owning services, retention runs, break-glass (docs/privacy.md says so
+//! too).
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 pub mod codes;

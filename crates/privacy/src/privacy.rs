@@ -33,5 +33,6 @@ pub const TABLES: &[Table] = &[Table {
         "completed_at",
         "report",
         "updated_at",
+        "lifted_at",
     ],
 }];

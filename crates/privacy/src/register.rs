@@ -68,12 +68,13 @@ pub fn markdown() -> String {
          A test fails when a migration adds a column no inventory describes.\n\n\
          Issue #17 is under way. Built: this inventory and register, data-subject\n\
          requests with support's queue and deadlines, erasure (the actions below,\n\
-         carried out by the erasure job, with a report), the accounting of\n\
+         carried out by the erasure job, with a report), the restriction of a\n\
+         patient's cases, the organisation's audit trail, the accounting of\n\
          disclosures, client addresses kept as keyed pseudonyms. Not yet: exports\n\
-         (access, portability), restriction, rectification through the services,\n\
-         retention runs, break-glass. Some periods are enforced by purges already\n\
-         (the event outbox, sign-in throttles, idempotency keys, abandoned\n\
-         uploads); the rest are not yet.\n\n\
+         (access, portability), rectification through the services, retention\n\
+         runs, break-glass. Some periods are enforced by purges already (the\n\
+         event outbox, sign-in throttles, idempotency keys, abandoned uploads);\n\
+         the rest are not yet.\n\n\
          Ids (user, organisation, case) are references: once the account or case\n\
          they lead to is erased or pseudonymised they identify no one.\n\n",
     );

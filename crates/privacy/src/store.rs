@@ -19,9 +19,15 @@ pub async fn find<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<Model>,
     Entity::find_by_id(id).one(db).await
 }
 
-/// Saves the whole row (the service has changed its fields), if it is still
-/// in `status`: `false` when another step moved it first.
-pub async fn save_if<C: ConnectionTrait>(db: &C, mut m: Model, status: &str) -> Result<Option<Model>, DbErr> {
+/// The request's row, locked for the transaction `txn` (PostgreSQL's row
+/// lock; on SQLite the write transaction already holds the one writer): a
+/// step reads what it changes here, so two steps never overwrite each other.
+pub async fn lock<C: ConnectionTrait>(txn: &C, id: Uuid) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id).lock_exclusive().one(txn).await
+}
+
+/// Saves a row read with [`lock`] in the same transaction, as changed.
+pub async fn save<C: ConnectionTrait>(txn: &C, mut m: Model) -> Result<Model, DbErr> {
     m.updated_at = dentex_db::now();
     let mut am: ActiveModel = m.clone().into();
     for c in [
@@ -38,17 +44,12 @@ pub async fn save_if<C: ConnectionTrait>(db: &C, mut m: Model, status: &str) -> 
         Column::CompletedAt,
         Column::Report,
         Column::PatientRef,
+        Column::LiftedAt,
         Column::UpdatedAt,
     ] {
         am.reset(c);
     }
-    let done = Entity::update_many()
-        .set(am)
-        .filter(Column::Id.eq(m.id))
-        .filter(Column::Status.eq(status))
-        .exec(db)
-        .await?;
-    Ok((done.rows_affected == 1).then_some(m))
+    am.update(txn).await
 }
 
 /// Support's queue: open requests (or those in `status`) due before
@@ -112,7 +113,7 @@ pub async fn held<C: ConnectionTrait>(db: &C) -> Result<Vec<Model>, DbErr> {
 }
 
 /// Every request about the clinic's patient gets `pseudonym` in place of
-/// the reference; free text about it is emptied.
+/// the reference; free text about it (support's notes included) is emptied.
 pub async fn pseudonymise_patient<C: ConnectionTrait>(
     db: &C,
     clinic: Uuid,
@@ -122,6 +123,9 @@ pub async fn pseudonymise_patient<C: ConnectionTrait>(
     Ok(Entity::update_many()
         .col_expr(Column::PatientRef, Expr::value(pseudonym))
         .col_expr(Column::Details, Expr::value(Option::<String>::None))
+        .col_expr(Column::IdentityCheck, Expr::value(Option::<String>::None))
+        .col_expr(Column::ExtensionReason, Expr::value(Option::<String>::None))
+        .col_expr(Column::RejectReason, Expr::value(Option::<String>::None))
         .filter(Column::ClinicOrgId.eq(clinic))
         .filter(Column::PatientRef.eq(patient_ref))
         .exec(db)
@@ -129,10 +133,14 @@ pub async fn pseudonymise_patient<C: ConnectionTrait>(
         .rows_affected)
 }
 
-/// Free text in the requests about a person is emptied.
+/// Free text in the requests about a person (support's notes included) is
+/// emptied.
 pub async fn clear_person<C: ConnectionTrait>(db: &C, user: Uuid) -> Result<u64, DbErr> {
     Ok(Entity::update_many()
         .col_expr(Column::Details, Expr::value(Option::<String>::None))
+        .col_expr(Column::IdentityCheck, Expr::value(Option::<String>::None))
+        .col_expr(Column::ExtensionReason, Expr::value(Option::<String>::None))
+        .col_expr(Column::RejectReason, Expr::value(Option::<String>::None))
         .filter(Column::SubjectUserId.eq(user))
         .exec(db)
         .await?

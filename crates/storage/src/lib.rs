@@ -384,32 +384,62 @@ impl ObjectStore {
             .map_err(s3_err)
     }
 
-    /// Erases an object: every version a versioned bucket keeps of it, then
-    /// the key itself. A store that keeps no versions (or cannot list
-    /// them) has only the one, which the plain delete removes.
+    /// Erases an object: every version a versioned bucket keeps of it (the
+    /// `null` version of an object stored before versioning too, and every
+    /// delete marker), page by page, then the key itself. A store that does
+    /// not keep versions answers the listing `NotImplemented` (s3s-fs, the
+    /// embedded one) and has only the one copy, which the plain delete
+    /// removes; any other failure to list is an error, not a silent skip.
     pub async fn erase(&self, key: &str) -> Result<(), StorageError> {
-        if let Ok(listed) = self
-            .client
-            .list_object_versions()
-            .bucket(&self.cfg.bucket)
-            .prefix(key)
-            .send()
-            .await
-        {
-            for v in listed.versions() {
-                if v.key() == Some(key)
-                    && let Some(id) = v.version_id().filter(|id| *id != "null")
+        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+        loop {
+            let listed = match self
+                .client
+                .list_object_versions()
+                .bucket(&self.cfg.bucket)
+                .prefix(key)
+                .set_key_marker(key_marker.clone())
+                .set_version_id_marker(version_marker.clone())
+                .send()
+                .await
+            {
+                Ok(l) => l,
+                Err(e)
+                    if e.as_service_error()
+                        .and_then(|se| aws_sdk_s3::error::ProvideErrorMetadata::code(se))
+                        .is_some_and(|c| c == "NotImplemented") =>
                 {
-                    self.client
-                        .delete_object()
-                        .bucket(&self.cfg.bucket)
-                        .key(key)
-                        .version_id(id)
-                        .send()
-                        .await
-                        .map_err(s3_err)?;
+                    break;
                 }
+                Err(e) => return Err(s3_err(e)),
+            };
+            let ids = listed
+                .versions()
+                .iter()
+                .filter(|v| v.key() == Some(key))
+                .filter_map(|v| v.version_id())
+                .chain(
+                    listed
+                        .delete_markers()
+                        .iter()
+                        .filter(|m| m.key() == Some(key))
+                        .filter_map(|m| m.version_id()),
+                );
+            for id in ids {
+                self.client
+                    .delete_object()
+                    .bucket(&self.cfg.bucket)
+                    .key(key)
+                    .version_id(id)
+                    .send()
+                    .await
+                    .map_err(s3_err)?;
             }
+            if listed.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = listed.next_key_marker().map(str::to_owned);
+            version_marker = listed.next_version_id_marker().map(str::to_owned);
         }
         self.delete(key).await
     }

@@ -156,8 +156,8 @@ async fn check_password(
 }
 
 /// The signed-in person proves again that they are who the session says
-/// (a data-subject request about themself, issue #17): the password, and a
-/// current TOTP code (or a recovery code) when two-step sign-in is on.
+/// (a data-subject request, issue #17): the password, and a current TOTP
+/// code when two-step sign-in is on.
 /// Wrong answers count towards the same throttle as sign-in; each attempt
 /// is audited (`auth.reauthenticate`).
 pub async fn reauthenticate(

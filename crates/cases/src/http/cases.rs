@@ -61,7 +61,7 @@ pub async fn update_case(
 /// with every problem and its field.
 #[utoipa::path(post, path = "/api/v1/cases/{case}/submit", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path)), request_body = SubmitInput,
-    responses((status = 200, body = CaseView), (status = 403, description = "`forbidden`, `organization_not_verified`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_draft`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
+    responses((status = 200, body = CaseView), (status = 403, description = "`forbidden`, `organization_not_verified`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_draft`, `restricted`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[post("/api/v1/cases/{case}/submit")]
 pub async fn submit_case(
     actor: Actor,

@@ -144,7 +144,7 @@ pub async fn delete_file(
 /// streamed. Each issuance is audited.
 #[utoipa::path(get, path = "/api/v1/cases/{case}/files/{file}/content", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path), ("file" = Uuid, Path)),
-    responses((status = 302, description = "Location: a URL valid for 5 minutes"), (status = 200, description = "The bytes"), (status = 404, description = "`not_found`", body = dentex_http::Problem)))]
+    responses((status = 302, description = "Location: a URL valid for 5 minutes"), (status = 200, description = "The bytes"), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`restricted`", body = dentex_http::Problem)))]
 #[get("/api/v1/cases/{case}/files/{file}/content")]
 pub async fn file_content(
     actor: Actor,
@@ -160,7 +160,7 @@ pub async fn file_content(
 /// The scan's preview, once the analysis has drawn it.
 #[utoipa::path(get, path = "/api/v1/cases/{case}/files/{file}/thumbnail.png", tag = "cases", security(("bearer" = [])),
     params(("case" = Uuid, Path), ("file" = Uuid, Path)),
-    responses((status = 302, description = "Location: a URL valid for 5 minutes"), (status = 200, description = "PNG"), (status = 404, description = "`not_found`, `thumbnail_unavailable`", body = dentex_http::Problem)))]
+    responses((status = 302, description = "Location: a URL valid for 5 minutes"), (status = 200, description = "PNG"), (status = 404, description = "`not_found`, `thumbnail_unavailable`", body = dentex_http::Problem), (status = 409, description = "`restricted`", body = dentex_http::Problem)))]
 #[get("/api/v1/cases/{case}/files/{file}/thumbnail.png")]
 pub async fn file_thumbnail(
     actor: Actor,

@@ -237,6 +237,8 @@ pub async fn create(state: &CasesState, actor: &Actor, input: NewCase) -> Result
         submitted_at: Set(None),
         cancelled_at: Set(None),
         awarded_lab_org_id: Set(None),
+        restricted_at: Set(None),
+        restricted_by: Set(None),
     };
     let fields = CaseFields {
         patient_ref: Some(input.patient_ref),

@@ -215,6 +215,7 @@ pub async fn case_for(state: &CasesState, actor: &Actor, raw: &str, action: Case
         Err(Refusal::LabOnly) => Err(accounts_policy::forbidden(
             "Only a lab uploads design files, into its own thread.",
         )),
+        Err(Refusal::Restricted) => Err(policy::restricted()),
         Err(Refusal::NotDraft) => Err(ApiError::new(
             &crate::codes::CASE_NOT_DRAFT,
             format!(

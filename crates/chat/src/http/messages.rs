@@ -61,7 +61,7 @@ pub async fn list_messages(
 /// Posts a message (with files of the case attached).
 #[utoipa::path(post, path = "/api/v1/threads/{thread}/messages", tag = "chat", security(("bearer" = [])),
     params(("thread" = Uuid, Path)), request_body = MessageInput,
-    responses((status = 201, body = MessageView), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`thread_closed`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
+    responses((status = 201, body = MessageView), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`thread_closed`, `restricted`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[post("/api/v1/threads/{thread}/messages")]
 pub async fn post_message(
     actor: Actor,

@@ -128,6 +128,7 @@ fn checked(input: &MessageInput) -> Result<String, ApiError> {
 /// sender's own mark moves to it.
 pub async fn post(state: &ChatState, actor: &Actor, raw: &str, input: MessageInput) -> Result<Shown, ApiError> {
     let reached = thread_for(state, actor, raw, ThreadAction::Post).await?;
+    dentex_cases::policy::require_unrestricted(&reached.case)?;
     let body = checked(&input)?;
     // Each file once, in the order given.
     let mut seen = std::collections::HashSet::new();

@@ -27,6 +27,10 @@ pub struct Model {
     pub cancelled_at: Option<DateTimeUtc>,
     /// The lab whose quote was accepted.
     pub awarded_lab_org_id: Option<Uuid>,
+    /// Processing restricted (GDPR Art. 18) since, by the privacy request
+    /// `restricted_by`: no submission, quote, download or message.
+    pub restricted_at: Option<DateTimeUtc>,
+    pub restricted_by: Option<Uuid>,
 }
 
 /// Ids and status only: the patient reference, the Rx and the reason for

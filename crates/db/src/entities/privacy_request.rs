@@ -27,6 +27,8 @@ pub struct Model {
     pub completed_at: Option<DateTimeUtc>,
     pub report: Option<String>,
     pub updated_at: DateTimeUtc,
+    /// A restriction lifted by support.
+    pub lifted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -25,7 +25,7 @@ fn body_absent(req: &HttpRequest) -> bool {
 /// A lab quotes on a case open to it (owners and admins of a verified lab).
 #[utoipa::path(post, path = "/api/v1/cases/{case}/quotes", tag = "market", security(("bearer" = [])),
     params(("case" = Uuid, Path)), request_body = QuoteInput,
-    responses((status = 201, body = QuoteView), (status = 403, description = "`forbidden`, `organization_not_verified`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_open`, `quote_exists`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
+    responses((status = 201, body = QuoteView), (status = 403, description = "`forbidden`, `organization_not_verified`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_open`, `quote_exists`, `restricted`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[post("/api/v1/cases/{case}/quotes")]
 pub async fn create_quote(
     actor: Actor,
@@ -71,7 +71,7 @@ pub async fn get_quote(
 /// clinic keeps seeing every version.
 #[utoipa::path(put, path = "/api/v1/quotes/{quote}", tag = "market", security(("bearer" = [])),
     params(("quote" = Uuid, Path)), request_body = QuoteInput,
-    responses((status = 200, body = QuoteView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_open`, `quote_not_active`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
+    responses((status = 200, body = QuoteView), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_open`, `quote_not_active`, `restricted`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`", body = dentex_http::Problem)))]
 #[put("/api/v1/quotes/{quote}")]
 pub async fn revise_quote(
     actor: Actor,
@@ -111,7 +111,7 @@ fn render_order(shown: crate::service::orders::ShownOrder) -> Result<String, Api
 #[utoipa::path(post, path = "/api/v1/quotes/{quote}/accept", tag = "market", security(("bearer" = [])),
     params(("quote" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "A unique key for this acceptance")),
     request_body = AcceptInput,
-    responses((status = 201, body = OrderView), (status = 400, description = "`idempotency_key_required`", body = dentex_http::Problem), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_open`, `quote_not_active`, `quote_revised`, `quote_expired`, `idempotency_in_progress`, `lab_unavailable`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`, `idempotency_key_reused`", body = dentex_http::Problem)))]
+    responses((status = 201, body = OrderView), (status = 400, description = "`idempotency_key_required`", body = dentex_http::Problem), (status = 403, description = "`forbidden`", body = dentex_http::Problem), (status = 404, description = "`not_found`", body = dentex_http::Problem), (status = 409, description = "`case_not_open`, `quote_not_active`, `quote_revised`, `quote_expired`, `idempotency_in_progress`, `lab_unavailable`, `restricted`", body = dentex_http::Problem), (status = 422, description = "`validation_failed`, `idempotency_key_reused`", body = dentex_http::Problem)))]
 #[post("/api/v1/quotes/{quote}/accept")]
 pub async fn accept_quote(
     req: HttpRequest,

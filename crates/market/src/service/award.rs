@@ -57,6 +57,7 @@ pub async fn accept(
     version: Option<i32>,
     render: Render,
 ) -> Result<Accepted, ApiError> {
+    dentex_cases::policy::require_unrestricted(&c)?;
     let Some(version) = version else {
         return Err(ApiError::validation(vec![FieldError::new(
             "version",

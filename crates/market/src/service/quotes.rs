@@ -355,6 +355,7 @@ pub async fn create(state: &MarketState, actor: &Actor, raw: &str, input: QuoteI
             "The case is no longer open to quotes.",
         ));
     }
+    dentex_cases::policy::require_unrestricted(&c)?;
     let rx: Rx = serde_json::from_str(&c.rx).unwrap_or_default();
     let terms = check_input(&input, &rx)?;
     let txn = dentex_db::begin_write(&state.db).await?;
@@ -434,6 +435,7 @@ pub async fn revise(
     (q, c, v): (Quote, Case, Viewer),
     input: QuoteInput,
 ) -> Result<ShownQuote, ApiError> {
+    dentex_cases::policy::require_unrestricted(&c)?;
     let rx: Rx = serde_json::from_str(&c.rx).unwrap_or_default();
     let terms = check_input(&input, &rx)?;
     let txn = dentex_db::begin_write(&state.db).await?;

@@ -1,5 +1,6 @@
 //! The routes of privacy, one file per resource.
 
+pub mod audit;
 pub mod register;
 pub mod requests;
 pub mod support;
@@ -7,6 +8,7 @@ pub mod views;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(register::get_register)
+        .service(audit::organization_audit)
         .service(requests::file_privacy_request)
         .service(requests::get_privacy_request)
         .service(requests::get_privacy_report)
@@ -15,5 +17,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(support::privacy_verify)
         .service(support::privacy_execute)
         .service(support::privacy_reject)
+        .service(support::privacy_lift)
         .service(support::privacy_extend);
 }

@@ -11,56 +11,26 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// What the body is read into (either shape of [`NewRequestBody`]).
-#[derive(Deserialize)]
+/// One of two shapes: about oneself (`password`, and `totp_code` when
+/// two-step sign-in is on), or for a clinic's patient (`patient_ref` with
+/// `clinic_org_id`).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRequest {
+    #[schema(value_type = crate::model::Kind, required = true)]
     pub kind: Option<String>,
-    pub patient_ref: Option<String>,
-    pub clinic_org_id: Option<Uuid>,
-    pub details: Option<String>,
-    pub password: Option<String>,
-    pub totp_code: Option<String>,
-}
-
-/// About oneself.
-#[derive(Deserialize, ToSchema)]
-#[allow(dead_code, reason = "the schema of one shape of the body")]
-#[serde(deny_unknown_fields)]
-pub struct AboutMe {
-    #[schema(value_type = crate::model::Kind)]
-    kind: String,
-    /// Rectification: what is wrong and what it should be.
-    #[schema(max_length = 2000)]
-    details: Option<String>,
-    /// The password again…
-    #[schema(value_type = String)]
-    password: String,
-    /// …and a current code when two-step sign-in is on.
-    totp_code: Option<String>,
-}
-
-/// For a clinic's patient (the caller is one of its owners or admins).
-#[derive(Deserialize, ToSchema)]
-#[allow(dead_code, reason = "the schema of one shape of the body")]
-#[serde(deny_unknown_fields)]
-pub struct ForPatient {
-    #[schema(value_type = crate::model::Kind)]
-    kind: String,
+    /// A patient's request: the clinic's reference of the patient…
     #[schema(min_length = 1, max_length = 64, pattern = "\\S")]
-    patient_ref: String,
-    clinic_org_id: Uuid,
+    pub patient_ref: Option<String>,
+    /// …and the clinic (the caller is one of its owners or admins).
+    pub clinic_org_id: Option<Uuid>,
+    /// What to correct (rectification), or anything to add.
     #[schema(max_length = 2000)]
-    details: Option<String>,
-}
-
-/// The body's two shapes.
-#[derive(Deserialize, ToSchema)]
-#[allow(dead_code, reason = "the schema of the body")]
-#[serde(untagged)]
-pub enum NewRequestBody {
-    AboutMe(AboutMe),
-    ForPatient(ForPatient),
+    pub details: Option<String>,
+    /// About oneself: the password again…
+    pub password: Option<String>,
+    /// …and a current code when two-step sign-in is on.
+    pub totp_code: Option<String>,
 }
 
 /// Files a data-subject request: about oneself (send the password again,
@@ -137,22 +107,4 @@ pub async fn get_privacy_report(
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
         .body(report.html()))
-}
-
-// The body is read flat (so that each missing or misplaced field is named in
-// the 422) and documented as its two shapes.
-impl utoipa::PartialSchema for NewRequest {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        <NewRequestBody as utoipa::PartialSchema>::schema()
-    }
-}
-
-impl ToSchema for NewRequest {
-    fn name() -> std::borrow::Cow<'static, str> {
-        <NewRequestBody as ToSchema>::name()
-    }
-
-    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
-        <NewRequestBody as ToSchema>::schemas(schemas);
-    }
 }

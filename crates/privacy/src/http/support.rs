@@ -14,62 +14,27 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// What the body is read into (either shape of [`SupportNewRequestBody`]).
-#[derive(Deserialize)]
+/// The subject is a person (`user_id`) or a clinic's patient
+/// (`clinic_org_id` with `patient_ref`).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SupportNewRequest {
+    #[schema(value_type = crate::model::Kind, required = true)]
     pub kind: Option<String>,
+    /// A person with an account…
     pub user_id: Option<Uuid>,
+    /// …or a clinic's patient: the clinic and its reference.
     pub clinic_org_id: Option<Uuid>,
-    pub patient_ref: Option<String>,
-    pub channel: Option<String>,
-    pub identity_check: Option<String>,
-    pub details: Option<String>,
-}
-
-/// About a person with an account.
-#[derive(Deserialize, ToSchema)]
-#[allow(dead_code, reason = "the schema of one shape of the body")]
-#[serde(deny_unknown_fields)]
-pub struct SupportForPerson {
-    #[schema(value_type = crate::model::Kind)]
-    kind: String,
-    user_id: Uuid,
-    #[schema(value_type = crate::model::OutsideChannel)]
-    channel: String,
-    /// How the requester's identity was checked (1 to 500 characters).
-    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
-    identity_check: String,
-    #[schema(max_length = 2000)]
-    details: Option<String>,
-}
-
-/// About a clinic's patient.
-#[derive(Deserialize, ToSchema)]
-#[allow(dead_code, reason = "the schema of one shape of the body")]
-#[serde(deny_unknown_fields)]
-pub struct SupportForPatient {
-    #[schema(value_type = crate::model::Kind)]
-    kind: String,
-    clinic_org_id: Uuid,
     #[schema(min_length = 1, max_length = 64, pattern = "\\S")]
-    patient_ref: String,
-    #[schema(value_type = crate::model::OutsideChannel)]
-    channel: String,
+    pub patient_ref: Option<String>,
+    /// `email`, `letter` or `phone`.
+    #[schema(value_type = crate::model::OutsideChannel, required = true)]
+    pub channel: Option<String>,
     /// How the requester's identity was checked (1 to 500 characters).
-    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
-    identity_check: String,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 500, pattern = "\\S")]
+    pub identity_check: Option<String>,
     #[schema(max_length = 2000)]
-    details: Option<String>,
-}
-
-/// The body's two shapes.
-#[derive(Deserialize, ToSchema)]
-#[allow(dead_code, reason = "the schema of the body")]
-#[serde(untagged)]
-pub enum SupportNewRequestBody {
-    SupportForPerson(SupportForPerson),
-    SupportForPatient(SupportForPatient),
+    pub details: Option<String>,
 }
 
 /// Support files a request that reached it outside the platform, with how
@@ -148,7 +113,7 @@ pub async fn privacy_queue(
 #[serde(deny_unknown_fields)]
 pub struct VerifyInput {
     /// How the identity was checked, when it adds to what the request says.
-    #[schema(max_length = 500)]
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     pub identity_check: Option<String>,
 }
 
@@ -180,6 +145,7 @@ pub async fn privacy_verify(
         (status = 401, description = "Not signed in (`unauthenticated`).", body = dentex_http::Problem),
         (status = 403, description = "`forbidden`, `fresh_sign_in_required`", body = dentex_http::Problem),
         (status = 404, description = "`not_found`", body = dentex_http::Problem),
+        (status = 200, description = "A restriction, in force now.", body = RequestView),
         (status = 409, description = "`privacy_request_state`, `privacy_kind_not_executable`", body = dentex_http::Problem)))]
 #[post("/api/v1/support/privacy/requests/{req}/execute")]
 pub async fn privacy_execute(
@@ -188,14 +154,36 @@ pub async fn privacy_execute(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let r = support::execute(&state, &actor, &path).await?;
-    Ok(HttpResponse::Accepted().json(views::request_view(r)))
+    Ok(if r.status == crate::model::Status::Running.as_str() {
+        HttpResponse::Accepted().json(views::request_view(r))
+    } else {
+        HttpResponse::Ok().json(views::request_view(r))
+    })
+}
+
+/// Support lifts a patient's restriction in force: the cases are used again.
+#[utoipa::path(post, path = "/api/v1/support/privacy/requests/{req}/lift", tag = "privacy", security(("bearer" = [])),
+    params(("req" = Uuid, Path)),
+    responses((status = 200, body = RequestView),
+        (status = 401, description = "Not signed in (`unauthenticated`).", body = dentex_http::Problem),
+        (status = 403, description = "`forbidden`, `fresh_sign_in_required`", body = dentex_http::Problem),
+        (status = 404, description = "`not_found`", body = dentex_http::Problem),
+        (status = 409, description = "`privacy_request_state`", body = dentex_http::Problem)))]
+#[post("/api/v1/support/privacy/requests/{req}/lift")]
+pub async fn privacy_lift(
+    actor: Actor,
+    state: web::Data<PrivacyState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let r = crate::service::restriction::lift(&state, &actor, &path).await?;
+    Ok(HttpResponse::Ok().json(views::request_view(r)))
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectInput {
     /// Told to the requester (1 to 500 characters).
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 500)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 500, pattern = "\\S")]
     pub reason: Option<String>,
 }
 
@@ -226,7 +214,7 @@ pub struct ExtendInput {
     #[schema(value_type = i64, required = true, minimum = 1, maximum = 2)]
     pub months: Option<i64>,
     /// Told to the requester (1 to 500 characters).
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 500)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 500, pattern = "\\S")]
     pub reason: Option<String>,
 }
 
@@ -250,22 +238,4 @@ pub async fn privacy_extend(
     let i = input.into_inner();
     let r = support::extend(&state, &actor, &path, i.months, i.reason.as_deref(), Utc::now()).await?;
     Ok(HttpResponse::Ok().json(views::request_view(r)))
-}
-
-// The body is read flat (so that each missing or misplaced field is named in
-// the 422) and documented as its two shapes.
-impl utoipa::PartialSchema for SupportNewRequest {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        <SupportNewRequestBody as utoipa::PartialSchema>::schema()
-    }
-}
-
-impl ToSchema for SupportNewRequest {
-    fn name() -> std::borrow::Cow<'static, str> {
-        <SupportNewRequestBody as ToSchema>::name()
-    }
-
-    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
-        <SupportNewRequestBody as ToSchema>::schemas(schemas);
-    }
 }

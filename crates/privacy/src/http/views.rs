@@ -39,6 +39,8 @@ pub struct RequestView {
     /// Why an erasure waits (it is tried again every day).
     pub hold_reason: Option<String>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// When support lifted a restriction (in force from `completed_at`).
+    pub lifted_at: Option<DateTime<Utc>>,
     /// The report, once an erasure is done.
     pub report: Option<Report>,
 }
@@ -64,6 +66,7 @@ pub fn request_view(r: Request) -> RequestView {
         reject_reason: r.reject_reason,
         hold_reason: r.hold_reason,
         completed_at: r.completed_at,
+        lifted_at: r.lifted_at,
     }
 }
 

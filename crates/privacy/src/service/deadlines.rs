@@ -61,9 +61,13 @@ pub async fn daily(state: &PrivacyState, now: DateTime<Utc>) -> Result<Daily, Ap
         tracing::warn!(count = ids.len(), "privacy requests overdue");
         out.flagged = ids;
     }
+    // One that fails to resume does not stop the others (it is tried
+    // again tomorrow).
     for r in store::held(&state.db).await? {
-        super::erasure::resume(state, r.id).await?;
-        out.retried.push(r.id);
+        match super::erasure::resume(state, r.id).await {
+            Ok(()) => out.retried.push(r.id),
+            Err(e) => tracing::warn!(privacy_request.id = %r.id, code = e.code, "held erasure not resumed"),
+        }
     }
     Ok(out)
 }

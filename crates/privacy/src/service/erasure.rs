@@ -1,9 +1,18 @@
 //! The erasure job: one step per inventory target, re-querying when it
-//! runs, safe to run again (a retry finds what a failed run left: the
-//! patient by reference or by the pseudonym it already got, objects that
-//! are already gone). What would break an open order, or leave an
-//! organisation with no owner, holds the request with the reason; the
-//! daily look tries held erasures again.
+//! runs, safe to run again and to run twice at once (each phase locks the
+//! request's row and reads it fresh).
+//!
+//! A patient's erasure has three phases. (1) In one transaction, with the
+//! patient's case rows locked (an award takes the case row first, so it
+//! waits, or the erasure waits for it): what would break an open order
+//! holds the request with the reason; otherwise every crate's eraser runs,
+//! the labs that received a case are told (each of its own cases), and the
+//! objects still to remove are written down on the request. (2) The
+//! objects go, every version. (3) The report is written and the request is
+//! done. A retry after (1) finds the objects written down and goes on from
+//! (2). A person's erasure is one transaction (their account holds no
+//! objects); erasing the only owner of an organisation holds it. The daily
+//! look tries held erasures again.
 
 use crate::model::{Status, Subject};
 use crate::notices;
@@ -15,7 +24,7 @@ use dentex_domain::OrgId;
 use dentex_domain::privacy::Erased;
 use dentex_http::ApiError;
 use dentex_jobs::{EnqueueOptions, Queue};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -24,6 +33,18 @@ pub const JOB: &str = "privacy.erase";
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Job {
     pub request_id: Uuid,
+}
+
+/// What phase (1) leaves for (2) and (3), kept on the request as it runs.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Progress {
+    /// Objects still to remove.
+    objects: Vec<String>,
+    /// Unfinished uploads: (object key, the store's upload id).
+    uploads: Vec<(String, String)>,
+    targets: Vec<Erased>,
+    notified: Vec<Uuid>,
+    cases: usize,
 }
 
 pub(crate) async fn enqueue<C: ConnectionTrait>(txn: &C, request_id: Uuid) -> Result<(), ApiError> {
@@ -37,27 +58,31 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(txn: &C, request_id: Uuid) -> Re
         .map_err(ApiError::internal)
 }
 
-/// A held erasure tried again (the daily look): back to running, queued.
-pub async fn resume(state: &PrivacyState, id: Uuid) -> Result<(), ApiError> {
-    let Some(mut r) = store::find(&state.db, id).await? else {
-        return Ok(());
-    };
-    r.status = Status::Running.as_str().into();
-    let txn = dentex_db::begin_write(&state.db).await?;
-    if store::save_if(&txn, r, Status::Held.as_str()).await?.is_some() {
-        enqueue(&txn, id).await?;
-    }
-    txn.commit().await?;
-    state.queue.wake();
-    Ok(())
-}
-
 fn system_event(r: &Request, action: &str, outcome: Outcome) -> AuditEvent {
     let mut ev = AuditEvent::new(action, "privacy_request", outcome);
     ev.actor_kind = ActorKind::System;
     ev.org_id = r.clinic_org_id.map(OrgId);
     ev.resource_id = Some(r.id.to_string());
     ev
+}
+
+/// A held erasure tried again (the daily look): back to running, queued,
+/// audited.
+pub async fn resume(state: &PrivacyState, id: Uuid) -> Result<(), ApiError> {
+    let txn = dentex_db::begin_write(&state.db).await?;
+    let Some(mut r) = store::lock(&txn, id).await? else {
+        return Ok(());
+    };
+    if r.status != Status::Held.as_str() {
+        return Ok(());
+    }
+    r.status = Status::Running.as_str().into();
+    let r = store::save(&txn, r).await?;
+    enqueue(&txn, id).await?;
+    dentex_accounts::audit_in(&txn, system_event(&r, "privacy.erasure.resume", Outcome::Success)).await?;
+    txn.commit().await?;
+    state.queue.wake();
+    Ok(())
 }
 
 /// The pseudonym a patient's reference becomes (one per clinic and
@@ -78,58 +103,88 @@ pub async fn run(state: &PrivacyState, id: Uuid) -> Result<(), ApiError> {
         return Ok(());
     }
     match Subject::parse(&r.subject) {
-        Some(Subject::Patient) => patient(state, r).await,
-        _ => person(state, r).await,
+        Some(Subject::Patient) => patient(state, id).await,
+        _ => person(state, id).await,
     }
 }
 
-/// Holds `r` with `why`; the requester and support are told.
-async fn hold(state: &PrivacyState, mut r: Request, why: String) -> Result<(), ApiError> {
+/// Holds `r` (locked in `txn`) with `why`. The requester and support are
+/// told the first time; a daily retry that finds the same reason says
+/// nothing new.
+async fn hold(state: &PrivacyState, txn: &DatabaseTransaction, mut r: Request, why: String) -> Result<(), ApiError> {
+    let again = r.hold_reason.as_deref() == Some(why.as_str());
     r.status = Status::Held.as_str().into();
     r.hold_reason = Some(why.clone());
-    let txn = dentex_db::begin_write(&state.db).await?;
-    let Some(r) = store::save_if(&txn, r, Status::Running.as_str()).await? else {
-        return Ok(());
-    };
-    let text = format!(
-        "The erasure {} waits: {why}\nIt is tried again every day and runs as soon as nothing holds it.\n",
-        r.id
-    );
-    notices::tell_requester(&txn, &r, "Your erasure request waits", text.clone()).await?;
-    notices::tell_support(
-        &txn,
-        state.config.support_email.as_deref(),
-        "Privacy request held",
-        text,
-    )
-    .await?;
+    let r = store::save(txn, r).await?;
+    if !again {
+        let text = format!(
+            "The erasure {} waits: {why}\nIt is tried again every day and runs as soon as nothing holds it.\n",
+            r.id
+        );
+        notices::tell_requester(txn, &r, "Your erasure request waits", text.clone()).await?;
+        notices::tell_support(txn, state.config.support_email.as_deref(), "Privacy request held", text).await?;
+    }
     let mut ev = system_event(&r, "privacy.erasure.hold", Outcome::Denied);
     ev.reason = Some(why);
-    dentex_accounts::audit_in(&txn, ev).await?;
-    txn.commit().await?;
-    state.queue.wake();
+    dentex_accounts::audit_in(txn, ev).await?;
     tracing::info!(privacy_request.id = %r.id, "erasure held");
     Ok(())
 }
 
-/// Deletes each object (every version the store keeps), counting them.
-async fn remove_objects(state: &PrivacyState, keys: &[String], uploads: &[(String, String)]) -> Result<u64, ApiError> {
-    for (key, upload) in uploads {
+/// The request, locked, if it is still running.
+async fn running(txn: &DatabaseTransaction, id: Uuid) -> Result<Option<Request>, ApiError> {
+    Ok(store::lock(txn, id)
+        .await?
+        .filter(|r| r.status == Status::Running.as_str()))
+}
+
+async fn patient(state: &PrivacyState, id: Uuid) -> Result<(), ApiError> {
+    let progress = match store::find(&state.db, id)
+        .await?
+        .and_then(|r| r.report)
+        .and_then(|j| serde_json::from_str::<Progress>(&j).ok())
+    {
+        Some(p) => p,
+        None => match erase_patient_rows(state, id).await? {
+            Some(p) => p,
+            None => return Ok(()),
+        },
+    };
+    // (2) The objects, every version; a missing one is already gone.
+    for (key, upload) in &progress.uploads {
         state
             .store
             .abort_multipart(key, upload)
             .await
             .map_err(ApiError::internal)?;
     }
-    let mut n = 0;
-    for k in keys.iter().chain(uploads.iter().map(|(k, _)| k)) {
+    let mut objects = 0;
+    for k in progress.objects.iter().chain(progress.uploads.iter().map(|(k, _)| k)) {
         state.store.erase(k).await.map_err(ApiError::internal)?;
-        n += 1;
+        objects += 1;
     }
-    Ok(n)
+    // (3) The report.
+    let txn = dentex_db::begin_write(&state.db).await?;
+    let Some(r) = running(&txn, id).await? else {
+        return Ok(());
+    };
+    let mut targets = vec![Erased::new("{region}/{clinic}/{case}/{file}", "removed", objects)];
+    targets.extend(progress.targets);
+    let report = Report::new(state, &r, targets, Kept::patient(), progress.notified, progress.cases);
+    finish(&txn, r, &report).await?;
+    txn.commit().await?;
+    state.queue.wake();
+    tracing::info!(privacy_request.id = %id, cases = report.cases, "patient erased");
+    Ok(())
 }
 
-async fn patient(state: &PrivacyState, mut r: Request) -> Result<(), ApiError> {
+/// Phase (1) of a patient's erasure; `None` when it was held (or is no
+/// longer running).
+async fn erase_patient_rows(state: &PrivacyState, id: Uuid) -> Result<Option<Progress>, ApiError> {
+    let txn = dentex_db::begin_write(&state.db).await?;
+    let Some(mut r) = running(&txn, id).await? else {
+        return Ok(None);
+    };
     let (Some(clinic), Some(reference)) = (r.clinic_org_id, r.patient_ref.clone()) else {
         return Err(ApiError::internal(anyhow::anyhow!(
             "a patient request without its patient"
@@ -141,49 +196,68 @@ async fn patient(state: &PrivacyState, mut r: Request) -> Result<(), ApiError> {
         patient_pseudonym(state, clinic, &reference)
     };
     let refs = vec![reference.clone(), pseudonym.clone()];
-    let found = dentex_cases::privacy::patient_cases(&state.db, clinic, &refs).await?;
-    let open = dentex_market::privacy::open_orders(&state.db, &found.case_ids).await?;
+    let found = dentex_cases::privacy::patient_cases(&txn, clinic, &refs).await?;
+    let open = dentex_market::privacy::open_orders(&txn, &found.case_ids).await?;
     if let Some((order, status)) = open.first() {
         let why = format!(
             "order {order} is {status} ({} open order(s)); the erasure runs once they are completed or cancelled",
             open.len()
         );
-        return hold(state, r, why).await;
+        hold(state, &txn, r, why).await?;
+        txn.commit().await?;
+        state.queue.wake();
+        return Ok(None);
     }
-    let objects = remove_objects(state, &found.objects, &found.uploads).await?;
-    let mut targets = vec![Erased::new("{region}/{clinic}/{case}/{file}", "removed", objects)];
-    let txn = dentex_db::begin_write(&state.db).await?;
+    let (quoted, orders) = dentex_market::privacy::case_parties(&txn, &found.case_ids).await?;
+    let mut targets = Vec::new();
     targets.extend(dentex_chat::privacy::redact_cases(&txn, &found.case_ids).await?);
     targets.extend(dentex_market::privacy::clear_cases(&txn, &found.case_ids).await?);
+    let refunds = dentex_payments::privacy::clear_refund_reasons(&txn, &orders).await?;
+    targets.push(Erased::new("payment_refunds", "cleared", refunds));
     targets.extend(dentex_cases::privacy::erase_patient(&txn, &found.case_ids, &pseudonym).await?);
     let requests = store::pseudonymise_patient(&txn, clinic, &reference, &pseudonym).await?;
     targets.push(Erased::new("privacy_requests", "pseudonymised", requests));
-    let report = Report::new(
-        state,
-        &r,
+    let notified = tell_labs(&txn, found.labs.into_iter().chain(quoted).collect()).await?;
+    let progress = Progress {
+        objects: found.objects,
+        uploads: found.uploads,
         targets,
-        Kept::patient(),
-        found.labs.clone(),
-        found.case_ids.len(),
-    );
+        notified,
+        cases: found.case_ids.len(),
+    };
     r.patient_ref = Some(pseudonym);
     r.details = None;
-    finish(state, &txn, r, &report).await?;
-    for lab in &found.labs {
-        let mails = dentex_accounts::sweep::managers(&txn, *lab).await?;
+    r.report = Some(serde_json::to_string(&progress).map_err(ApiError::internal)?);
+    store::save(&txn, r).await?;
+    txn.commit().await?;
+    state.queue.wake();
+    Ok(Some(progress))
+}
+
+/// Tells each lab that received a case (Art. 19), naming only its own
+/// cases; answers the labs told.
+async fn tell_labs(txn: &DatabaseTransaction, mut pairs: Vec<(Uuid, Uuid)>) -> Result<Vec<Uuid>, ApiError> {
+    use std::collections::BTreeMap;
+    pairs.sort();
+    pairs.dedup();
+    let mut by_lab: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+    for (case, lab) in pairs {
+        by_lab.entry(lab).or_default().push(case);
+    }
+    for (lab, cases) in &by_lab {
         let text = format!(
             "At the request of the clinic that sent them, the patient data of these cases was erased on Dentex \
              (GDPR Art. 17 and 19):\n\n{}\n\nPlease erase any copies you keep outside Dentex \
              (downloaded scans, printouts), unless the law requires you to keep them.\n",
-            found
-                .case_ids
+            cases
                 .iter()
                 .map(|c| format!("- case {c}"))
                 .collect::<Vec<_>>()
                 .join("\n")
         );
+        let mails = dentex_accounts::sweep::managers(txn, *lab).await?;
         notices::queue(
-            &txn,
+            txn,
             mails
                 .into_iter()
                 .map(|to| notices::mail(to, "Patient data erased".into(), text.clone()))
@@ -191,30 +265,33 @@ async fn patient(state: &PrivacyState, mut r: Request) -> Result<(), ApiError> {
         )
         .await?;
     }
-    txn.commit().await?;
-    state.queue.wake();
-    tracing::info!(privacy_request.id = %report.request_id, cases = found.case_ids.len(), "patient erased");
-    Ok(())
+    Ok(by_lab.into_keys().collect())
 }
 
-async fn person(state: &PrivacyState, mut r: Request) -> Result<(), ApiError> {
+async fn person(state: &PrivacyState, id: Uuid) -> Result<(), ApiError> {
+    let txn = dentex_db::begin_write(&state.db).await?;
+    let Some(mut r) = running(&txn, id).await? else {
+        return Ok(());
+    };
     let Some(user) = r.subject_user_id else {
         return Err(ApiError::internal(anyhow::anyhow!(
             "a person request without its person"
         )));
     };
-    let sole = dentex_accounts::privacy::sole_owner_of(&state.db, user).await?;
+    let sole = dentex_accounts::privacy::sole_owner_of(&txn, user).await?;
     if let Some(org) = sole.first() {
         let why = format!(
             "the person is the only owner of organisation {org}; the erasure runs once another owner is named \
              or support suspends the organisation"
         );
-        return hold(state, r, why).await;
+        hold(state, &txn, r, why).await?;
+        txn.commit().await?;
+        state.queue.wake();
+        return Ok(());
     }
-    let u = dentex_accounts::store::users::by_id(&state.db, user).await?;
+    let u = dentex_accounts::store::users::by_id(&txn, user).await?;
     let (email, name) = u.map(|u| (u.email, u.display_name)).unwrap_or_default();
     let erased_already = email.ends_with("@erased.invalid");
-    let txn = dentex_db::begin_write(&state.db).await?;
     let mut targets = Vec::new();
     if !erased_already {
         // Mail to the person; mail that names them (finished only: a name
@@ -235,11 +312,11 @@ async fn person(state: &PrivacyState, mut r: Request) -> Result<(), ApiError> {
     ));
     let report = Report::new(state, &r, targets, Kept::person(), Vec::new(), 0);
     r.details = None;
-    finish(state, &txn, r, &report).await?;
+    finish(&txn, r, &report).await?;
     txn.commit().await?;
     // Sent now, not queued: a queued mail would keep the address the
     // erasure just removed.
-    if let Ok(to) = dentex_domain::Email::parse(&email) {
+    if !erased_already && let Ok(to) = dentex_domain::Email::parse(&email) {
         let m = notices::mail(
             to,
             "Your account was erased".into(),
@@ -257,21 +334,13 @@ async fn person(state: &PrivacyState, mut r: Request) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Marks `r` done with its report, audited, in `txn`.
-async fn finish(
-    state: &PrivacyState,
-    txn: &sea_orm::DatabaseTransaction,
-    mut r: Request,
-    report: &Report,
-) -> Result<(), ApiError> {
+/// Marks `r` (locked in `txn`) done with its report, audited.
+async fn finish(txn: &DatabaseTransaction, mut r: Request, report: &Report) -> Result<(), ApiError> {
     r.status = Status::Done.as_str().into();
     r.completed_at = Some(dentex_db::now());
+    r.hold_reason = None;
     r.report = Some(serde_json::to_string(report).map_err(ApiError::internal)?);
-    let Some(r) = store::save_if(txn, r, Status::Running.as_str()).await? else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "the request moved during its erasure"
-        )));
-    };
+    let r = store::save(txn, r).await?;
     if r.subject == Subject::Patient.as_str() {
         notices::tell_requester(
             txn,
@@ -290,6 +359,5 @@ async fn finish(
         report.targets.len(),
         report.kept.len()
     ));
-    let _ = state;
     dentex_accounts::audit_in(txn, ev).await
 }

@@ -3,9 +3,11 @@
 //! ([`support`]), watched for its deadline ([`deadlines`]) and, for an
 //! erasure, carried out by a job ([`erasure`]).
 
+pub mod audit;
 pub mod deadlines;
 pub mod erasure;
 pub mod requests;
+pub mod restriction;
 pub mod support;
 
 use crate::model::Status;

@@ -80,6 +80,7 @@ pub(crate) fn new_row(kind: Kind, subject: Subject, channel: Channel, filed_by: 
         completed_at: None,
         report: None,
         updated_at: now,
+        lifted_at: None,
     }
 }
 
@@ -108,6 +109,18 @@ pub async fn file(state: &PrivacyState, actor: &Actor, input: FileInput) -> Resu
     }
     let kind = kind(input.kind.as_deref())?;
     let details = details(input.details.as_deref())?;
+    // Whoever files proves again who they are: about oneself, and for a
+    // clinic's patient too (an erasure cannot be undone; a stolen session
+    // alone must not start one).
+    if input.patient_ref.is_some() == input.clinic_org_id.is_some() {
+        dentex_accounts::service::sessions::reauthenticate(
+            &state.accounts,
+            actor,
+            input.password.as_deref(),
+            input.totp_code.as_deref(),
+        )
+        .await?;
+    }
     let mut row = match (input.patient_ref.as_deref(), input.clinic_org_id) {
         (Some(p), Some(clinic)) => {
             let p = patient_ref(p)?;
@@ -116,7 +129,10 @@ pub async fn file(state: &PrivacyState, actor: &Actor, input: FileInput) -> Resu
             row.patient_ref = Some(p);
             // The clinic is the controller and knows its patient; support
             // checks the request and verifies it.
-            row.identity_check = Some("filed by an owner or admin of the clinic, signed in".into());
+            row.identity_check = Some(
+                "filed by an owner or admin of the clinic, re-authenticated (the password, and a code when two-step sign-in is on)"
+                    .into(),
+            );
             row
         }
         (Some(_), None) => {
@@ -134,13 +150,6 @@ pub async fn file(state: &PrivacyState, actor: &Actor, input: FileInput) -> Resu
             ));
         }
         (None, None) => {
-            dentex_accounts::service::sessions::reauthenticate(
-                &state.accounts,
-                actor,
-                input.password.as_deref(),
-                input.totp_code.as_deref(),
-            )
-            .await?;
             let mut row = new_row(kind, Subject::Person, Channel::Api, actor.user_id.0);
             row.subject_user_id = Some(actor.user_id.0);
             row.identity_check =
@@ -202,9 +211,18 @@ pub async fn get(state: &PrivacyState, actor: &Actor, raw: &str) -> Result<Reque
     let clinic_manager = r
         .clinic_org_id
         .is_some_and(|c| matches!(actor.role_in(OrgId(c)), Some(OrgRole::Owner | OrgRole::Admin)));
-    let visible = actor.staff_role.is_some() || r.subject_user_id == Some(actor.user_id.0) || clinic_manager;
+    let staff = actor.staff_role.is_some();
+    let visible = staff || r.subject_user_id == Some(actor.user_id.0) || clinic_manager;
     if !visible {
         return Err(ApiError::not_found());
+    }
+    // Support reads a request's metadata (a patient reference among it):
+    // every such read is in the trail.
+    if staff {
+        state
+            .audit
+            .record(event(actor, "privacy.request.read", &r, Outcome::Success))
+            .await?;
     }
     Ok(r)
 }

@@ -107,27 +107,32 @@ pub async fn queue(
     Ok(rows)
 }
 
-/// Saves `r` as changed by a step, if it is still in `from`; the step's
-/// audit row and mails commit with it.
+/// What a step did, for its audit row and the requester's mail.
+#[derive(Default)]
+struct Change {
+    reason: Option<String>,
+    tell: Option<(&'static str, String)>,
+}
+
+/// Runs a step on request `raw`: its row is locked and read in the write
+/// transaction, `change` checks and changes it there (two steps at once
+/// take turns, and each sees what the other did), and the row, the audit
+/// row and the mails commit together.
 async fn step(
     state: &PrivacyState,
     actor: &Actor,
-    r: Request,
-    from: Status,
+    raw: &str,
     action: &str,
-    reason: Option<String>,
-    tell: Option<(&str, String)>,
+    change: impl FnOnce(&mut Request) -> Result<Change, ApiError>,
 ) -> Result<Request, ApiError> {
+    let id = find(state, raw).await?.id;
     let txn = dentex_db::begin_write(&state.db).await?;
-    let Some(r) = store::save_if(&txn, r, from.as_str()).await? else {
-        return Err(ApiError::new(
-            &crate::codes::PRIVACY_REQUEST_STATE,
-            "Another step moved the request first: read it again.",
-        ));
-    };
+    let mut r = store::lock(&txn, id).await?.ok_or_else(ApiError::not_found)?;
+    let done = change(&mut r)?;
+    let r = store::save(&txn, r).await?;
     let mut ev = event(actor, action, &r, Outcome::Success);
-    ev.reason = reason;
-    if let Some((subject, text)) = tell {
+    ev.reason = done.reason;
+    if let Some((subject, text)) = done.tell {
         notices::tell_requester(&txn, &r, subject, text).await?;
     }
     dentex_accounts::audit_in(&txn, ev).await?;
@@ -145,53 +150,53 @@ pub async fn verify(
     identity_check: Option<&str>,
 ) -> Result<Request, ApiError> {
     support_step(state, actor, "privacy.request.verify").await?;
-    let mut r = find(state, raw).await?;
-    if status_of(&r) != Status::Received {
-        return Err(wrong_state(&r, "verified"));
-    }
-    let check = match identity_check {
-        Some(c) => Some(text("identity_check", Some(c), 500)?),
-        None => r.identity_check.clone(),
-    };
-    r.identity_check = check;
-    r.status = Status::Verified.as_str().into();
-    r.verified_by = Some(actor.user_id.0);
-    step(state, actor, r, Status::Received, "privacy.request.verify", None, None).await
+    let check = identity_check
+        .map(|c| text("identity_check", Some(c), 500))
+        .transpose()?;
+    let agent = actor.user_id.0;
+    step(state, actor, raw, "privacy.request.verify", |r| {
+        if status_of(r) != Status::Received {
+            return Err(wrong_state(r, "verified"));
+        }
+        if let Some(c) = check {
+            r.identity_check = Some(c);
+        }
+        r.status = Status::Verified.as_str().into();
+        r.verified_by = Some(agent);
+        Ok(Change::default())
+    })
+    .await
 }
 
 /// Support rejects a request (manifestly unfounded, identity not shown),
 /// with the reason, which the requester is told.
 pub async fn reject(state: &PrivacyState, actor: &Actor, raw: &str, reason: Option<&str>) -> Result<Request, ApiError> {
     support_step(state, actor, "privacy.request.reject").await?;
-    let mut r = find(state, raw).await?;
-    let from = status_of(&r);
-    if !matches!(from, Status::Received | Status::Verified | Status::Held) {
-        return Err(wrong_state(&r, "rejected"));
-    }
     let reason = text("reason", reason, 500)?;
-    r.status = Status::Rejected.as_str().into();
-    r.reject_reason = Some(reason.clone());
-    r.completed_at = Some(dentex_db::now());
-    let tell = format!(
-        "Your {} request {} was not carried out. The reason:\n\n{reason}\n\n\
-         You may complain to a supervisory authority or seek a judicial remedy.\n",
-        r.kind, r.id
-    );
-    step(
-        state,
-        actor,
-        r,
-        from,
-        "privacy.request.reject",
-        None,
-        Some(("Your privacy request was not carried out", tell)),
-    )
+    step(state, actor, raw, "privacy.request.reject", |r| {
+        if !matches!(status_of(r), Status::Received | Status::Verified | Status::Held) {
+            return Err(wrong_state(r, "rejected"));
+        }
+        r.status = Status::Rejected.as_str().into();
+        r.reject_reason = Some(reason.clone());
+        r.completed_at = Some(dentex_db::now());
+        let tell = format!(
+            "Your {} request {} was not carried out. The reason:\n\n{reason}\n\n\
+             You may complain to a supervisory authority or seek a judicial remedy.\n",
+            r.kind, r.id
+        );
+        Ok(Change {
+            reason: None,
+            tell: Some(("Your privacy request was not carried out", tell)),
+        })
+    })
     .await
 }
 
 /// Support extends the deadline once, by 1 or 2 months, within the first
 /// month, with the reason; the requester is told before the original due
-/// date. `now` is the clock.
+/// date. The new date counts from receipt: received on 31 January and
+/// extended by two months, it is due on 30 April. `now` is the clock.
 pub async fn extend(
     state: &PrivacyState,
     actor: &Actor,
@@ -201,80 +206,78 @@ pub async fn extend(
     now: DateTime<Utc>,
 ) -> Result<Request, ApiError> {
     support_step(state, actor, "privacy.request.extend").await?;
-    let mut r = find(state, raw).await?;
-    let from = status_of(&r);
-    if from.is_over() {
-        return Err(wrong_state(&r, "extended"));
-    }
     let months = match months {
         Some(m @ 1..=2) => m as u32,
         _ => return Err(invalid("months", "out_of_range", "1 or 2.")),
     };
     let reason = text("reason", reason, 500)?;
-    if r.extended_at.is_some() {
-        return Err(ApiError::new(
-            &crate::codes::EXTENSION_REFUSED,
-            "The deadline was already extended once.",
-        ));
-    }
-    if super::deadlines::first_month_over(r.received_at, now) {
-        return Err(ApiError::new(
-            &crate::codes::EXTENSION_REFUSED,
-            "The first month after receipt is over: the deadline can no longer be extended.",
-        ));
-    }
-    let original = r.due_at;
-    r.due_at = r.due_at.checked_add_months(Months::new(months)).unwrap_or(r.due_at);
-    r.extended_at = Some(now);
-    r.extension_reason = Some(reason.clone());
-    let tell = format!(
-        "We need more time for your {} request {}: it will be answered by {} instead of {}.\nThe reason:\n\n{reason}\n",
-        r.kind,
-        r.id,
-        notices::date(r.due_at),
-        notices::date(original)
-    );
-    let why = Some(format!("by {months} month(s)"));
-    step(
-        state,
-        actor,
-        r,
-        from,
-        "privacy.request.extend",
-        why,
-        Some(("Your privacy request needs more time", tell)),
-    )
+    step(state, actor, raw, "privacy.request.extend", |r| {
+        if status_of(r).is_over() {
+            return Err(wrong_state(r, "extended"));
+        }
+        if r.extended_at.is_some() {
+            return Err(ApiError::new(
+                &crate::codes::EXTENSION_REFUSED,
+                "The deadline was already extended once.",
+            ));
+        }
+        if super::deadlines::first_month_over(r.received_at, now) {
+            return Err(ApiError::new(
+                &crate::codes::EXTENSION_REFUSED,
+                "The first month after receipt is over: the deadline can no longer be extended.",
+            ));
+        }
+        let original = r.due_at;
+        r.due_at = r
+            .received_at
+            .checked_add_months(Months::new(1 + months))
+            .unwrap_or(r.due_at);
+        r.extended_at = Some(now);
+        r.extension_reason = Some(reason.clone());
+        let tell = format!(
+            "We need more time for your {} request {}: it will be answered by {} instead of {}.\nThe reason:\n\n{reason}\n",
+            r.kind,
+            r.id,
+            notices::date(r.due_at),
+            notices::date(original)
+        );
+        Ok(Change {
+            reason: Some(format!("by {months} month(s)")),
+            tell: Some(("Your privacy request needs more time", tell)),
+        })
+    })
     .await
 }
 
 /// Support carries out a verified (or held) request: an erasure is handed
-/// to its job and answered `running`. Other kinds are carried out by hand
-/// for now (409 `privacy_kind_not_executable`).
+/// to its job and answered `running` (a running one whose job gave up is
+/// handed to a new job: every step is safe to run again); a patient's
+/// restriction is put in force at once (`done`, until lifted). Other kinds
+/// are carried out by hand for now (409 `privacy_kind_not_executable`).
 pub async fn execute(state: &PrivacyState, actor: &Actor, raw: &str) -> Result<Request, ApiError> {
     support_step(state, actor, "privacy.request.execute").await?;
-    let mut r = find(state, raw).await?;
-    let from = status_of(&r);
-    if !matches!(from, Status::Verified | Status::Held) {
-        return Err(wrong_state(&r, "carried out"));
+    let r = find(state, raw).await?;
+    match Kind::parse(&r.kind) {
+        Some(Kind::Restriction) => return super::restriction::apply(state, actor, r.id).await,
+        Some(Kind::Erasure) => {}
+        _ => {
+            return Err(ApiError::new(
+                &crate::codes::PRIVACY_KIND_NOT_EXECUTABLE,
+                format!(
+                    "A {} request is carried out by support by hand for now; reject or answer it outside the platform.",
+                    r.kind
+                ),
+            ));
+        }
     }
-    if Kind::parse(&r.kind) != Some(Kind::Erasure) {
-        return Err(ApiError::new(
-            &crate::codes::PRIVACY_KIND_NOT_EXECUTABLE,
-            format!(
-                "A {} request is carried out by support by hand for now; reject or answer it outside the platform.",
-                r.kind
-            ),
-        ));
+    let txn = dentex_db::begin_write(&state.db).await?;
+    let mut r = store::lock(&txn, r.id).await?.ok_or_else(ApiError::not_found)?;
+    if !matches!(status_of(&r), Status::Verified | Status::Held | Status::Running) {
+        return Err(wrong_state(&r, "carried out"));
     }
     r.status = Status::Running.as_str().into();
     r.hold_reason = None;
-    let txn = dentex_db::begin_write(&state.db).await?;
-    let Some(r) = store::save_if(&txn, r, from.as_str()).await? else {
-        return Err(ApiError::new(
-            &crate::codes::PRIVACY_REQUEST_STATE,
-            "Another step moved the request first: read it again.",
-        ));
-    };
+    let r = store::save(&txn, r).await?;
     super::erasure::enqueue(&txn, r.id).await?;
     dentex_accounts::audit_in(&txn, event(actor, "privacy.request.execute", &r, Outcome::Success)).await?;
     txn.commit().await?;
