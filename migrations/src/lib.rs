@@ -26,6 +26,7 @@ mod m20261204_000018_create_payments;
 mod m20261204_000019_create_payment_refunds;
 mod m20261205_000020_create_privacy_requests;
 mod m20261205_000021_add_restriction;
+mod m20261205_000022_create_case_access_grants;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000019_create_payment_refunds::Migration),
             Box::new(m20261205_000020_create_privacy_requests::Migration),
             Box::new(m20261205_000021_add_restriction::Migration),
+            Box::new(m20261205_000022_create_case_access_grants::Migration),
         ]
     }
 }

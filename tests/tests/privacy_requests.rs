@@ -547,6 +547,13 @@ async fn every_privacy_route_for_every_kind_of_caller() {
         ),
         (
             Method::POST,
+            "/api/v1/support/break-glass",
+            "/api/v1/support/break-glass".into(),
+            Some(json!({"case": uuid::Uuid::now_v7(), "reason": "Matrix probe", "minutes": 5})),
+            [403, 403, 403, 403, 401, 404],
+        ),
+        (
+            Method::POST,
             "/api/v1/support/privacy/requests/{req}/lift",
             format!("{}/lift", support(&req)),
             None,
@@ -817,4 +824,119 @@ async fn owners_read_their_organisations_audit_trail_by_the_page() {
     // The reads are in the trail.
     let again = json_of(app.get_authed(&format!("{path}?action=audit.read"), &owner.token).await).await;
     assert!(again["items"].as_array().unwrap().len() >= 5, "{again}");
+}
+
+/// Break-glass: support sees no case until granted; the grant (after a
+/// fresh sign-in, with a reason, at most an hour) lets it read the case and
+/// its files and nothing more, every read is in the clinic's trail, the
+/// clinic's owner is mailed at once, and the grant ends by itself.
+#[tokio::test]
+async fn break_glass_grants_reads_audits_mails_and_expires() {
+    let app = app().await;
+    let staff = app.support_agent("agent@dentex.test").await;
+    let clinic = app.verified_org(&staff, "owner@clinic.test", "clinic", &[]).await;
+    let case = app.submitted_case(&clinic, "PT-GLASS-2", &[]).await;
+    let path = format!("/api/v1/cases/{case}");
+    assert_eq!(
+        app.get_authed(&path, &staff.token).await.status(),
+        404,
+        "no grant, no case"
+    );
+    let bg = "/api/v1/support/break-glass";
+    let ask = |minutes: i64, reason: &str| json!({"case": case, "reason": reason, "minutes": minutes});
+    for (body, want) in [
+        (ask(61, "Clinic reports a corrupt scan"), 422),
+        (ask(30, "  "), 422),
+        (json!({"case": uuid::Uuid::now_v7(), "reason": "x", "minutes": 5}), 404),
+    ] {
+        let r = call(&app, Method::POST, bg, &staff, Some(body)).await;
+        assert_eq!(r.status(), want);
+    }
+    let r = call(&app, Method::POST, bg, &clinic, Some(ask(5, "self-service"))).await;
+    assert_eq!(r.status(), 403, "support only");
+    let stale = app.support_agent("stale@dentex.test").await;
+    exec(
+        &app,
+        "UPDATE sessions SET created_at = ? WHERE user_id = ?",
+        vec![
+            (chrono::Utc::now() - chrono::Duration::hours(1)).into(),
+            uuid::Uuid::parse_str(&stale.user_id).unwrap().into(),
+        ],
+    )
+    .await;
+    let r = call(
+        &app,
+        Method::POST,
+        bg,
+        &stale,
+        Some(ask(5, "Clinic reports a corrupt scan")),
+    )
+    .await;
+    assert_eq!(problem(r).await["code"], "fresh_sign_in_required");
+
+    let r = call(
+        &app,
+        Method::POST,
+        bg,
+        &staff,
+        Some(ask(30, "Clinic reports a corrupt scan, ticket 8812")),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let g = json_of(r).await;
+    let (from, to) = (
+        chrono::DateTime::parse_from_rfc3339(g["granted_at"].as_str().unwrap()).unwrap(),
+        chrono::DateTime::parse_from_rfc3339(g["expires_at"].as_str().unwrap()).unwrap(),
+    );
+    assert_eq!(to - from, chrono::Duration::minutes(30));
+    let m = app.mail_to(&clinic.email, "Support was given access").await;
+    assert!(
+        m.text().contains(&case) && m.text().contains("ticket 8812"),
+        "{}",
+        m.text()
+    );
+    // Reads work; nothing else does.
+    let c = json_of(app.get_authed(&path, &staff.token).await).await;
+    assert_eq!(c["patient_ref"], "PT-GLASS-2");
+    let files = json_of(app.get_authed(&format!("{path}/files"), &staff.token).await).await;
+    let file = files["items"][0]["id"].as_str().unwrap().to_owned();
+    let r = app
+        .get_authed(&format!("{path}/files/{file}/content"), &staff.token)
+        .await;
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    let r = call(
+        &app,
+        Method::PATCH,
+        &path,
+        &staff,
+        Some(json!({"due_date": dentex_tests::in_days(30)})),
+    )
+    .await;
+    assert_eq!(r.status(), 403, "break-glass reads only");
+    assert_eq!(
+        app.get_authed(&format!("{path}/threads"), &staff.token).await.status(),
+        404
+    );
+    // Every read is in the clinic's trail, by the agent.
+    let clinic_org = dentex_domain::OrgId(uuid::Uuid::parse_str(&clinic.org_id).unwrap());
+    let rows = app.state.audit.list_for_org(Some(clinic_org), 1000).await.unwrap();
+    let by_agent: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r.actor_id.map(|a| a.to_string()) == Some(staff.user_id.clone()))
+        .map(|r| r.action.as_str())
+        .collect();
+    for a in ["break_glass.grant", "case.read", "case_file.list"] {
+        assert!(by_agent.contains(a), "{a}: {by_agent:?}");
+    }
+    // The grant ends by itself (the clock moved past it).
+    exec(
+        &app,
+        "UPDATE case_access_grants SET expires_at = ? WHERE case_id = ?",
+        vec![
+            (chrono::Utc::now() - chrono::Duration::seconds(1)).into(),
+            uuid::Uuid::parse_str(&case).unwrap().into(),
+        ],
+    )
+    .await;
+    assert_eq!(app.get_authed(&path, &staff.token).await.status(), 404, "expired");
 }

@@ -21,6 +21,7 @@
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 pub mod analysis;
+pub mod break_glass;
 pub mod codes;
 pub mod content;
 pub mod http;

@@ -96,7 +96,30 @@ pub const TABLES: &[Table] = &[
             "completing_at",
         ],
     },
+    GRANTS,
 ];
+
+pub const GRANTS: Table = Table {
+    table: "case_access_grants",
+    owner: "dentex-cases",
+    find: "a person: `staff_user_id` (the support agent); a patient: through `case_id`",
+    retention: "6 years (with the audit trail)",
+    personal: &[field(
+        "reason",
+        Category::Audit,
+        Erasure::Keep(
+            "legal obligation: the record of a break-glass access is part of the audit trail (HIPAA 164.312(b)); support is told to name no patient",
+        ),
+    )],
+    other: &[
+        "id",
+        "case_id",
+        "clinic_org_id",
+        "staff_user_id",
+        "granted_at",
+        "expires_at",
+    ],
+};
 
 pub const STORES: &[Store] = &[
     Store {

@@ -44,6 +44,8 @@ pub fn sees(viewer: Viewer, thread: &chat_thread::Model) -> bool {
     match viewer {
         Viewer::Clinic { org, .. } => org == thread.clinic_org_id,
         Viewer::Lab { org } => org == thread.lab_org_id,
+        // Break-glass opens the case and its files, not its conversations.
+        Viewer::Support { .. } => false,
     }
 }
 

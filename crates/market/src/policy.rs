@@ -67,6 +67,8 @@ fn manager(p: &Principal, org: Uuid, refused: &'static str) -> Result<(), Refusa
 /// `action`. For [`QuoteAction::Create`] the viewer is the lab that quotes.
 pub fn decide_quote(p: &Principal, viewer: Viewer, action: QuoteAction) -> Result<(), Refusal> {
     match (action, viewer) {
+        // Break-glass reads the case and its files, not the market.
+        (_, Viewer::Support { .. }) => Err(Refusal::Forbidden("Break-glass reads the case only.")),
         (QuoteAction::List | QuoteAction::Read, _) => Ok(()),
         (QuoteAction::Create, Viewer::Lab { org }) => manager(p, org, "Only owners and admins of a lab quote."),
         (QuoteAction::Create, Viewer::Clinic { .. }) => Err(Refusal::Forbidden("Labs quote; the clinic accepts.")),

@@ -6,12 +6,11 @@
 //! `GET /api/v1/privacy/register`), and runs data-subject requests
 //! ([`service`]): filing, support's queue and steps, deadlines, the
 //! erasure job that calls each crate's eraser and writes the [`report`],
-//! the restriction of a patient's cases, and the organisation's audit
-//! trail.
+//! the restriction of a patient's cases, break-glass, and the
+//! organisation's audit trail.
 //!
 //! Not built yet: access/portability exports, rectification through the
-//! owning services, retention runs, break-glass (docs/privacy.md says so
-//! too).
+//! owning services, retention runs (docs/privacy.md says so too).
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 pub mod codes;

@@ -69,10 +69,10 @@ pub fn markdown() -> String {
          Issue #17 is under way. Built: this inventory and register, data-subject\n\
          requests with support's queue and deadlines, erasure (the actions below,\n\
          carried out by the erasure job, with a report), the restriction of a\n\
-         patient's cases, the organisation's audit trail, the accounting of\n\
-         disclosures, client addresses kept as keyed pseudonyms. Not yet: exports\n\
-         (access, portability), rectification through the services, retention\n\
-         runs, break-glass. Some periods are enforced by purges already (the\n\
+         patient's cases, break-glass, the organisation's audit trail, the\n\
+         accounting of disclosures, client addresses kept as keyed pseudonyms.\n\
+         Not yet: exports (access, portability), rectification through the\n\
+         services, retention runs. Some periods are enforced by purges already (the\n\
          event outbox, sign-in throttles, idempotency keys, abandoned uploads);\n\
          the rest are not yet.\n\n\
          Ids (user, organisation, case) are references: once the account or case\n\

@@ -197,7 +197,7 @@ pub(crate) fn view(c: case::Model, viewer: Viewer, labs: Vec<Uuid>) -> CaseView 
     let clinic = viewer.is_clinic();
     // The patient reference: the clinic, and the lab once it is awarded the case.
     let sees_ref = match viewer {
-        Viewer::Clinic { .. } => true,
+        Viewer::Clinic { .. } | Viewer::Support { .. } => true,
         Viewer::Lab { org } => c.awarded_lab_org_id == Some(org),
     };
     let consent = match (c.consent_by, c.consent_at, c.consent_version) {

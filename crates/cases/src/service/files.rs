@@ -448,7 +448,7 @@ pub async fn list(
     let (c, v) = allowed.take(actor, CaseAction::ListFiles)?;
     let lab = match v {
         Viewer::Lab { org } => Some(org),
-        Viewer::Clinic { .. } => None,
+        Viewer::Clinic { .. } | Viewer::Support { .. } => None,
     };
     let rows = store::files_of(&state.db, c.id, lab, page.after, page.limit + 1).await?;
     audit_read(state, actor, c, v, "case_file.list", None).await?;

@@ -24,6 +24,8 @@ pub async fn list(state: &ChatState, actor: &Actor, raw_case: &str) -> Result<Ve
     let allowed = dentex_cases::service::case_for(&state.cases, actor, raw_case, CaseAction::Read).await?;
     let c = allowed.case();
     let threads = match allowed.viewer() {
+        // Break-glass opens the case and its files, not its conversations.
+        Viewer::Support { .. } => return Err(ApiError::not_found()),
         Viewer::Lab { org } => vec![store::threads::ensure(&state.db, c.id, c.clinic_org_id, org).await?],
         Viewer::Clinic { .. } => {
             if CaseStatus::parse(&c.status).is_some_and(CaseStatus::open_to_labs) {

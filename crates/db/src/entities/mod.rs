@@ -3,6 +3,7 @@
 pub mod audit_event;
 pub mod audit_head;
 pub mod case;
+pub mod case_access_grant;
 pub mod case_file;
 pub mod case_lab;
 pub mod case_upload;

@@ -140,7 +140,7 @@ pub(crate) async fn shown_quotes(state: &MarketState, rows: Vec<Quote>) -> Resul
 fn lab_of(v: Viewer) -> Option<Uuid> {
     match v {
         Viewer::Lab { org } => Some(org),
-        Viewer::Clinic { .. } => None,
+        Viewer::Clinic { .. } | Viewer::Support { .. } => None,
     }
 }
 
@@ -397,6 +397,7 @@ pub async fn list(
     enforce(state, actor, t, policy::decide_quote(actor, v, QuoteAction::List)).await?;
     let labs = match v {
         Viewer::Clinic { .. } => None,
+        Viewer::Support { .. } => Some(Vec::new()),
         Viewer::Lab { .. } => {
             let mut labs = Vec::new();
             for (org, _) in &actor.memberships {

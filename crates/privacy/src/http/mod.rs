@@ -1,6 +1,7 @@
 //! The routes of privacy, one file per resource.
 
 pub mod audit;
+pub mod break_glass;
 pub mod register;
 pub mod requests;
 pub mod support;
@@ -9,6 +10,7 @@ pub mod views;
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(register::get_register)
         .service(audit::organization_audit)
+        .service(break_glass::grant_break_glass)
         .service(requests::file_privacy_request)
         .service(requests::get_privacy_request)
         .service(requests::get_privacy_report)

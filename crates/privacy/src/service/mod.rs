@@ -4,6 +4,7 @@
 //! erasure, carried out by a job ([`erasure`]).
 
 pub mod audit;
+pub mod break_glass;
 pub mod deadlines;
 pub mod erasure;
 pub mod requests;
