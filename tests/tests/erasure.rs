@@ -377,6 +377,19 @@ async fn a_persons_erasure_leaves_nothing_planted_and_the_last_owner_waits() {
     .await;
     assert_eq!(r.status(), 201);
     let mail = app.mail_to(EMAIL_SENT, "You are invited").await;
+    // Someone else, whose address differs only where the person's has `_`
+    // (a LIKE wildcard): their mail must stay.
+    let near = "Zelda.PlantX5521@clinic.test";
+    let r = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/organizations/{}/invitations", owner.org_id),
+            Some(&owner.token),
+            Some(&json!({"email": near, "role": "member"})),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    app.mail_to(near, "You are invited").await;
     let password = "zelda's long passphrase 2026";
     let r = app
         .client
@@ -466,6 +479,13 @@ async fn a_persons_erasure_leaves_nothing_planted_and_the_last_owner_waits() {
 
     let after = traces(&app, &[NAME, EMAIL, PERSON_IP]).await;
     assert!(after.is_empty(), "left after the erasure: {after:#?}");
+    assert!(
+        every_row(&app)
+            .await
+            .iter()
+            .any(|r| r.starts_with("jobs: ") && r.contains(near)),
+        "the near-miss address's mail was kept"
+    );
     let v = app.state.audit.verify().await.unwrap();
     assert!(v.broken.is_empty(), "{v:?}");
 }

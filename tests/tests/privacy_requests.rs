@@ -619,7 +619,21 @@ async fn a_restriction_blocks_each_use_until_support_lifts_it() {
         .verified_org(&staff, "owner@lab.test", "dental_lab", &["crown", "bridge"])
         .await;
     let patient = "PT-RESTRICT-5";
-    let open = app.submitted_case(&clinic, patient, &[&lab]).await;
+    let lab2 = app
+        .verified_org(&staff, "owner@lab2.test", "dental_lab", &["crown", "bridge"])
+        .await;
+    let open = app.submitted_case(&clinic, patient, &[&lab, &lab2]).await;
+    // A quote made before the restriction: its revision and its award wait too.
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/cases/{open}/quotes"),
+        &lab2,
+        Some(json!({"price": {"amount_minor": 40_000, "currency": "EUR"}, "turnaround_days": 5, "valid_until": dentex_tests::in_days(10)})),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let earlier = json_of(r).await["id"].as_str().unwrap().to_owned();
     let r = call(
         &app,
         Method::POST,
@@ -729,6 +743,33 @@ async fn a_restriction_blocks_each_use_until_support_lifts_it() {
         }
     };
     uses(true).await;
+    let r = call(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/quotes/{earlier}"),
+        &lab2,
+        Some(json!({"price": {"amount_minor": 39_000, "currency": "EUR"}, "turnaround_days": 5, "valid_until": dentex_tests::in_days(10)})),
+    )
+    .await;
+    assert_eq!(
+        (r.status().as_u16(), code(r).await.as_str()),
+        (409, "restricted"),
+        "revise"
+    );
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/quotes/{earlier}/accept")))
+        .bearer_auth(&clinic.token)
+        .header("idempotency-key", "restricted-accept")
+        .json(&json!({"version": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status().as_u16(), code(r).await.as_str()),
+        (409, "restricted"),
+        "award"
+    );
     // The data stays: the case reads as before.
     let c = json_of(app.get_authed(&format!("/api/v1/cases/{open}"), &clinic.token).await).await;
     assert_eq!(c["patient_ref"], patient);
@@ -802,7 +843,17 @@ async fn owners_read_their_organisations_audit_trail_by_the_page() {
             .await,
     )
     .await;
-    assert!(p2["items"][0]["seq"].as_i64() < p1["items"][0]["seq"].as_i64());
+    let (s1, s2) = (
+        p1["items"][0]["seq"].as_i64().expect("a row on page one"),
+        p2["items"][0]["seq"].as_i64().expect("a row on page two"),
+    );
+    assert!(s2 < s1, "the next page is older: {s1} then {s2}");
+    // Another organisation's rows never show (its owner registered too).
+    let all_ids: Vec<&str> = items.iter().filter_map(|i| i["actor_id"].as_str()).collect();
+    assert!(
+        !all_ids.contains(&foreign.user_id.as_str()),
+        "another tenant's rows: {all_ids:?}"
+    );
     assert_eq!(
         app.get_authed(&format!("{path}?cursor=nope"), &owner.token)
             .await

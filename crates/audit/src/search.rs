@@ -11,6 +11,8 @@ pub struct Search {
     pub actor: Option<uuid::Uuid>,
     /// `case.read`, or `case.` for every action of cases.
     pub action: Option<String>,
+    /// A resource id (a case's finds its files' rows too); letters,
+    /// digits, `-` and `/` only (the caller checks).
     pub resource: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
@@ -32,8 +34,13 @@ impl AuditLog {
             Some(a) => q = q.filter(audit_event::Column::Action.eq(a)),
             None => {}
         }
+        // A case's id finds its files' rows too (`{case}/{file}`).
         if let Some(r) = &s.resource {
-            q = q.filter(audit_event::Column::ResourceId.eq(r.clone()));
+            q = q.filter(
+                sea_orm::Condition::any()
+                    .add(audit_event::Column::ResourceId.eq(r.clone()))
+                    .add(audit_event::Column::ResourceId.starts_with(format!("{r}/"))),
+            );
         }
         if let Some(f) = s.from {
             q = q.filter(audit_event::Column::OccurredAt.gte(f));

@@ -183,35 +183,39 @@ pub async fn patient_cases<C: sea_orm::ConnectionTrait>(
         labs.push((l.case_id, l.lab_org_id));
     }
     let mut objects = Vec::new();
-    let mut file_case = std::collections::HashMap::new();
     for f in case_file::Entity::find()
         .filter(case_file::Column::CaseId.is_in(case_ids.clone()))
         .all(db)
         .await?
     {
-        file_case.insert(f.id.to_string(), f.case_id);
         objects.push(f.object_key);
         objects.extend(f.thumbnail_key);
     }
-    // Labs that acted on a case or its files, from the clinic's chain.
-    let mut resources: Vec<String> = case_ids.iter().map(ToString::to_string).collect();
-    resources.extend(file_case.keys().cloned());
-    for e in audit_event::Entity::find()
-        .filter(audit_event::Column::Chain.eq(clinic.to_string()))
-        .filter(audit_event::Column::ResourceId.is_in(resources))
-        .filter(audit_event::Column::ActingOrgId.is_not_null())
-        .filter(audit_event::Column::ActingOrgId.ne(clinic))
-        .all(db)
-        .await?
-    {
-        let case = e.resource_id.as_deref().and_then(|r| {
-            file_case
-                .get(r)
-                .copied()
-                .or_else(|| uuid::Uuid::parse_str(r).ok().filter(|id| case_ids.contains(id)))
-        });
-        if let (Some(case), Some(lab)) = (case, e.acting_org_id) {
-            labs.push((case, lab));
+    // Labs that acted on a case or its files, from the clinic's chain (a
+    // file's row names `{case}/{file}`).
+    let mut about = sea_orm::Condition::any();
+    for id in &case_ids {
+        about = about
+            .add(audit_event::Column::ResourceId.eq(id.to_string()))
+            .add(audit_event::Column::ResourceId.starts_with(format!("{id}/")));
+    }
+    if !case_ids.is_empty() {
+        for e in audit_event::Entity::find()
+            .filter(audit_event::Column::Chain.eq(clinic.to_string()))
+            .filter(about)
+            .filter(audit_event::Column::ActingOrgId.is_not_null())
+            .filter(audit_event::Column::ActingOrgId.ne(clinic))
+            .all(db)
+            .await?
+        {
+            let case = e
+                .resource_id
+                .as_deref()
+                .and_then(|r| r.split('/').next())
+                .and_then(|r| uuid::Uuid::parse_str(r).ok());
+            if let (Some(case), Some(lab)) = (case, e.acting_org_id) {
+                labs.push((case, lab));
+            }
         }
     }
     labs.sort();
@@ -273,8 +277,9 @@ pub async fn erase_patient<C: sea_orm::ConnectionTrait>(
 }
 
 /// Restricts the cases' processing for `request` (GDPR Art. 18), or with
-/// `None` lifts the restriction that `lifting` set; answers how many cases
-/// changed. A case restricted by another request stays as it is.
+/// `None` lifts the restriction that `lifting` set (on every case it set
+/// it on; `case_ids` is not used then); answers how many cases changed. A
+/// case already restricted by another request stays with that one.
 pub async fn restrict<C: sea_orm::ConnectionTrait>(
     txn: &C,
     case_ids: &[uuid::Uuid],
@@ -284,9 +289,12 @@ pub async fn restrict<C: sea_orm::ConnectionTrait>(
     use dentex_db::entities::case;
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let q = case::Entity::update_many().filter(case::Column::Id.is_in(case_ids.to_vec()));
+    // Lifting frees every case this request restricted, whatever its
+    // reference has become since; restricting takes the cases given.
+    let q = case::Entity::update_many();
     let q = match request {
         Some(r) => q
+            .filter(case::Column::Id.is_in(case_ids.to_vec()))
             .col_expr(case::Column::RestrictedAt, Expr::value(Some(dentex_db::now())))
             .col_expr(case::Column::RestrictedBy, Expr::value(Some(r)))
             .filter(case::Column::RestrictedAt.is_null()),

@@ -135,19 +135,29 @@ pub fn redact_url(url: &str) -> String {
 
 /// `col` holds `needle` anywhere, ignoring case, on both databases: the
 /// needle is matched as text (`%`, `_` and `\` in it are escaped), not as a
-/// LIKE pattern, and both sides are lower-cased (SQLite's LIKE ignores
-/// ASCII case, PostgreSQL's does not).
+/// LIKE pattern, and both sides are lower-cased by the database (SQLite's
+/// LIKE ignores ASCII case, PostgreSQL's does not).
 pub fn contains_text<C: sea_orm::ColumnTrait>(col: C, needle: &str) -> sea_orm::sea_query::SimpleExpr {
-    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    use sea_orm::sea_query::{BinOper, Expr, Func};
     let mut pattern = String::from("%");
-    for ch in needle.to_lowercase().chars() {
+    for ch in needle.chars() {
         if matches!(ch, '%' | '_' | '\\') {
             pattern.push('\\');
         }
         pattern.push(ch);
     }
     pattern.push('%');
-    Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern).escape('\\'))
+    // Both sides lowered by the database, the same way (a needle lowered
+    // here would miss non-ASCII capitals the database does not fold):
+    // `LOWER(col) LIKE LOWER(pattern) ESCAPE '\'`.
+    let column: Expr = Func::lower(Expr::col(col)).into();
+    let pattern: Expr = Func::lower(Expr::val(pattern)).into();
+    let escaped = Expr::Binary(
+        Box::new(pattern),
+        BinOper::Escape,
+        Box::new(Expr::Constant('\\'.into())),
+    );
+    Expr::Binary(Box::new(column), BinOper::Like, Box::new(escaped))
 }
 
 #[cfg(test)]

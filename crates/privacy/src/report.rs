@@ -32,7 +32,7 @@ impl Kept {
         vec![
             Kept::of(
                 "audit_events",
-                "legal obligation (HIPAA 164.316(b)(2), GDPR Art. 17(3)(b)): the audit trail holds ids, actions and times; client addresses are stored as keyed pseudonyms from the start, names, e-mail addresses and patient references never",
+                "legal obligation (HIPAA 164.316(b)(2), GDPR Art. 17(3)(b)): the audit trail holds ids, actions and times, and client addresses as keyed pseudonyms (rows written before pseudonymisation began keep the address); the platform writes no names, e-mail addresses or patient references into it, but support's free-text reasons (refunds, payment status, credential decisions, break-glass) are kept as written, and support is told to name no patient there",
                 "6 years after each row",
             ),
             Kept::of(

@@ -57,7 +57,6 @@ pub async fn accept(
     version: Option<i32>,
     render: Render,
 ) -> Result<Accepted, ApiError> {
-    dentex_cases::policy::require_unrestricted(&c)?;
     let Some(version) = version else {
         return Err(ApiError::validation(vec![FieldError::new(
             "version",
@@ -73,6 +72,12 @@ pub async fn accept(
         Claim::Replay { status, body } => return Ok(Accepted::Replayed { status, body }),
         Claim::Fresh(k) => k,
     };
+    // After the claim: a retry of an award made before a restriction gets
+    // its stored answer; a new award of a restricted case is refused.
+    if let Err(e) = dentex_cases::policy::require_unrestricted(&c) {
+        idempotency::release(&state.db, k).await;
+        return Err(e);
+    }
     let accepted = trail_event(actor, quote_trail(&c, &q, v, "quote.accept", Outcome::Success));
     match award(state, actor, (&q, &c), version, &k, accepted, render).await {
         Ok(body) => {

@@ -19,8 +19,9 @@ pub struct AuditQuery {
     /// An action (`case.read`), or every action of a kind (`case.`).
     #[param(min_length = 1, max_length = 100)]
     pub action: Option<String>,
-    /// Only rows about this resource id (a case, a file, an order…).
-    #[param(min_length = 1, max_length = 100)]
+    /// Only rows about this resource id (a case, a file, an order…; a
+    /// case's id finds its files' rows too).
+    #[param(min_length = 1, max_length = 100, pattern = "^[A-Za-z0-9/-]+$")]
     pub resource: Option<String>,
     /// From this time (inclusive, RFC 3339).
     pub from: Option<DateTime<Utc>>,

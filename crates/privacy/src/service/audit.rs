@@ -65,6 +65,15 @@ pub async fn page(
             ));
         }
     }
+    if f.resource
+        .as_ref()
+        .is_some_and(|r| !r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/'))
+    {
+        return Err(ApiError::new(
+            &dentex_http::codes::INVALID_QUERY,
+            "resource: an id (letters, digits, - and /).",
+        ));
+    }
     let search = Search {
         actor: f.actor,
         action: f.action,

@@ -66,11 +66,7 @@ pub async fn lift(state: &PrivacyState, actor: &Actor, raw: &str) -> Result<Requ
     if !in_force {
         return Err(wrong_state(&r, "lifted (only a restriction in force is)"));
     }
-    let (Some(clinic), Some(reference)) = (r.clinic_org_id, r.patient_ref.clone()) else {
-        return Err(wrong_state(&r, "lifted"));
-    };
-    let found = dentex_cases::privacy::patient_cases(&txn, clinic, &[reference]).await?;
-    let n = dentex_cases::privacy::restrict(&txn, &found.case_ids, None, r.id).await?;
+    let n = dentex_cases::privacy::restrict(&txn, &[], None, r.id).await?;
     r.lifted_at = Some(dentex_db::now());
     let r = store::save(&txn, r).await?;
     notices::tell_requester(
