@@ -151,6 +151,13 @@ async fn a_person_files_and_support_works_the_deadline() {
         .get_authed("/api/v1/support/privacy/requests?status=lost", &staff.token)
         .await;
     assert_eq!(r.status(), 422);
+    assert_eq!(problem(r).await["errors"][0]["code"], "unknown_value");
+    // The paging rule of every list.
+    let r = app
+        .get_authed("/api/v1/support/privacy/requests?limit=0", &staff.token)
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(problem(r).await["code"], "invalid_query");
 
     // A stale support sign-in may not take a step.
     let stale = app.support_agent("stale@dentex.test").await;

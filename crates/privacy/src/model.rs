@@ -21,11 +21,6 @@ macro_rules! words {
             pub fn parse(s: &str) -> Option<Self> {
                 Self::ALL.iter().copied().find(|k| k.as_str() == s)
             }
-
-            /// The words, for an error's detail.
-            pub fn listed() -> String {
-                Self::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
-            }
         }
     };
 }

@@ -60,6 +60,23 @@ pub(crate) async fn tell_requester<C: ConnectionTrait>(
     .await
 }
 
+/// Queues `text` (under `subject`) for the owners and admins of `org`.
+pub(crate) async fn tell_managers<C: ConnectionTrait>(
+    db: &C,
+    org: uuid::Uuid,
+    subject: &str,
+    text: &str,
+) -> Result<(), ApiError> {
+    let to = dentex_accounts::sweep::managers(db, org).await?;
+    queue(
+        db,
+        to.into_iter()
+            .map(|e| mail(e, subject.to_owned(), text.to_owned()))
+            .collect(),
+    )
+    .await
+}
+
 /// Queues a note to support's address, when one is configured.
 pub(crate) async fn tell_support<C: ConnectionTrait>(
     db: &C,

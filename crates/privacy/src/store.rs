@@ -2,7 +2,7 @@
 //! `privacy_requests`.
 
 use chrono::{DateTime, Utc};
-use dentex_db::entities::privacy_request::{self, ActiveModel, Column, Entity, Model};
+use dentex_db::entities::privacy_request::{ActiveModel, Column, Entity, Model};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -146,5 +146,3 @@ pub async fn clear_person<C: ConnectionTrait>(db: &C, user: Uuid) -> Result<u64,
         .await?
         .rows_affected)
 }
-
-pub use privacy_request::Model as Row;

@@ -77,7 +77,7 @@ pub struct QueueQuery {
     pub status: Option<String>,
     /// Only requests due before this time (RFC 3339).
     pub due_before: Option<DateTime<Utc>>,
-    /// At most 200; default 100.
+    /// 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
 }
@@ -96,14 +96,7 @@ pub async fn privacy_queue(
     q: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let rows = support::queue(
-        &state,
-        &actor,
-        q.status.as_deref(),
-        q.due_before,
-        q.limit.unwrap_or(100),
-    )
-    .await?;
+    let rows = support::queue(&state, &actor, q.status.as_deref(), q.due_before, q.limit).await?;
     Ok(HttpResponse::Ok().json(RequestList {
         items: rows.into_iter().map(views::request_view).collect(),
     }))

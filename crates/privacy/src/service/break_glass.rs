@@ -50,15 +50,7 @@ pub async fn grant(
         c.clinic_org_id,
         actor.user_id.0
     );
-    let mails = dentex_accounts::sweep::managers(&txn, c.clinic_org_id).await?;
-    notices::queue(
-        &txn,
-        mails
-            .into_iter()
-            .map(|to| notices::mail(to, "Support was given access to a case".into(), text.clone()))
-            .collect(),
-    )
-    .await?;
+    notices::tell_managers(&txn, c.clinic_org_id, "Support was given access to a case", &text).await?;
     let mut ev = actor.event("break_glass.grant", "case", Outcome::Success);
     ev.org_id = Some(OrgId(c.clinic_org_id));
     ev.resource_id = Some(c.id.to_string());

@@ -263,15 +263,7 @@ async fn tell_labs(txn: &DatabaseTransaction, mut pairs: Vec<(Uuid, Uuid)>) -> R
                 .collect::<Vec<_>>()
                 .join("\n")
         );
-        let mails = dentex_accounts::sweep::managers(txn, *lab).await?;
-        notices::queue(
-            txn,
-            mails
-                .into_iter()
-                .map(|to| notices::mail(to, "Patient data erased".into(), text.clone()))
-                .collect(),
-        )
-        .await?;
+        notices::tell_managers(txn, *lab, "Patient data erased", &text).await?;
     }
     Ok(by_lab.into_keys().collect())
 }

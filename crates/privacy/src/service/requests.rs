@@ -29,7 +29,7 @@ pub struct FileInput {
 
 pub(crate) fn kind(raw: Option<&str>) -> Result<Kind, ApiError> {
     let raw = raw.ok_or_else(|| invalid("kind", "required", "Required."))?;
-    Kind::parse(raw).ok_or_else(|| invalid("kind", "invalid", &format!("One of: {}.", Kind::listed())))
+    Kind::parse(raw).ok_or_else(|| ApiError::unknown_value("kind", Kind::ALL.iter().map(|k| k.as_str())))
 }
 
 /// What to correct, or anything the requester adds: up to 2000

@@ -38,7 +38,10 @@ pub async fn file_for(state: &PrivacyState, actor: &Actor, input: SupportFileInp
     let details = details(input.details.as_deref())?;
     let channel = match input.channel.as_deref().map(Channel::parse) {
         Some(Some(c)) if c != Channel::Api => c,
-        _ => return Err(invalid("channel", "invalid", "One of: email, letter, phone.")),
+        _ => {
+            let outside = crate::model::OutsideChannel::ALL.iter().map(|c| c.as_str());
+            return Err(ApiError::unknown_value("channel", outside));
+        }
     };
     let check = text("identity_check", input.identity_check.as_deref(), 500)?;
     // The ids first (an unknown one is 404), then how they go together.
@@ -89,18 +92,20 @@ pub async fn queue(
     actor: &Actor,
     status: Option<&str>,
     due_before: Option<DateTime<Utc>>,
-    limit: u64,
+    limit: Option<u64>,
 ) -> Result<Vec<Request>, ApiError> {
     dentex_accounts::policy::authorize_support(actor)?;
-    if !(1..=200).contains(&limit) {
-        return Err(invalid("limit", "out_of_range", "1 to 200."));
-    }
+    // The paging rule of every list: 1–200, default 50 (400 `invalid_query`).
+    let page = dentex_http::paging::page::<i64>(limit, None)?;
     if let Some(s) = status
         && Status::parse(s).is_none()
     {
-        return Err(invalid("status", "invalid", &format!("One of: {}.", Status::listed())));
+        return Err(ApiError::unknown_value(
+            "status",
+            Status::ALL.iter().map(|s| s.as_str()),
+        ));
     }
-    let rows = store::queue(&state.db, status, due_before, limit).await?;
+    let rows = store::queue(&state.db, status, due_before, page.limit).await?;
     let mut ev = actor.event("privacy.request.list", "privacy_request", Outcome::Success);
     ev.reason = Some(format!("{} listed", rows.len()));
     state.audit.record(ev).await?;
